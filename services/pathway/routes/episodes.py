@@ -1,0 +1,68 @@
+"""Pathway read routes: an episode's timeline and its planned evaluations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel
+
+from services.pathway import timers
+from shared.service import RuntimeDep
+
+router = APIRouter(prefix="/v1/episodes", tags=["episodes"])
+
+
+class TimelineEntry(BaseModel):
+    event_id: uuid.UUID
+    type: str
+    time: datetime
+    version: int
+    guideline_version: str | None
+    data: dict[str, Any]
+
+
+class PlannedEvaluation(BaseModel):
+    timer_id: uuid.UUID
+    evaluation_number: int
+    due_at: datetime
+    fired: bool
+
+
+class PathwayEpisode(BaseModel):
+    episode_id: uuid.UUID
+    timeline: list[TimelineEntry]
+    evaluations: list[PlannedEvaluation]
+
+
+@router.get("/{episode_id}", operation_id="get_pathway_episode", response_model=PathwayEpisode)
+async def get_episode(episode_id: uuid.UUID, runtime: RuntimeDep) -> PathwayEpisode:
+    """The pathway's view of an episode: every decision it recorded and the evaluations it planned."""
+    async with runtime.pool.acquire() as conn:
+        events = await runtime.store.read_stream(conn, str(episode_id))
+        planned = await timers.for_episode(conn, str(episode_id))
+    if not events:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"episode {episode_id} is not known to the pathway")
+    return PathwayEpisode(
+        episode_id=episode_id,
+        timeline=[
+            TimelineEntry(
+                event_id=e.event_id,
+                type=e.event_type,
+                time=e.occurred_at,
+                version=e.stream_version,
+                guideline_version=e.guideline_version,
+                data=e.envelope().data,
+            )
+            for e in events
+        ],
+        evaluations=[
+            PlannedEvaluation(
+                timer_id=t.timer_id, evaluation_number=t.sequence, due_at=t.due_at, fired=t.fired_at is not None
+            )
+            for t in planned
+            if t.kind == "evaluation_due"
+        ],
+    )

@@ -1,0 +1,61 @@
+"""The faust-streaming side of a consumer: the app with settings that suit tansu, and the agent wiring."""
+
+from __future__ import annotations
+
+import faust
+
+from shared.consumer.dead_letters import DeadLetter, Record
+from shared.consumer.idempotent import IdempotentConsumer
+from shared.metrics import CONSUMER_LAG
+from shared.settings import ServiceSettings
+
+
+def create_faust_app(settings: ServiceSettings) -> faust.App:
+    brokers = ";".join(f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(","))
+    return faust.App(
+        settings.group(settings.service_name),
+        broker=brokers,
+        store="memory://",  # authoritative state lives in Postgres; faust tables are never the truth
+        autodiscover=False,
+        web_enabled=False,
+        topic_replication_factor=1,
+        topic_partitions=settings.kafka_topic_partitions,
+        consumer_auto_offset_reset="earliest",
+        # tansu answers a JoinGroup only after the rebalance timeout: keep it short so a worker joins in
+        # seconds, not half a minute. The session timeout lets a killed worker's partitions move on soon.
+        broker_rebalance_timeout=3.0,
+        broker_session_timeout=6.0,
+        broker_heartbeat_interval=1.0,
+        broker_max_poll_interval=60.0,
+        broker_commit_every=100,
+        broker_commit_interval=0.5,
+        producer_acks=-1,
+        stream_wait_empty=False,
+    )
+
+
+def attach_consumer(
+    app: faust.App, consumer: IdempotentConsumer, topics: list[str], dead_letter_topic: str
+) -> faust.types.AgentT:
+    """Run `consumer` over `topics` as one agent; bad records go to `dead_letter_topic`."""
+    source = app.topic(*topics, value_serializer="raw", key_serializer="raw")
+    sink = app.topic(dead_letter_topic, value_serializer="raw", key_serializer="raw")
+
+    async def publish_dead_letter(letter: DeadLetter) -> None:
+        await sink.send(key=letter.record.key, value=letter.record.value or b"", headers=letter.headers())
+
+    consumer.publish_dead_letter = publish_dead_letter
+
+    async def agent(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            message = event.message
+            await consumer.process(
+                Record(message.topic, message.partition, message.offset, message.key, message.value)
+            )
+            highwater = app.consumer.highwater(message.tp)
+            if highwater is not None:
+                CONSUMER_LAG.labels(consumer.name, message.topic, str(message.partition)).set(
+                    max(highwater - message.offset - 1, 0)
+                )
+
+    return app.agent(source, name=f"{consumer.name}.consumer")(agent)

@@ -1,0 +1,166 @@
+"""The idempotent consumer: parse, dedupe through the inbox, handle in one transaction, or dead-letter."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+import asyncpg
+from pydantic import ValidationError
+
+from shared.clock import Clock
+from shared.consumer.dead_letters import DeadLetter, DeadLetterReason, Record, record_dead_letter
+from shared.consumer.inbox import claim
+from shared.events.envelope import Envelope
+from shared.events.payload import EventPayload
+from shared.events.registry import EventRegistry, InvalidEventData, UnknownEventType
+from shared.logging import correlation, get_logger
+from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, HANDLER_SECONDS
+from shared.store.event_store import EventStore
+from shared.store.unit_of_work import UnitOfWork
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsumedEvent:
+    envelope: Envelope
+    payload: EventPayload
+
+
+Handler = Callable[[ConsumedEvent, UnitOfWork], Awaitable[None]]
+DeadLetterPublisher = Callable[[DeadLetter], Awaitable[None]]
+
+
+class Outcome(StrEnum):
+    HANDLED = "handled"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"  # a well-formed event this consumer has no handler for
+    DEAD_LETTERED = "dead_lettered"
+
+
+# Errors that say "the database is not there right now": wait and try again, never dead-letter for them.
+_UNAVAILABLE = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+class IdempotentConsumer:
+    def __init__(
+        self,
+        name: str,
+        pool: asyncpg.Pool,
+        store: EventStore,
+        registry: EventRegistry,
+        handlers: Mapping[type[EventPayload], Handler],
+        clock: Clock,
+        *,
+        publish_dead_letter: DeadLetterPublisher | None = None,
+        max_attempts: int = 3,
+        retry_backoff_seconds: float = 0.2,
+    ) -> None:
+        self.name = name
+        self.pool = pool
+        self.store = store
+        self.registry = registry
+        self.handlers = {model.event_type: handler for model, handler in handlers.items()}
+        self.clock = clock
+        self.publish_dead_letter = publish_dead_letter
+        self.max_attempts = max_attempts
+        self.retry_backoff_seconds = retry_backoff_seconds
+
+    async def process(self, record: Record) -> Outcome:
+        outcome = await self._process(record)
+        EVENTS_CONSUMED.labels(self.name, outcome.value).inc()
+        return outcome
+
+    async def _process(self, record: Record) -> Outcome:
+        try:
+            envelope = Envelope.from_json(record.value or b"")
+        except (ValidationError, ValueError) as error:
+            return await self._dead_letter(record, DeadLetterReason.UNPARSEABLE, _describe(error), 1)
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            return Outcome.IGNORED
+        try:
+            payload = self.registry.decode(envelope)
+        except (UnknownEventType, InvalidEventData) as error:
+            return await self._dead_letter(
+                record, DeadLetterReason.INVALID, str(error), 1, envelope.id, envelope.type
+            )
+        event = ConsumedEvent(envelope, payload)
+        with correlation(str(envelope.correlationid), event_id=str(envelope.id), subject=envelope.subject):
+            failures = 0
+            backoff = self.retry_backoff_seconds
+            while True:
+                started = time.perf_counter()
+                try:
+                    async with self.pool.acquire() as conn, conn.transaction():
+                        if not await claim(conn, self.name, envelope.id):
+                            return Outcome.DUPLICATE
+                        await handler(event, UnitOfWork(conn, self.store, self.clock, cause=envelope))
+                    HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+                    return Outcome.HANDLED
+                except _UNAVAILABLE as error:
+                    log.warning("consumer.database_unavailable", consumer=self.name, error=repr(error))
+                except Exception as error:  # noqa: BLE001 — any handler failure counts toward dead-lettering
+                    failures += 1
+                    log.warning(
+                        "consumer.handler_failed",
+                        consumer=self.name,
+                        type=envelope.type,
+                        attempt=failures,
+                        error=repr(error),
+                    )
+                    if failures >= self.max_attempts:
+                        return await self._dead_letter(
+                            record,
+                            DeadLetterReason.HANDLER_FAILED,
+                            repr(error),
+                            failures,
+                            envelope.id,
+                            envelope.type,
+                        )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _dead_letter(
+        self,
+        record: Record,
+        reason: DeadLetterReason,
+        error: str,
+        attempts: int,
+        event_id=None,
+        event_type: str | None = None,
+    ) -> Outcome:
+        letter = DeadLetter(self.name, record, reason, error, attempts, event_id, event_type)
+        async with self.pool.acquire() as conn:
+            first_time = await record_dead_letter(conn, letter)
+        log.error(
+            "consumer.dead_lettered",
+            consumer=self.name,
+            reason=reason.value,
+            error=error[:500],
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            first_time=first_time,
+        )
+        if first_time:
+            EVENTS_DEAD_LETTERED.labels(self.name, reason.value).inc()
+            if self.publish_dead_letter is not None:
+                await self.publish_dead_letter(letter)
+        return Outcome.DEAD_LETTERED
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in error.errors())
+    return str(error)

@@ -1,0 +1,99 @@
+"""The CloudEvents 1.0 envelope every event travels in, with our extension attributes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.events.payload import EventPayload
+
+SOURCE_PREFIX = "/ruggengraat/"
+
+
+class Envelope(BaseModel):
+    """A CloudEvent in structured JSON mode.
+
+    Required context attributes: `id`, `source`, `type`, `specversion`; we also always set `time`,
+    `subject` (the pseudonymous episode id — never a name or a BSN), `datacontenttype` and
+    `dataschema`. Extension attributes (lower-case alphanumerics as the spec demands): `streamversion`,
+    `dataversion`, `correlationid`, `causationid`, `guidelineversion`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: uuid.UUID
+    source: str
+    type: str
+    specversion: Literal["1.0"] = "1.0"
+    time: datetime
+    subject: str = Field(min_length=1, max_length=200)
+    datacontenttype: Literal["application/json"] = "application/json"
+    dataschema: str
+    streamversion: int = Field(ge=1)
+    dataversion: int = Field(ge=1)
+    correlationid: uuid.UUID
+    causationid: uuid.UUID | None = None
+    guidelineversion: str | None = None
+    data: dict[str, Any]
+
+    @field_validator("time")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("time must carry a timezone")
+        return value
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Envelope:
+        return cls.model_validate_json(raw)
+
+    def extensions(self) -> dict[str, Any]:
+        ext: dict[str, Any] = {
+            "streamversion": self.streamversion,
+            "dataversion": self.dataversion,
+            "correlationid": str(self.correlationid),
+        }
+        if self.causationid is not None:
+            ext["causationid"] = str(self.causationid)
+        if self.guidelineversion is not None:
+            ext["guidelineversion"] = self.guidelineversion
+        return ext
+
+
+def source_for(service: str) -> str:
+    return f"{SOURCE_PREFIX}{service}"
+
+
+def new_envelope(
+    payload: EventPayload,
+    *,
+    service: str,
+    subject: str,
+    stream_version: int,
+    time: datetime,
+    correlation_id: uuid.UUID,
+    causation_id: uuid.UUID | None = None,
+    guideline_version: str | None = None,
+    event_id: uuid.UUID | None = None,
+) -> Envelope:
+    return Envelope(
+        id=event_id or uuid.uuid4(),
+        source=source_for(service),
+        type=payload.event_type,
+        time=time,
+        subject=subject,
+        dataschema=payload.schema_uri(),
+        streamversion=stream_version,
+        dataversion=payload.event_version,
+        correlationid=correlation_id,
+        causationid=causation_id,
+        guidelineversion=guideline_version,
+        data=json.loads(payload.model_dump_json()),
+    )

@@ -1,0 +1,88 @@
+"""HTTP pieces every service has: problem+json errors (RFC 9457), /health, /ready, /metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.store.event_store import ConcurrencyConflict
+
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+class DomainRejected(Exception):
+    """A command the current state does not allow (→ 422), with the field it concerns when there is one."""
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "reason": e["msg"]}
+            for e in error.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        return problem(422, "Invalid request", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = error.detail if isinstance(error.detail, str) else None
+        return problem(error.status_code, _title(error.status_code), detail)
+
+    @app.exception_handler(ConcurrencyConflict)
+    async def _conflict(request: Request, error: ConcurrencyConflict) -> JSONResponse:
+        return problem(409, "Concurrent change", str(error), current_version=error.actual_version)
+
+    @app.exception_handler(DomainRejected)
+    async def _rejected(request: Request, error: DomainRejected) -> JSONResponse:
+        errors = [{"field": error.field, "reason": error.reason}] if error.field else []
+        return problem(422, "Not allowed in the episode's current state", error.reason, errors=errors)
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def operations_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health", operation_id="health")
+    async def health() -> dict[str, str]:
+        """Liveness: the process is running."""
+        return {"status": "ok"}
+
+    @router.get("/ready", operation_id="ready", responses={503: {"description": "A dependency is down"}})
+    async def ready(request: Request) -> Response:
+        """Readiness: Postgres and the broker answer, and the consumer (if any) has joined its group."""
+        checks = await request.app.state.runtime.readiness()
+        status = 200 if all(checks.values()) else 503
+        return JSONResponse({"status": "ready" if status == 200 else "not ready", "checks": checks}, status)
+
+    @router.get("/metrics", operation_id="metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router

@@ -1,0 +1,190 @@
+"""What every service process is built from: pool, store, relay, consumer and HTTP, wired in one lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import asyncpg
+import faust
+from aiokafka import AIOKafkaClient
+from fastapi import APIRouter, Depends, FastAPI, Request
+
+from shared.clock import Clock
+from shared.consumer.faust_worker import attach_consumer, create_faust_app
+from shared.consumer.idempotent import Handler, IdempotentConsumer
+from shared.db import open_service_database
+from shared.events import REGISTRY
+from shared.events.payload import EventPayload
+from shared.events.topics import TOPICS, dead_letter_topic, topic_produced_by, topics_consumed_by
+from shared.http import install_problem_handlers, operations_router
+from shared.logging import configure_logging, get_logger
+from shared.settings import ServiceSettings
+from shared.store.event_store import EventStore
+from shared.store.migrate import Migration, event_store_migrations, migrations_in
+from shared.store.relay import Relay, RelayConfig
+
+log = get_logger(__name__)
+
+BackgroundTask = Callable[["Runtime"], Awaitable[None]]
+
+
+@dataclass
+class Runtime:
+    """The things a running service holds; routes reach it through the `RuntimeDep` dependency."""
+
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    store: EventStore
+    clock: Clock
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    relay: Relay | None = None
+    faust_app: faust.App | None = None
+    consumer: IdempotentConsumer | None = None
+    consumer_ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def readiness(self) -> dict[str, bool]:
+        checks = {"postgres": await _postgres_answers(self.pool), "broker": await _broker_answers(self.settings)}
+        if self.faust_app is not None:
+            checks["consumer"] = self.consumer_ready.is_set()
+        return checks
+
+
+async def _postgres_answers(pool: asyncpg.Pool) -> bool:
+    try:
+        async with asyncio.timeout(2):
+            async with pool.acquire() as conn:
+                return await conn.fetchval("SELECT 1") == 1
+    except Exception:  # noqa: BLE001 — any failure means "not ready"
+        return False
+
+
+async def _broker_answers(settings: ServiceSettings) -> bool:
+    client = AIOKafkaClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=2000)
+    try:
+        async with asyncio.timeout(3):
+            await client.bootstrap()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+    finally:
+        await client.close()
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+@dataclass
+class ServiceDefinition:
+    """What makes one service different from the others; everything else is shared wiring."""
+
+    settings: ServiceSettings
+    title: str
+    description: str
+    routers: Sequence[APIRouter] = ()
+    handlers: Mapping[type[EventPayload], Handler] = field(default_factory=dict)
+    background: Sequence[BackgroundTask] = ()
+    migrations_package: str | None = None  # the service's own `migrations/` folder
+
+    def migrations(self) -> list[Migration]:
+        own = migrations_in(self.migrations_package) if self.migrations_package else []
+        return event_store_migrations() + own
+
+
+def create_service_app(definition: ServiceDefinition) -> FastAPI:
+    settings = definition.settings
+    name = settings.service_name
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(name, settings.log_level)
+        pool = await open_service_database(settings.require_database_url(), name, definition.migrations())
+        runtime = Runtime(settings, pool, EventStore(name, REGISTRY), settings.clock())
+        app.state.runtime = runtime
+        tasks: list[asyncio.Task[None]] = []
+        produced = topic_produced_by(name)
+        if produced is not None:
+            runtime.relay = Relay(
+                pool,
+                runtime.store,
+                settings.kafka_bootstrap_servers,
+                RelayConfig(
+                    topic=settings.topic(produced),
+                    consumer_groups=[settings.group(c) for c in TOPICS[produced].consumers],
+                    partitions=settings.kafka_topic_partitions,
+                    batch_size=settings.relay_batch_size,
+                    idle_sleep_seconds=settings.relay_idle_sleep_seconds,
+                    reset_check_seconds=settings.relay_reset_check_seconds,
+                ),
+            )
+            tasks.append(asyncio.create_task(runtime.relay.run(runtime.stop), name="relay"))
+        if definition.handlers:
+            runtime.faust_app = create_faust_app(settings)
+            runtime.consumer = IdempotentConsumer(
+                name,
+                pool,
+                runtime.store,
+                REGISTRY,
+                definition.handlers,
+                runtime.clock,
+                max_attempts=settings.consumer_max_attempts,
+            )
+            attach_consumer(
+                runtime.faust_app,
+                runtime.consumer,
+                [settings.topic(t) for t in topics_consumed_by(name)],
+                settings.topic(dead_letter_topic(name)),
+            )
+            tasks.append(asyncio.create_task(_run_faust(runtime), name="faust"))
+        for task in definition.background:
+            tasks.append(asyncio.create_task(task(runtime), name=task.__name__))
+        log.info("service.started", port=settings.http_port)
+        try:
+            yield
+        finally:
+            runtime.stop.set()
+            if runtime.faust_app is not None:
+                with contextlib.suppress(Exception):
+                    await runtime.faust_app.stop()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if runtime.relay is not None:
+                await runtime.relay.close()
+            await pool.close()
+            log.info("service.stopped")
+
+    app = FastAPI(title=definition.title, description=definition.description, version="1", lifespan=lifespan)
+    install_problem_handlers(app)
+    app.include_router(operations_router())
+    for router in definition.routers:
+        app.include_router(router)
+    return app
+
+
+async def _run_faust(runtime: Runtime) -> None:
+    """Start the faust app (it joins the group, which takes seconds on tansu) without holding up HTTP."""
+    assert runtime.faust_app is not None
+    while not runtime.stop.is_set():
+        try:
+            await runtime.faust_app.start()
+            runtime.consumer_ready.set()
+            log.info("consumer.started")
+            await runtime.stop.wait()
+            return
+        except Exception as error:  # noqa: BLE001 — broker not there yet: try again
+            log.warning("consumer.start_failed", error=repr(error))
+            await asyncio.sleep(1.0)
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    import uvicorn
+
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="on")

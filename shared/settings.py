@@ -1,0 +1,64 @@
+"""Settings every service reads from the environment; each service subclasses them with its defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.clock import Clock, OffsetFileClock, SystemClock
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    service_name: str = "ruggengraat"
+    environment: Literal["development", "production"] = Field(
+        default="development", validation_alias="RUGGENGRAAT_ENV"
+    )
+    database_url: str | None = None
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_prefix: str = Field(
+        default="", description="Prefix for every topic and consumer group; lets test runs share a broker."
+    )
+    kafka_topic_partitions: int = Field(default=6, ge=1, le=256)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    clock_offset_file: Path | None = Field(
+        default=None, description="Development only: a file holding seconds to add to real time."
+    )
+    relay_batch_size: int = Field(default=1000, ge=1, le=10000)
+    relay_idle_sleep_seconds: float = Field(default=0.05, gt=0)
+    relay_reset_check_seconds: float = Field(default=2.0, gt=0)
+    consumer_max_attempts: int = Field(default=3, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _production_is_strict(self) -> ServiceSettings:
+        if self.environment == "production":
+            if self.clock_offset_file is not None:
+                raise ValueError("clock_offset_file: a moved clock is not allowed in production")
+            if not self.database_url:
+                raise ValueError("database_url: DATABASE_URL must be set in production")
+        return self
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise RuntimeError(
+                "DATABASE_URL is not set. Start the system with `./ruggengraat up` (it starts an embedded "
+                "PostgreSQL) or point DATABASE_URL at a PostgreSQL server."
+            )
+        return self.database_url
+
+    def clock(self) -> Clock:
+        if self.clock_offset_file is not None:
+            return OffsetFileClock(self.clock_offset_file)
+        return SystemClock()
+
+    def topic(self, name: str) -> str:
+        return f"{self.kafka_topic_prefix}{name}"
+
+    def group(self, name: str) -> str:
+        return f"{self.kafka_topic_prefix}{name}"

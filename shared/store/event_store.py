@@ -1,0 +1,260 @@
+"""The event store on PostgreSQL: append with an expected version, read a stream, read all in commit order.
+
+Reading "everything after a position" follows (transaction id, position), not position alone: an identity
+value is taken when a row is inserted, but becomes visible only at commit, so with concurrent writers a
+later position can be visible before an earlier one and a reader following positions would skip the
+earlier event for good. Each row stores `pg_current_xact_id()`; a reader only returns rows of
+transactions older than the oldest one still running (`pg_snapshot_xmin(pg_current_snapshot())`), which
+are all committed or gone, in (transaction id, position) order. Unlike a table lock on append, this
+lets writers commit in parallel (group commit), which the 8-writer benchmark needs; the price is that a
+long-open transaction holds readers back until it ends.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from shared.events.envelope import Envelope, source_for
+from shared.events.payload import EventPayload, schema_uri
+from shared.events.registry import EventRegistry
+
+
+@dataclass(frozen=True, order=True)
+class GlobalPosition:
+    """A place in one service's log, in the order readers follow."""
+
+    transaction_id: int
+    position: int
+
+
+START = GlobalPosition(0, 0)
+
+
+class ConcurrencyConflict(Exception):
+    """The stream was not at the expected version; nothing was written."""
+
+    def __init__(self, stream_id: str, expected_version: int, actual_version: int) -> None:
+        super().__init__(
+            f"stream {stream_id!r} is at version {actual_version}, expected {expected_version}"
+        )
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A row of the log; the payload stays JSON text until someone needs it decoded."""
+
+    global_position: GlobalPosition
+    stream_id: str
+    stream_version: int
+    event_id: uuid.UUID
+    event_type: str
+    data_version: int
+    occurred_at: datetime
+    correlation_id: uuid.UUID
+    causation_id: uuid.UUID | None
+    guideline_version: str | None
+    data_json: str
+    service: str
+
+    def payload(self, registry: EventRegistry) -> EventPayload:
+        return registry.decode_json(self.event_type, self.data_version, self.data_json)
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            id=self.event_id,
+            source=source_for(self.service),
+            type=self.event_type,
+            time=self.occurred_at,
+            subject=self.stream_id,
+            dataschema=schema_uri(self.event_type, self.data_version),
+            streamversion=self.stream_version,
+            dataversion=self.data_version,
+            correlationid=self.correlation_id,
+            causationid=self.causation_id,
+            guidelineversion=self.guideline_version,
+            data=json.loads(self.data_json),
+        )
+
+    def cloudevent_json(self) -> bytes:
+        """The structured-mode CloudEvent, built without re-encoding the payload (the relay's hot path)."""
+        attributes: dict[str, Any] = {
+            "id": str(self.event_id),
+            "source": source_for(self.service),
+            "type": self.event_type,
+            "specversion": "1.0",
+            "time": self.occurred_at.isoformat(),
+            "subject": self.stream_id,
+            "datacontenttype": "application/json",
+            "dataschema": schema_uri(self.event_type, self.data_version),
+            "streamversion": self.stream_version,
+            "dataversion": self.data_version,
+            "correlationid": str(self.correlation_id),
+        }
+        if self.causation_id is not None:
+            attributes["causationid"] = str(self.causation_id)
+        if self.guideline_version is not None:
+            attributes["guidelineversion"] = self.guideline_version
+        head = json.dumps(attributes, separators=(",", ":"))
+        return f'{head[:-1]},"data":{self.data_json}}}'.encode()
+
+
+_COLUMNS = (
+    "transaction_id::text::bigint AS tx, position, stream_id, stream_version, event_id, event_type, "
+    "data_version, occurred_at, correlation_id, causation_id, guideline_version, data::text AS data"
+)
+
+_APPEND = """
+INSERT INTO events (stream_id, stream_version, event_id, event_type, data_version, occurred_at,
+                    correlation_id, causation_id, guideline_version, data)
+SELECT $1, v.version, v.event_id, v.event_type, v.data_version, $5, $6, $7, $8, v.data::jsonb
+FROM unnest($2::int[], $3::uuid[], $4::text[], $9::smallint[], $10::text[])
+     AS v(version, event_id, event_type, data_version, data)
+WHERE coalesce((SELECT max(stream_version) FROM events WHERE stream_id = $1), 0) = $11
+RETURNING transaction_id::text::bigint AS tx, position
+"""
+
+_READ_ALL = f"""
+SELECT {_COLUMNS} FROM events
+WHERE (transaction_id, position) > ($1::text::xid8, $2)
+  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY transaction_id, position
+LIMIT $3
+"""
+
+
+class EventStore:
+    """One service's log. Methods take a connection so a command's events commit with its other effects."""
+
+    def __init__(self, service: str, registry: EventRegistry) -> None:
+        self.service = service
+        self.registry = registry
+
+    async def append(
+        self,
+        conn: asyncpg.Connection,
+        stream_id: str,
+        expected_version: int,
+        payloads: Sequence[EventPayload],
+        *,
+        time: datetime,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None = None,
+        guideline_version: str | None = None,
+        event_ids: Sequence[uuid.UUID] | None = None,
+    ) -> list[StoredEvent]:
+        """Append after `expected_version` (0 for a new stream) or raise ConcurrencyConflict."""
+        if not payloads:
+            return []
+        if time.tzinfo is None:
+            raise ValueError("time must carry a timezone")
+        for payload in payloads:
+            self.registry.model_for(payload.event_type)  # an unregistered type never reaches the log
+        ids = list(event_ids) if event_ids is not None else [uuid.uuid4() for _ in payloads]
+        if len(ids) != len(payloads):
+            raise ValueError("event_ids: one id per payload")
+        versions = [expected_version + i + 1 for i in range(len(payloads))]
+        datas = [p.model_dump_json() for p in payloads]
+        try:
+            rows = await conn.fetch(
+                _APPEND,
+                stream_id,
+                versions,
+                ids,
+                [p.event_type for p in payloads],
+                time,
+                correlation_id,
+                causation_id,
+                guideline_version,
+                [p.event_version for p in payloads],
+                datas,
+                expected_version,
+            )
+        except asyncpg.UniqueViolationError as error:
+            if error.constraint_name and "event_id" in error.constraint_name:
+                raise
+            raise ConcurrencyConflict(
+                stream_id, expected_version, await self.stream_version(conn, stream_id)
+            ) from error
+        if not rows:
+            raise ConcurrencyConflict(stream_id, expected_version, await self.stream_version(conn, stream_id))
+        return [
+            StoredEvent(
+                GlobalPosition(row["tx"], row["position"]),
+                stream_id,
+                versions[i],
+                ids[i],
+                payloads[i].event_type,
+                payloads[i].event_version,
+                time,
+                correlation_id,
+                causation_id,
+                guideline_version,
+                datas[i],
+                self.service,
+            )
+            for i, row in enumerate(rows)
+        ]
+
+    async def stream_version(self, conn: asyncpg.Connection, stream_id: str) -> int:
+        value = await conn.fetchval(
+            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", stream_id
+        )
+        return int(value)
+
+    async def read_stream(
+        self, conn: asyncpg.Connection, stream_id: str, after_version: int = 0
+    ) -> list[StoredEvent]:
+        rows = await conn.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 "
+            "ORDER BY stream_version",
+            stream_id,
+            after_version,
+        )
+        return [self._from_row(r) for r in rows]
+
+    async def read_all(
+        self, conn: asyncpg.Connection, after: GlobalPosition = START, limit: int = 1000
+    ) -> list[StoredEvent]:
+        """Committed events after `after` in commit order; never skips one that commits late."""
+        rows = await conn.fetch(_READ_ALL, str(after.transaction_id), after.position, limit)
+        return [self._from_row(r) for r in rows]
+
+    async def replay(
+        self, pool: asyncpg.Pool, after: GlobalPosition = START, batch_size: int = 5000
+    ) -> AsyncIterator[StoredEvent]:
+        """Every committed event after `after`, in commit order, fetched in batches."""
+        position = after
+        async with pool.acquire() as conn:
+            while True:
+                batch = await self.read_all(conn, position, batch_size)
+                for event in batch:
+                    yield event
+                if len(batch) < batch_size:
+                    return
+                position = batch[-1].global_position
+
+    def _from_row(self, row: asyncpg.Record) -> StoredEvent:
+        return StoredEvent(
+            GlobalPosition(row[0], row[1]),
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            row[9],
+            row[10],
+            row[11],
+            self.service,
+        )

@@ -1,0 +1,333 @@
+"""The relay: tails a service's event log and publishes it to Kafka, losing nothing.
+
+Why tail the log rather than keep a separate outbox table: an event *is* what must be published, and it
+is already written in the command's transaction, so the log is the outbox; a second table would double
+every write and could only drift from the log. The relay records how far it got (a checkpoint) after the
+broker acknowledged a batch (acks=all, idempotent producer): a crash between the two gives a duplicate
+that consumers' inboxes absorb, never a loss.
+
+Our local broker keeps nothing across a restart. The relay therefore also remembers, per partition,
+which log positions landed at which Kafka offsets, and regularly asks the consumer groups that depend on
+its topic how far they have committed. That gives the *confirmed* point: every event up to it has been
+handled by every group. When the topic is missing or a partition's end offset went backwards, the relay
+rewinds its checkpoint to the confirmed point and publishes again from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.errors import KafkaError
+
+from shared import kafka as kafka_clients
+from shared.logging import get_logger
+from shared.metrics import BROKER_RESETS, EVENTS_PUBLISHED, EVENTS_REPUBLISHED, RELAY_LAG
+from shared.store.event_store import START, EventStore, GlobalPosition, StoredEvent
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where one published event landed."""
+
+    event: StoredEvent
+    partition: int
+    offset: int
+
+
+@dataclass
+class RelayConfig:
+    topic: str
+    consumer_groups: Sequence[str]
+    partitions: int = 6
+    batch_size: int = 1000
+    idle_sleep_seconds: float = 0.05
+    reset_check_seconds: float = 2.0
+
+
+class Relay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        store: EventStore,
+        bootstrap: str,
+        config: RelayConfig,
+    ) -> None:
+        self.pool = pool
+        self.store = store
+        self.bootstrap = bootstrap
+        self.config = config
+        self._producer: KafkaProducer | None = None
+        self._admin: KafkaAdminClient | None = None
+        self._republish_until: GlobalPosition | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        client_id = f"relay-{self.config.topic}"
+        if self._admin is None:
+            self._admin = await asyncio.to_thread(kafka_clients.admin, self.bootstrap, client_id)
+        await asyncio.to_thread(self._ensure_topic)
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO relay_checkpoints (topic) VALUES ($1) ON CONFLICT DO NOTHING", self.config.topic
+            )
+        self._producer = await asyncio.to_thread(kafka_clients.producer, self.bootstrap, client_id)
+
+    async def close(self) -> None:
+        for client in (self._producer, self._admin):
+            if client is not None:
+                await asyncio.to_thread(client.close)
+        self._producer = self._admin = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until `stop` is set; survives broker outages by retrying with backoff."""
+        loop = asyncio.get_running_loop()
+        next_check = 0.0
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                if self._producer is None:
+                    await self.start()
+                if loop.time() >= next_check:
+                    await self.check_broker()
+                    next_check = loop.time() + self.config.reset_check_seconds
+                published = await self.publish_once()
+                backoff = 0.2
+                if published == 0:
+                    await _sleep_or_stop(stop, self.config.idle_sleep_seconds)
+            except KafkaError as error:
+                log.warning("relay.broker_unavailable", topic=self.config.topic, error=repr(error))
+                next_check = 0.0
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 5.0)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+                log.warning("relay.database_unavailable", topic=self.config.topic, error=repr(error))
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    # -- publishing ------------------------------------------------------------------------------------
+
+    async def checkpoint(self) -> GlobalPosition:
+        async with self.pool.acquire() as conn:
+            return await self._checkpoint(conn)
+
+    async def publish_once(self) -> int:
+        """Publish the next batch after the checkpoint; returns how many events went out."""
+        async with self.pool.acquire() as conn:
+            after = await self._checkpoint(conn)
+            batch = await self.store.read_all(conn, after, self.config.batch_size)
+        if not batch:
+            RELAY_LAG.labels(self.config.topic).set(0)
+            return 0
+        placed = await asyncio.to_thread(self._produce, batch)
+        await self._record(placed)
+        EVENTS_PUBLISHED.labels(self.config.topic).inc(len(batch))
+        if self._republish_until is not None:
+            again = [p for p in placed if p.event.global_position <= self._republish_until]
+            EVENTS_REPUBLISHED.labels(self.config.topic).inc(len(again))
+            if batch[-1].global_position >= self._republish_until:
+                self._republish_until = None
+        return len(batch)
+
+    def _produce(self, batch: Sequence[StoredEvent]) -> list[Placed]:
+        assert self._producer is not None, "start() the relay first"
+        futures = [
+            (
+                event,
+                self._producer.send(
+                    self.config.topic,
+                    key=event.stream_id.encode(),
+                    value=event.cloudevent_json(),
+                    headers=[("ce_type", event.event_type.encode())],
+                ),
+            )
+            for event in batch
+        ]
+        self._producer.flush()
+        placed = []
+        for event, future in futures:
+            meta = future.get(timeout=0)  # raises the send's error, if any: the batch is not checkpointed
+            placed.append(Placed(event, meta.partition, meta.offset))
+        return placed
+
+    async def _record(self, placed: Sequence[Placed]) -> None:
+        last = placed[-1].event.global_position
+        per_partition: dict[int, list[Placed]] = defaultdict(list)
+        for p in placed:
+            per_partition[p.partition].append(p)
+        rows = [
+            (
+                self.config.topic,
+                partition,
+                items[0].offset,
+                items[-1].offset,
+                str(items[0].event.global_position.transaction_id),
+                items[0].event.global_position.position,
+            )
+            for partition, items in per_partition.items()
+        ]
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.executemany(
+                "INSERT INTO relay_offsets (topic, partition, first_offset, last_offset, transaction_id, position)"
+                " VALUES ($1, $2, $3, $4, $5::text::xid8, $6)"
+                " ON CONFLICT (topic, partition, first_offset) DO UPDATE SET last_offset = excluded.last_offset,"
+                " transaction_id = excluded.transaction_id, position = excluded.position",
+                rows,
+            )
+            await conn.execute(
+                "UPDATE relay_checkpoints SET transaction_id = $2::text::xid8, position = $3, updated_at = now()"
+                " WHERE topic = $1",
+                self.config.topic,
+                str(last.transaction_id),
+                last.position,
+            )
+
+    async def _checkpoint(self, conn: asyncpg.Connection) -> GlobalPosition:
+        row = await conn.fetchrow(
+            "SELECT transaction_id::text::bigint AS tx, position FROM relay_checkpoints WHERE topic = $1",
+            self.config.topic,
+        )
+        return GlobalPosition(row["tx"], row["position"]) if row else START
+
+    # -- broker resets ---------------------------------------------------------------------------------
+
+    def _ensure_topic(self) -> None:
+        assert self._admin is not None
+        kafka_clients.ensure_topics(self._admin, [self.config.topic], self.config.partitions)
+
+    async def check_broker(self) -> bool:
+        """Refresh the confirmed point, or rewind to it when the broker lost our records. True on a reset."""
+        assert self._admin is not None
+        topic = self.config.topic
+        described = await asyncio.to_thread(kafka_clients.describe_topic, self._admin, topic)
+        async with self.pool.acquire() as conn:
+            known_id = await conn.fetchval("SELECT topic_id FROM relay_checkpoints WHERE topic = $1", topic)
+            last_batches = {
+                r["partition"]: r["first"]
+                for r in await conn.fetch(
+                    "SELECT partition, max(first_offset) AS first FROM relay_offsets WHERE topic = $1"
+                    " GROUP BY partition",
+                    topic,
+                )
+            }
+        reason = None
+        if described is None:
+            reason = "topic_missing"
+        elif known_id is not None and described[0] is not None and described[0] != known_id:
+            reason = "topic_recreated"
+        else:
+            ends = await asyncio.to_thread(kafka_clients.end_offsets, self._admin, topic, described[1])
+            if ends is None:
+                reason = "topic_missing"
+            elif any(ends.get(p, 0) <= first for p, first in last_batches.items()):
+                reason = "offsets_went_back"
+        if reason is not None:
+            await self._rewind_to_confirmed(reason)
+            return True
+        if known_id is None and described is not None and described[0] is not None:
+            await self._remember_topic_id(described[0])
+        committed = {
+            group: await asyncio.to_thread(kafka_clients.committed_offsets, self._admin, group, topic)
+            for group in self.config.consumer_groups
+        }
+        await self._advance_confirmed(committed)
+        return False
+
+    async def _remember_topic_id(self, topic_id: str) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "UPDATE relay_checkpoints SET topic_id = $2 WHERE topic = $1", self.config.topic, topic_id
+            )
+
+    async def _advance_confirmed(self, committed: dict[str, dict[int, int]]) -> None:
+        """Move the confirmed point to the oldest event some group has not committed, and prune."""
+        topic = self.config.topic
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT partition, first_offset, last_offset, transaction_id::text::bigint AS tx, position"
+                " FROM relay_offsets WHERE topic = $1 ORDER BY partition, first_offset",
+                topic,
+            )
+            by_partition: dict[int, list[asyncpg.Record]] = defaultdict(list)
+            for r in rows:
+                by_partition[r["partition"]].append(r)
+            checkpoint = await self._checkpoint(conn)
+            confirmed = checkpoint
+            for partition, batches in by_partition.items():
+                lowest = min(
+                    (offsets.get(partition, -1) for offsets in committed.values()), default=None
+                )
+                if lowest is None:  # nobody depends on this topic
+                    continue
+                if lowest > batches[-1]["last_offset"]:
+                    continue  # every group has everything of this partition
+                # The batch holding the first unconfirmed offset: everything before it is confirmed.
+                holding = next((b for b in batches if b["last_offset"] >= lowest), batches[0])
+                before = GlobalPosition(holding["tx"], holding["position"] - 1)
+                confirmed = min(confirmed, before)
+                await conn.execute(
+                    "DELETE FROM relay_offsets WHERE topic = $1 AND partition = $2 AND last_offset < $3",
+                    topic,
+                    partition,
+                    holding["first_offset"],
+                )
+            await conn.execute(
+                "UPDATE relay_checkpoints SET confirmed_transaction_id = $2::text::xid8,"
+                " confirmed_position = $3 WHERE topic = $1",
+                topic,
+                str(confirmed.transaction_id),
+                confirmed.position,
+            )
+            lag = await conn.fetchval(
+                "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2)",
+                str(checkpoint.transaction_id),
+                checkpoint.position,
+            )
+        RELAY_LAG.labels(topic).set(lag)
+
+    async def _rewind_to_confirmed(self, reason: str) -> None:
+        topic = self.config.topic
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "SELECT transaction_id::text::bigint AS tx, position, confirmed_transaction_id::text::bigint"
+                " AS ctx, confirmed_position AS cpos FROM relay_checkpoints WHERE topic = $1 FOR UPDATE",
+                topic,
+            )
+            published = GlobalPosition(row["tx"], row["position"])
+            confirmed = GlobalPosition(row["ctx"], row["cpos"])
+            await conn.execute("DELETE FROM relay_offsets WHERE topic = $1", topic)
+            await conn.execute(
+                "UPDATE relay_checkpoints SET transaction_id = confirmed_transaction_id,"
+                " position = confirmed_position, topic_id = NULL, updated_at = now() WHERE topic = $1",
+                topic,
+            )
+        BROKER_RESETS.labels(topic).inc()
+        self._republish_until = published
+        log.warning(
+            "relay.broker_reset",
+            topic=topic,
+            reason=reason,
+            republish_from=confirmed.position,
+            republish_until=published.position,
+        )
+        # Our producer's idempotence sequence belongs to the old broker; start a fresh one.
+        if self._producer is not None:
+            await asyncio.to_thread(self._producer.close)
+        self._producer = await asyncio.to_thread(
+            kafka_clients.producer, self.bootstrap, f"relay-{topic}"
+        )
+        await asyncio.to_thread(self._ensure_topic)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass

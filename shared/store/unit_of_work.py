@@ -1,0 +1,52 @@
+"""The unit of work a handler runs in: one transaction for its effects, inbox row and new events."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from shared.clock import Clock
+from shared.events.envelope import Envelope
+from shared.events.payload import EventPayload
+from shared.metrics import EVENTS_APPENDED
+from shared.store.event_store import EventStore, StoredEvent
+
+
+@dataclass
+class UnitOfWork:
+    """What a handler may touch. The caller owns the transaction; nothing in here commits on its own."""
+
+    conn: asyncpg.Connection
+    store: EventStore
+    clock: Clock
+    cause: Envelope | None = None
+    correlation_id: uuid.UUID | None = None
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        payloads: Sequence[EventPayload],
+        *,
+        guideline_version: str | None = None,
+        event_ids: Sequence[uuid.UUID] | None = None,
+    ) -> list[StoredEvent]:
+        """Append events caused by what is being handled; correlation and causation follow the cause."""
+        correlation = self.correlation_id or (self.cause.correlationid if self.cause else uuid.uuid4())
+        stored = await self.store.append(
+            self.conn,
+            stream_id,
+            expected_version,
+            payloads,
+            time=self.clock.now(),
+            correlation_id=correlation,
+            causation_id=self.cause.id if self.cause else None,
+            guideline_version=guideline_version,
+            event_ids=event_ids,
+        )
+        for event in stored:
+            EVENTS_APPENDED.labels(self.store.service, event.event_type).inc()
+        return stored
