@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import faust
 
 from shared.consumer.dead_letters import DeadLetter, Record
@@ -11,11 +14,14 @@ from shared.settings import ServiceSettings
 
 
 def create_faust_app(settings: ServiceSettings) -> faust.App:
+    # faust keeps a data directory even with in-memory tables; never in the working tree.
+    datadir = Path(tempfile.gettempdir()) / "ruggengraat-faust" / settings.group(settings.service_name)
     brokers = ";".join(f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(","))
     return faust.App(
         settings.group(settings.service_name),
         broker=brokers,
-        store="memory://",  # authoritative state lives in Postgres; faust tables are never the truth
+        store="memory://",
+        datadir=str(datadir),  # authoritative state lives in Postgres; faust tables are never the truth
         autodiscover=False,
         web_enabled=False,
         topic_replication_factor=1,
