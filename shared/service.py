@@ -170,18 +170,19 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
 
 
 async def _run_faust(runtime: Runtime) -> None:
-    """Start the faust app (it joins the group, which takes seconds on tansu) without holding up HTTP."""
+    """Start the faust app (it joins the group, which takes seconds on tansu) without holding up HTTP.
+
+    faust retries an absent broker by itself; a faust app cannot be started twice, so a failure here is
+    final for this process and shows as not ready.
+    """
     assert runtime.faust_app is not None
-    while not runtime.stop.is_set():
-        try:
-            await runtime.faust_app.start()
-            runtime.consumer_ready.set()
-            log.info("consumer.started")
-            await runtime.stop.wait()
-            return
-        except Exception as error:  # noqa: BLE001 — broker not there yet: try again
-            log.warning("consumer.start_failed", error=repr(error))
-            await asyncio.sleep(1.0)
+    try:
+        await runtime.faust_app.start()
+    except Exception as error:
+        log.error("consumer.start_failed", error=repr(error))
+        raise
+    runtime.consumer_ready.set()
+    log.info("consumer.started")
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:

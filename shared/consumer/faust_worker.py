@@ -16,6 +16,7 @@ from shared.settings import ServiceSettings
 def create_faust_app(settings: ServiceSettings) -> faust.App:
     # faust keeps a data directory even with in-memory tables; never in the working tree.
     datadir = Path(tempfile.gettempdir()) / "ruggengraat-faust" / settings.group(settings.service_name)
+    datadir.mkdir(parents=True, exist_ok=True)
     brokers = ";".join(f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(","))
     return faust.App(
         settings.group(settings.service_name),

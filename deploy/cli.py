@@ -1,0 +1,56 @@
+"""The project's command line: run the system, the demo, the tests, and regenerate the event contracts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from services.pathway.guideline_cli import app as guideline_app
+
+ROOT = Path(__file__).resolve().parent.parent
+app = typer.Typer(help="Ruggengraat: the event backbone of the low-back-pain care pathway.", no_args_is_help=True)
+app.add_typer(guideline_app, name="guideline", help="KNGF guideline decision support.")
+console = Console()
+
+
+@app.command()
+def demo(
+    stay: bool = typer.Option(True, "--stay/--exit", help="Keep the system running after the walk-through."),
+) -> None:
+    """Start PostgreSQL, the broker and the four services, and walk a referral through them."""
+    from deploy.demo import Demo
+
+    run_dir = ROOT / ".run" / "demo"
+    Demo(console, run_dir).run(stay=stay)
+
+
+@app.command()
+def test(args: list[str] = typer.Argument(None, help="Extra pytest arguments.")) -> None:
+    """Run every test: unit, integration (real Postgres + broker) and end-to-end (service processes)."""
+    command = [sys.executable, "-m", "pytest", *(args or [])]
+    raise typer.Exit(subprocess.call(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}))
+
+
+@app.command()
+def schemas(check: bool = typer.Option(False, help="Fail when the checked-in files are stale.")) -> None:
+    """Regenerate the JSON Schemas and the AsyncAPI document from the payload models."""
+    from shared.events.contracts import stale_files, write_contracts
+
+    if check:
+        stale = stale_files()
+        if stale:
+            console.print(f"[red]stale:[/] {', '.join(stale)} — run `./ruggengraat schemas`")
+            raise typer.Exit(1)
+        console.print("contracts are up to date")
+        return
+    for path in write_contracts():
+        console.print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,160 @@
+"""The demo: starts the whole system on embedded defaults and walks a referral through it, step by step."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from deploy.local import SERVICES, LocalSystem, ServiceProcess, embedded_infrastructure, free_port, stop_process
+
+DEFAULT_PORTS = {"intake": 8001, "pathway": 8002, "reporting": 8003, "notifications": 8004}
+
+
+def _port(preferred: int) -> int:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            return free_port()
+
+
+def wait_until(what: str, probe: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+class Demo:
+    def __init__(self, console: Console, run_dir: Path) -> None:
+        self.console = console
+        self.run_dir = run_dir
+
+    def step(self, text: str) -> None:
+        self.console.print(f"[bold green]✔[/] {text}")
+
+    def run(self, *, stay: bool) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with embedded_infrastructure(self.run_dir) as (database_url, broker):
+            self.step(f"PostgreSQL ready ([dim]{database_url}[/])")
+            self.step(f"Kafka-protocol broker (tansu) ready at [cyan]{broker.bootstrap}[/]")
+            system = LocalSystem(database_url, broker.bootstrap, self.run_dir)
+            receiver = None
+            try:
+                for name in SERVICES:
+                    service = ServiceProcess(
+                        name, _port(DEFAULT_PORTS[name]), system.env(), self.run_dir / f"{name}.log"
+                    )
+                    service.start()
+                    system.services[name] = service
+                for name in SERVICES:
+                    system.services[name].wait_ready()
+                    self.step(f"{name:<13} ready at [cyan]{system.url(name)}[/]")
+                receiver_port = free_port()
+                receiver = subprocess.Popen(
+                    [sys.executable, "-m", "deploy.receiver", "--port", str(receiver_port)],
+                    stdout=open(self.run_dir / "receiver.log", "ab"),  # noqa: SIM115
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+                self.walk(system, f"http://127.0.0.1:{receiver_port}")
+                self.where_to_look(system)
+                if stay:
+                    self.console.print("\n[bold]The system keeps running. Press Ctrl-C to stop every process.[/]")
+                    while True:
+                        time.sleep(3600)
+            except KeyboardInterrupt:
+                self.console.print("\nStopping …")
+            finally:
+                if receiver is not None:
+                    stop_process(receiver)
+                system.stop()
+                self.step("every process stopped")
+
+    def walk(self, system: LocalSystem, receiver_url: str) -> None:
+        from deploy.local import wait_for_port
+
+        port = int(receiver_url.rsplit(":", 1)[1])
+        wait_for_port("127.0.0.1", port, 15)
+        subscription = httpx.post(
+            f"{system.url('notifications')}/v1/subscriptions",
+            json={
+                "subscriber": "demo GP system",
+                "endpoint_url": f"{receiver_url}/hook",
+                "event_types": ["nl.ruggengraat.intake.ReferralReceived", "nl.ruggengraat.pathway.EvaluationScheduled"],
+            },
+        ).raise_for_status().json()
+        httpx.put(f"{receiver_url}/_config", json={"secret": subscription["secret"]}).raise_for_status()
+        self.step(f"a GP system subscribed to referrals and evaluations (subscription {subscription['subscription_id']})")
+
+        referral = {
+            "referral_id": f"DEMO-{int(time.time())}",
+            "route": "gp_referral",
+            "practice_agb": "04123456",
+            "referrer_agb": "01234567",
+            "referred_on": time.strftime("%Y-%m-%d"),
+            "symptom_onset": time.strftime("%Y-%m-%d", time.localtime(time.time() - 10 * 86400)),
+        }
+        created = httpx.post(f"{system.url('intake')}/v1/referrals", json=referral).raise_for_status().json()
+        episode = created["episode_id"]
+        self.step(f"intake received the referral: episode [bold]{episode}[/] (ReferralReceived, version 1)")
+
+        pathway = wait_until(
+            "the pathway to plan the first evaluation",
+            lambda: _json_if_ok(httpx.get(f"{system.url('pathway')}/v1/episodes/{episode}")),
+        )
+        first = pathway["evaluations"][0]
+        self.step(f"pathway consumed it and planned evaluation {first['evaluation_number']} due {first['due_at']}")
+
+        received = wait_until(
+            "the GP system to receive both events",
+            lambda: (r := httpx.get(f"{receiver_url}/_received").json())["events"][1:] and r,
+        )
+        for event in received["events"]:
+            self.step(
+                f"GP system received [magenta]{event['type'].rsplit('.', 1)[1]}[/] #{event['sequence']} "
+                "(Standard Webhooks signature verified, parsed with the CloudEvents SDK)"
+            )
+        overview = wait_until(
+            "reporting to show the episode",
+            lambda: (o := _json_if_ok(httpx.get(f"{system.url('reporting')}/v1/episodes/{episode}")))
+            and o["evaluations_scheduled"] >= 1
+            and o["route"]
+            and o,
+        )
+        self.step(
+            f"reporting's read model: practice {overview['practice_agb']}, next evaluation "
+            f"{overview['next_evaluation_due']}"
+        )
+        self.episode = episode
+
+    def where_to_look(self, system: LocalSystem) -> None:
+        table = Table(title="Where to look", show_lines=False)
+        table.add_column("what")
+        table.add_column("URL")
+        for name in SERVICES:
+            table.add_row(f"{name} API (OpenAPI)", f"{system.url(name)}/docs")
+            table.add_row(f"{name} metrics", f"{system.url(name)}/metrics")
+        table.add_row("intake episode", f"{system.url('intake')}/v1/episodes/{self.episode}")
+        table.add_row("pathway timeline", f"{system.url('pathway')}/v1/episodes/{self.episode}")
+        table.add_row("reporting overview", f"{system.url('reporting')}/v1/episodes/{self.episode}")
+        table.add_row("logs", str(self.run_dir))
+        self.console.print(table)
+
+
+def _json_if_ok(response: httpx.Response) -> Any:
+    return response.json() if response.status_code == 200 else None
