@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from services.pathway import timers
+from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY
 from shared.consumer.idempotent import ConsumedEvent, Handler
 from shared.events.intake import ReferralReceived
 from shared.events.pathway import EvaluationScheduled
@@ -12,8 +13,8 @@ from shared.events.payload import EventPayload
 from shared.store.unit_of_work import UnitOfWork
 
 EVALUATION = "evaluation_due"
-# Evaluations fall due every three weeks of treatment (KNGF II.III Evaluatie).
-EVALUATION_INTERVAL = timedelta(weeks=3)
+RULES = DEFAULT_REGISTRY.get(CURRENT)
+EVALUATION_INTERVAL = timedelta(days=RULES.evaluation_interval_days)
 
 
 async def on_referral_received(event: ConsumedEvent, uow: UnitOfWork) -> None:
@@ -25,7 +26,10 @@ async def on_referral_received(event: ConsumedEvent, uow: UnitOfWork) -> None:
         return
     version = await uow.store.stream_version(uow.conn, episode_id)
     await uow.append(
-        episode_id, version, [EvaluationScheduled(timer_id=timer_id, evaluation_number=1, due_at=due_at)]
+        episode_id,
+        version,
+        [EvaluationScheduled(timer_id=timer_id, evaluation_number=1, due_at=due_at)],
+        guideline_version=RULES.version,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.pathway.handlers import HANDLERS
-from services.pathway.routes import episodes
+from services.pathway.routes import episodes, guideline
 from services.pathway.settings import PathwaySettings
 from shared.service import ServiceDefinition, create_service_app, serve
 
@@ -16,7 +16,7 @@ def build(settings: PathwaySettings | None = None) -> tuple[FastAPI, PathwaySett
         settings=settings,
         title="Ruggengraat pathway",
         description="Applies the KNGF low-back-pain guideline to each episode and plans its evaluations.",
-        routers=[episodes.router],
+        routers=[episodes.router, guideline.router],
         handlers=HANDLERS,
         migrations_package="services.pathway",
     )

@@ -1,0 +1,1 @@
+"""Pure domain of the pathway service: rules and values, no I/O, no clock reads."""

@@ -1,0 +1,170 @@
+"""The event store on real PostgreSQL: optimistic concurrency, commit-order reading, replay."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from datetime import UTC, date, datetime
+
+import asyncpg
+import pytest
+
+from shared.events import REGISTRY
+from shared.events.intake import ReferralReceived
+from shared.events.pathway import EvaluationScheduled
+from shared.store.event_store import START, ConcurrencyConflict, EventStore, GlobalPosition
+
+pytestmark = pytest.mark.integration
+
+STORE = EventStore("intake", REGISTRY)
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def referral(n: int = 0) -> ReferralReceived:
+    return ReferralReceived(
+        route="gp_referral", practice_agb=f"{4000000 + n:08d}", referrer_agb="01234567", referred_on=date(2026, 11, 20)
+    )
+
+
+async def append(conn, stream: str, expected: int, *payloads):
+    return await STORE.append(conn, stream, expected, list(payloads), time=NOW, correlation_id=uuid.uuid4())
+
+
+async def test_appended_events_read_back_in_stream_order_with_their_envelope(store_pool: asyncpg.Pool):
+    stream = str(uuid.uuid4())
+    async with store_pool.acquire() as conn:
+        written = await append(conn, stream, 0, referral(1), referral(2))
+        read = await STORE.read_stream(conn, stream)
+    assert [e.stream_version for e in read] == [1, 2]
+    assert [e.event_id for e in read] == [e.event_id for e in written]
+    assert read[1].payload(REGISTRY) == referral(2)
+    assert read[0].envelope().subject == stream
+
+
+async def test_a_stale_expected_version_is_a_conflict_and_writes_nothing(store_pool: asyncpg.Pool):
+    stream = str(uuid.uuid4())
+    async with store_pool.acquire() as conn:
+        await append(conn, stream, 0, referral())
+        with pytest.raises(ConcurrencyConflict) as conflict:
+            await append(conn, stream, 0, referral(1), referral(2))
+        assert conflict.value.actual_version == 1
+        with pytest.raises(ConcurrencyConflict):
+            await append(conn, stream, 5, referral(3))  # ahead of the stream is no better
+        assert await STORE.stream_version(conn, stream) == 1
+        assert await conn.fetchval("SELECT count(*) FROM events WHERE stream_id = $1", stream) == 1
+
+
+async def test_of_two_concurrent_writers_at_one_version_exactly_one_wins(store_pool: asyncpg.Pool):
+    stream = str(uuid.uuid4())
+
+    async def writer(n: int) -> bool:
+        async with store_pool.acquire() as conn:
+            try:
+                await append(conn, stream, 0, referral(n))
+                return True
+            except ConcurrencyConflict:
+                return False
+
+    results = await asyncio.gather(*(writer(n) for n in range(8)))
+    assert sorted(results) == [False] * 7 + [True]
+
+
+async def test_an_unregistered_type_never_reaches_the_log(store_pool: asyncpg.Pool):
+    from typing import ClassVar
+
+    from shared.events.payload import EventPayload
+
+    class Unregistered(EventPayload):
+        event_type: ClassVar[str] = "nl.ruggengraat.test.Unregistered"
+        topic: ClassVar[str] = "test"
+
+    async with store_pool.acquire() as conn:
+        with pytest.raises(LookupError):
+            await append(conn, "s", 0, Unregistered())
+        assert await conn.fetchval("SELECT count(*) FROM events") == 0
+
+
+async def test_a_reader_waits_for_a_late_commit_instead_of_skipping_it(store_pool: asyncpg.Pool):
+    slow = await store_pool.acquire()
+    fast = await store_pool.acquire()
+    reader = await store_pool.acquire()
+    try:
+        tx = slow.transaction()
+        await tx.start()
+        [late] = await append(slow, "slow-stream", 0, referral(1))  # takes the lower position, commits later
+        [early] = await append(fast, "fast-stream", 0, referral(2))  # committed at once
+        assert late.global_position.position < early.global_position.position
+        # A reader following positions alone would return `early` now and never see `late`.
+        assert await STORE.read_all(reader, START) == []
+        await tx.commit()
+        seen = await STORE.read_all(reader, START)
+        assert [e.event_id for e in seen] == [late.event_id, early.event_id]
+    finally:
+        for conn in (slow, fast, reader):
+            await store_pool.release(conn)
+
+
+async def test_a_tailing_reader_sees_every_event_of_concurrent_writers_exactly_once(store_pool: asyncpg.Pool):
+    writers, per_writer = 8, 40
+    done = asyncio.Event()
+    seen: list[uuid.UUID] = []
+
+    async def writer(w: int) -> list[uuid.UUID]:
+        ids = []
+        rng = random.Random(w)
+        for i in range(per_writer):
+            async with store_pool.acquire() as conn, conn.transaction():
+                [event] = await append(conn, f"w{w}-{i}", 0, referral(w))
+                await asyncio.sleep(rng.random() * 0.004)  # hold the commit back a little, at random
+            ids.append(event.event_id)
+        return ids
+
+    async def tail() -> None:
+        position = START
+        async with store_pool.acquire() as conn:
+            while True:
+                batch = await STORE.read_all(conn, position, 50)
+                seen.extend(e.event_id for e in batch)
+                if batch:
+                    assert batch[-1].global_position > position
+                    position = batch[-1].global_position
+                elif done.is_set():
+                    return
+                else:
+                    await asyncio.sleep(0.001)
+
+    reader = asyncio.create_task(tail())
+    written = await asyncio.gather(*(writer(w) for w in range(writers)))
+    done.set()
+    await asyncio.sleep(0.05)
+    await reader
+    expected = {i for ids in written for i in ids}
+    assert len(seen) == len(set(seen)) == writers * per_writer
+    assert set(seen) == expected
+
+
+async def test_replay_decodes_every_event_in_commit_order(store_pool: asyncpg.Pool):
+    async with store_pool.acquire() as conn:
+        for n in range(25):
+            await append(conn, f"stream-{n}", 0, referral(n))
+            await STORE.append(
+                conn,
+                f"stream-{n}",
+                1,
+                [EvaluationScheduled(timer_id=uuid.uuid4(), evaluation_number=1, due_at=NOW)],
+                time=NOW,
+                correlation_id=uuid.uuid4(),
+            )
+    payloads = [e.payload(REGISTRY) async for e in STORE.replay(store_pool, START, batch_size=7)]
+    assert len(payloads) == 50
+    assert [type(p).__name__ for p in payloads[:4]] == [
+        "ReferralReceived",
+        "EvaluationScheduled",
+        "ReferralReceived",
+        "EvaluationScheduled",
+    ]
+    positions = [e.global_position async for e in STORE.replay(store_pool, START, batch_size=7)]
+    assert positions == sorted(positions)
+    later = [e async for e in STORE.replay(store_pool, positions[39])]
+    assert len(later) == 10 and isinstance(later[0].global_position, GlobalPosition)

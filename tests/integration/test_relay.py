@@ -1,0 +1,214 @@
+"""The relay on real PostgreSQL and a real broker: ordered, keyed, nothing lost, duplicates absorbed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, date, datetime
+
+import asyncpg
+import pytest
+from kafka import KafkaConsumer
+from kafka.errors import KafkaError
+
+from shared.clock import ManualClock
+from shared.consumer.dead_letters import Record
+from shared.consumer.idempotent import ConsumedEvent, IdempotentConsumer, Outcome
+from shared.events import REGISTRY
+from shared.events.intake import ReferralReceived
+from shared.store.event_store import EventStore
+from shared.store.relay import Relay, RelayConfig
+from shared.store.unit_of_work import UnitOfWork
+from tests.conftest import unique
+from tests.integration.kafka_support import read_topic
+
+pytestmark = pytest.mark.integration
+
+STORE = EventStore("intake", REGISTRY)
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+def referral(n: int) -> ReferralReceived:
+    return ReferralReceived(
+        route="gp_referral", practice_agb=f"{n:08d}", referrer_agb="01234567", referred_on=date(2026, 11, 20)
+    )
+
+
+async def write(pool: asyncpg.Pool, streams: int, per_stream: int, start: int = 0) -> list[uuid.UUID]:
+    ids = []
+    async with pool.acquire() as conn:
+        for s in range(streams):
+            version = await STORE.stream_version(conn, f"episode-{s}")
+            for v in range(per_stream):
+                [e] = await STORE.append(
+                    conn, f"episode-{s}", version + v, [referral(start + v)], time=NOW, correlation_id=uuid.uuid4()
+                )
+                ids.append(e.event_id)
+    return ids
+
+
+async def check_after_restart(relay: Relay) -> bool:
+    """check_broker as the relay's loop runs it: a broker that is still reconnecting is asked again."""
+    for _ in range(50):
+        try:
+            return await relay.check_broker()
+        except KafkaError:
+            await asyncio.sleep(0.2)
+    raise AssertionError("the broker did not answer after its restart")
+
+
+async def drain(relay: Relay) -> int:
+    total = 0
+    while published := await relay.publish_once():
+        total += published
+    return total
+
+
+def relay_for(pool: asyncpg.Pool, bootstrap: str, topic: str, groups: list[str] | None = None) -> Relay:
+    config = RelayConfig(topic=topic, consumer_groups=groups or [], partitions=3, batch_size=7)
+    return Relay(pool, STORE, bootstrap, config)
+
+
+async def counting_consumer(pool: asyncpg.Pool) -> IdempotentConsumer:
+    async with pool.acquire() as conn:
+        await conn.execute("CREATE TABLE effects (event_id UUID NOT NULL, subject TEXT NOT NULL)")
+
+    async def count(event: ConsumedEvent, uow: UnitOfWork) -> None:
+        await uow.conn.execute("INSERT INTO effects VALUES ($1, $2)", event.envelope.id, event.envelope.subject)
+
+    return IdempotentConsumer("counter", pool, STORE, REGISTRY, {ReferralReceived: count}, ManualClock(NOW))
+
+
+async def test_every_event_is_published_keyed_by_episode_in_stream_order(store_pool, infrastructure):
+    topic = unique("relay")
+    ids = await write(store_pool, streams=4, per_stream=6)
+    relay = relay_for(store_pool, infrastructure.bootstrap, topic)
+    await relay.start()
+    try:
+        assert await drain(relay) == 24
+        assert (await relay.checkpoint()).position == 24  # a fresh schema: positions 1..24
+    finally:
+        await relay.close()
+    records = read_topic(infrastructure.bootstrap, topic, 24)
+    assert sorted(uuid.UUID(json.loads(r.value)["id"]) for r in records) == sorted(ids)
+    by_key: dict[bytes, list[tuple[int, int, int]]] = {}
+    for r in records:
+        body = json.loads(r.value)
+        assert r.key == body["subject"].encode()
+        by_key.setdefault(r.key, []).append((r.partition, r.offset, body["streamversion"]))
+    for key, entries in by_key.items():
+        assert len({p for p, _, _ in entries}) == 1, f"{key} spread over partitions"
+        assert [v for _, _, v in sorted(entries)] == [1, 2, 3, 4, 5, 6]
+
+
+async def test_a_crash_between_publish_and_checkpoint_gives_a_duplicate_the_consumer_ignores(
+    store_pool, infrastructure
+):
+    topic = unique("relay")
+    ids = await write(store_pool, streams=2, per_stream=5)
+    crashing = relay_for(store_pool, infrastructure.bootstrap, topic)
+    await crashing.start()
+
+    async def crash(*_args) -> None:
+        raise SystemExit("killed after the broker acknowledged, before the checkpoint")
+
+    crashing._record = crash  # the process dies exactly between publish and checkpoint
+    with pytest.raises(SystemExit):
+        await crashing.publish_once()
+    await crashing.close()
+
+    restarted = relay_for(store_pool, infrastructure.bootstrap, topic)
+    await restarted.start()
+    try:
+        await drain(restarted)
+    finally:
+        await restarted.close()
+
+    records = read_topic(infrastructure.bootstrap, topic, 17)
+    published = [uuid.UUID(json.loads(r.value)["id"]) for r in records]
+    assert set(published) == set(ids)
+    assert len(published) > len(ids), "the first batch went out twice"
+
+    consumer = await counting_consumer(store_pool)
+    outcomes = [
+        await consumer.process(Record(r.topic, r.partition, r.offset, r.key, r.value))
+        for r in sorted(records, key=lambda r: (r.partition, r.offset))
+    ]
+    assert outcomes.count(Outcome.HANDLED) == len(ids)
+    assert outcomes.count(Outcome.DUPLICATE) == len(published) - len(ids)
+    async with store_pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM effects") == len(ids)
+        assert await conn.fetchval("SELECT count(DISTINCT event_id) FROM effects") == len(ids)
+
+
+def consume_and_commit(bootstrap: str, topic: str, group: str, count: int) -> list:
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_interval_ms=5000,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+    )
+    records: list = []
+    try:
+        import time
+
+        deadline = time.monotonic() + 30
+        while len(records) < count and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend(batch)
+        consumer.commit()
+    finally:
+        consumer.close()
+    return records
+
+
+async def test_a_broker_that_comes_back_empty_gets_back_what_consumers_had_not_confirmed(
+    store_pool, restartable_broker
+):
+    topic, group = unique("relay"), unique("group")
+    bootstrap = restartable_broker.bootstrap
+    confirmed_ids = await write(store_pool, streams=3, per_stream=4)
+    relay = relay_for(store_pool, bootstrap, topic, [group])
+    await relay.start()
+    try:
+        await drain(relay)
+        assert len(consume_and_commit(bootstrap, topic, group, 12)) == 12
+        assert await relay.check_broker() is False  # records the group's confirmation
+        unconfirmed_ids = await write(store_pool, streams=3, per_stream=3, start=100)
+        await drain(relay)
+
+        restartable_broker.restart_empty()
+
+        assert await check_after_restart(relay) is True
+        assert await drain(relay) == len(unconfirmed_ids)
+    finally:
+        await relay.close()
+    after_restart = read_topic(bootstrap, topic, len(unconfirmed_ids))
+    republished = {uuid.UUID(json.loads(r.value)["id"]) for r in after_restart}
+    assert republished == set(unconfirmed_ids)
+    assert republished.isdisjoint(confirmed_ids)
+
+
+async def test_a_broker_that_comes_back_empty_before_any_confirmation_gets_everything_again(
+    store_pool, restartable_broker
+):
+    topic, group = unique("relay"), unique("group")
+    ids = await write(store_pool, streams=2, per_stream=5)
+    relay = relay_for(store_pool, restartable_broker.bootstrap, topic, [group])
+    await relay.start()
+    try:
+        await drain(relay)
+        assert await relay.check_broker() is False
+        restartable_broker.restart_empty()
+        assert await check_after_restart(relay) is True
+        assert await drain(relay) == len(ids)
+        assert await relay.check_broker() is False  # the recreated topic is now the known one
+    finally:
+        await relay.close()
+    records = read_topic(restartable_broker.bootstrap, topic, len(ids))
+    assert sorted(uuid.UUID(json.loads(r.value)["id"]) for r in records) == sorted(ids)
