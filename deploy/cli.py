@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -30,7 +31,7 @@ def demo(
 
 
 @app.command()
-def test(args: list[str] = typer.Argument(None, help="Extra pytest arguments.")) -> None:
+def test(args: Annotated[list[str] | None, typer.Argument(help="Extra pytest arguments.")] = None) -> None:
     """Run every test: unit, integration (real Postgres + broker) and end-to-end (service processes)."""
     command = [sys.executable, "-m", "pytest", *(args or [])]
     raise typer.Exit(subprocess.call(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}))

@@ -99,7 +99,9 @@ class Demo:
             },
         ).raise_for_status().json()
         httpx.put(f"{receiver_url}/_config", json={"secret": subscription["secret"]}).raise_for_status()
-        self.step(f"a GP system subscribed to referrals and evaluations (subscription {subscription['subscription_id']})")
+        self.step(
+            f"a GP system subscribed to referrals and evaluations (subscription {subscription['subscription_id']})"
+        )
 
         referral = {
             "referral_id": f"DEMO-{int(time.time())}",

@@ -12,8 +12,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from shared.events import REGISTRY, new_envelope
-from shared.events import contracts
+from shared.events import REGISTRY, contracts, new_envelope
 from shared.events.intake import ReferralReceived
 from shared.events.topics import TOPICS
 
