@@ -1,0 +1,63 @@
+"""End-to-end fixtures: the four services as separate processes, and a webhook receiver process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deploy.local import LocalSystem, free_port, stop_process, wait_for_port
+from tests.conftest import unique
+
+
+@contextmanager
+def running_system(database_url: str, bootstrap: str, run_dir: Path, **env: str) -> Iterator[LocalSystem]:
+    system = LocalSystem(
+        database_url, bootstrap, run_dir, extra_env={"KAFKA_TOPIC_PREFIX": unique("e2e") + ".", **env}
+    )
+    try:
+        system.start()
+        yield system
+    finally:
+        system.stop()
+
+
+class Receiver:
+    """A GP system's webhook endpoint, as its own process (deploy/receiver.py)."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "deploy.receiver", "--port", str(self.port)],
+            stdout=open(log_path, "ab"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for_port("127.0.0.1", self.port, 20)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def configure(self, **config) -> None:
+        httpx.put(f"{self.url}/_config", json=config).raise_for_status()
+
+    def received(self) -> dict:
+        return httpx.get(f"{self.url}/_received").json()
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+
+@pytest.fixture
+def receiver(tmp_path: Path) -> Iterator[Receiver]:
+    r = Receiver(tmp_path / "receiver.log")
+    try:
+        yield r
+    finally:
+        r.stop()
