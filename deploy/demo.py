@@ -90,14 +90,21 @@ class Demo:
 
         port = int(receiver_url.rsplit(":", 1)[1])
         wait_for_port("127.0.0.1", port, 15)
-        subscription = httpx.post(
-            f"{system.url('notifications')}/v1/subscriptions",
-            json={
-                "subscriber": "demo GP system",
-                "endpoint_url": f"{receiver_url}/hook",
-                "event_types": ["nl.ruggengraat.intake.ReferralReceived", "nl.ruggengraat.pathway.EvaluationScheduled"],
-            },
-        ).raise_for_status().json()
+        subscription = (
+            httpx.post(
+                f"{system.url('notifications')}/v1/subscriptions",
+                json={
+                    "subscriber": "demo GP system",
+                    "endpoint_url": f"{receiver_url}/hook",
+                    "event_types": [
+                        "nl.ruggengraat.intake.ReferralReceived",
+                        "nl.ruggengraat.pathway.EvaluationScheduled",
+                    ],
+                },
+            )
+            .raise_for_status()
+            .json()
+        )
         httpx.put(f"{receiver_url}/_config", json={"secret": subscription["secret"]}).raise_for_status()
         self.step(
             f"a GP system subscribed to referrals and evaluations (subscription {subscription['subscription_id']})"
@@ -133,10 +140,12 @@ class Demo:
             )
         overview = wait_until(
             "reporting to show the episode",
-            lambda: (o := _json_if_ok(httpx.get(f"{system.url('reporting')}/v1/episodes/{episode}")))
-            and o["evaluations_scheduled"] >= 1
-            and o["route"]
-            and o,
+            lambda: (
+                (o := _json_if_ok(httpx.get(f"{system.url('reporting')}/v1/episodes/{episode}")))
+                and o["evaluations_scheduled"] >= 1
+                and o["route"]
+                and o
+            ),
         )
         self.step(
             f"reporting's read model: practice {overview['practice_agb']}, next evaluation "

@@ -17,9 +17,7 @@ def check_schema_name(schema: str) -> str:
     return schema
 
 
-async def create_pool(
-    database_url: str, schema: str, *, min_size: int = 2, max_size: int = 10
-) -> asyncpg.Pool:
+async def create_pool(database_url: str, schema: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     check_schema_name(schema)
     pool = await asyncpg.create_pool(
         database_url,

@@ -7,9 +7,7 @@ from prometheus_client import Counter, Gauge, Histogram
 EVENTS_APPENDED = Counter(
     "ruggengraat_events_appended_total", "Events appended to the service's event store", ["service", "type"]
 )
-EVENTS_PUBLISHED = Counter(
-    "ruggengraat_events_published_total", "Events the relay published to Kafka", ["topic"]
-)
+EVENTS_PUBLISHED = Counter("ruggengraat_events_published_total", "Events the relay published to Kafka", ["topic"])
 EVENTS_REPUBLISHED = Counter(
     "ruggengraat_events_republished_total",
     "Events published again after the broker came back empty",
@@ -18,9 +16,7 @@ EVENTS_REPUBLISHED = Counter(
 BROKER_RESETS = Counter(
     "ruggengraat_broker_resets_total", "Times the relay found its topic empty or missing", ["topic"]
 )
-RELAY_LAG = Gauge(
-    "ruggengraat_relay_lag_events", "Events committed to the store but not yet published", ["topic"]
-)
+RELAY_LAG = Gauge("ruggengraat_relay_lag_events", "Events committed to the store but not yet published", ["topic"])
 EVENTS_CONSUMED = Counter(
     "ruggengraat_events_consumed_total",
     "Records a consumer took from Kafka, by outcome (handled, duplicate, ignored, dead_lettered)",

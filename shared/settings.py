@@ -15,9 +15,7 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
     service_name: str = "ruggengraat"
-    environment: Literal["development", "production"] = Field(
-        default="development", validation_alias="RUGGENGRAAT_ENV"
-    )
+    environment: Literal["development", "production"] = Field(default="development", validation_alias="RUGGENGRAAT_ENV")
     database_url: str | None = None
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_prefix: str = Field(

@@ -146,9 +146,7 @@ async def record(conn: asyncpg.Connection, due: Due, result: AttemptResult, now:
         status, next_at = "delivered", now
     elif result.gone:
         status, next_at = "dead", now
-        await conn.execute(
-            "UPDATE subscriptions SET active = false WHERE subscription_id = $1", due.subscription_id
-        )
+        await conn.execute("UPDATE subscriptions SET active = false WHERE subscription_id = $1", due.subscription_id)
     elif attempts >= retry_policy.MAX_ATTEMPTS:
         status, next_at = "dead", now
     else:

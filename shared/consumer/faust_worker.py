@@ -56,9 +56,7 @@ def attach_consumer(
     async def agent(stream: faust.StreamT) -> None:
         async for event in stream.events():
             message = event.message
-            await consumer.process(
-                Record(message.topic, message.partition, message.offset, message.key, message.value)
-            )
+            await consumer.process(Record(message.topic, message.partition, message.offset, message.key, message.value))
             highwater = app.consumer.highwater(message.tp)
             if highwater is not None:
                 CONSUMER_LAG.labels(consumer.name, message.topic, str(message.partition)).set(

@@ -92,9 +92,7 @@ class IdempotentConsumer:
         try:
             payload = self.registry.decode(envelope)
         except (UnknownEventType, InvalidEventData) as error:
-            return await self._dead_letter(
-                record, DeadLetterReason.INVALID, str(error), 1, envelope.id, envelope.type
-            )
+            return await self._dead_letter(record, DeadLetterReason.INVALID, str(error), 1, envelope.id, envelope.type)
         event = ConsumedEvent(envelope, payload)
         with correlation(str(envelope.correlationid), event_id=str(envelope.id), subject=envelope.subject):
             failures = 0

@@ -9,11 +9,7 @@ REGISTRY = EventRegistry()
 for _module in (intake, pathway):
     for _name in dir(_module):
         _obj = getattr(_module, _name)
-        if (
-            isinstance(_obj, type)
-            and issubclass(_obj, EventPayload)
-            and "event_type" in _obj.__dict__
-        ):
+        if isinstance(_obj, type) and issubclass(_obj, EventPayload) and "event_type" in _obj.__dict__:
             REGISTRY.register(_obj)
 
 __all__ = [

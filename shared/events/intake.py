@@ -34,6 +34,4 @@ class ReferralReceived(IntakeEvent):
         default=None, pattern=r"^\d{8}$", description="AGB code of the verwijzer; absent on direct access."
     )
     referred_on: date = Field(description="Date of the referral or registration.")
-    symptom_onset: date | None = Field(
-        default=None, description="Onset of this episode of low back pain, when known."
-    )
+    symptom_onset: date | None = Field(default=None, description="Onset of this episode of low back pain, when known.")

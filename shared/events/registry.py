@@ -26,9 +26,7 @@ class InvalidEventData(ValueError):
     """The data of a known type does not validate against its model; names the failing fields."""
 
     def __init__(self, type_: str, error: ValidationError) -> None:
-        fields = "; ".join(
-            f"data.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
+        fields = "; ".join(f"data.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
         super().__init__(f"{type_}: {fields}")
         self.type = type_
 

@@ -41,9 +41,7 @@ class ConcurrencyConflict(Exception):
     """The stream was not at the expected version; nothing was written."""
 
     def __init__(self, stream_id: str, expected_version: int, actual_version: int) -> None:
-        super().__init__(
-            f"stream {stream_id!r} is at version {actual_version}, expected {expected_version}"
-        )
+        super().__init__(f"stream {stream_id!r} is at version {actual_version}, expected {expected_version}")
         self.stream_id = stream_id
         self.expected_version = expected_version
         self.actual_version = actual_version
@@ -211,12 +209,9 @@ class EventStore:
         )
         return int(value)
 
-    async def read_stream(
-        self, conn: asyncpg.Connection, stream_id: str, after_version: int = 0
-    ) -> list[StoredEvent]:
+    async def read_stream(self, conn: asyncpg.Connection, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
         rows = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 "
-            "ORDER BY stream_version",
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version",
             stream_id,
             after_version,
         )

@@ -19,9 +19,7 @@ class Migration:
 def migrations_in(package: str) -> list[Migration]:
     """The `NNNN_name.sql` files of a package's `migrations/` folder, in order, ids prefixed by package."""
     folder = resources.files(package) / "migrations"
-    files = sorted(
-        (f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name
-    )
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     return [Migration(f"{package}:{Path(f.name).stem}", f.read_text()) for f in files]
 
 
@@ -53,9 +51,7 @@ async def migrate(conn: asyncpg.Connection, schema: str, migrations: list[Migrat
             async with conn.transaction():
                 await conn.execute(f'SET LOCAL search_path TO "{schema}"')
                 await conn.execute(migration.sql)
-                await conn.execute(
-                    f'INSERT INTO "{schema}".schema_migrations (id) VALUES ($1)', migration.id
-                )
+                await conn.execute(f'INSERT INTO "{schema}".schema_migrations (id) VALUES ($1)', migration.id)
             applied_now.append(migration.id)
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _lock_key(schema))

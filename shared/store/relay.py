@@ -261,9 +261,7 @@ class Relay:
             checkpoint = await self._checkpoint(conn)
             confirmed = checkpoint
             for partition, batches in by_partition.items():
-                lowest = min(
-                    (offsets.get(partition, -1) for offsets in committed.values()), default=None
-                )
+                lowest = min((offsets.get(partition, -1) for offsets in committed.values()), default=None)
                 if lowest is None:  # nobody depends on this topic
                     continue
                 if lowest > batches[-1]["last_offset"]:
@@ -320,9 +318,7 @@ class Relay:
         # Our producer's idempotence sequence belongs to the old broker; start a fresh one.
         if self._producer is not None:
             await asyncio.to_thread(self._producer.close)
-        self._producer = await asyncio.to_thread(
-            kafka_clients.producer, self.bootstrap, f"relay-{topic}"
-        )
+        self._producer = await asyncio.to_thread(kafka_clients.producer, self.bootstrap, f"relay-{topic}")
         await asyncio.to_thread(self._ensure_topic)
 
 

@@ -17,9 +17,7 @@ from tests.conftest import unique
 
 @contextmanager
 def running_system(database_url: str, bootstrap: str, run_dir: Path, **env: str) -> Iterator[LocalSystem]:
-    system = LocalSystem(
-        database_url, bootstrap, run_dir, extra_env={"KAFKA_TOPIC_PREFIX": unique("e2e") + ".", **env}
-    )
+    system = LocalSystem(database_url, bootstrap, run_dir, extra_env={"KAFKA_TOPIC_PREFIX": unique("e2e") + ".", **env})
     try:
         system.start()
         yield system

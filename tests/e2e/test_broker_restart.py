@@ -45,9 +45,9 @@ async def test_events_unconsumed_when_the_broker_restarts_empty_still_arrive_exa
                     assert response.status_code == 201
 
             async def intake_relayed():
-                return await conn.fetchval(
-                    "SELECT position FROM intake.relay_checkpoints"
-                ) == await conn.fetchval("SELECT max(position) FROM intake.events")
+                return await conn.fetchval("SELECT position FROM intake.relay_checkpoints") == await conn.fetchval(
+                    "SELECT max(position) FROM intake.events"
+                )
 
             await eventually(intake_relayed)
 
@@ -60,10 +60,13 @@ async def test_events_unconsumed_when_the_broker_restarts_empty_still_arrive_exa
             assert await conn.fetchval("SELECT count(*) FROM pathway.timers") == 20
 
             async def reporting_complete():
-                return await conn.fetchval(
-                    "SELECT count(*) FROM reporting.episode_overview WHERE route IS NOT NULL"
-                    " AND evaluations_scheduled = 1"
-                ) == 20
+                return (
+                    await conn.fetchval(
+                        "SELECT count(*) FROM reporting.episode_overview WHERE route IS NOT NULL"
+                        " AND evaluations_scheduled = 1"
+                    )
+                    == 20
+                )
 
             await eventually(reporting_complete, timeout=90)
             assert await conn.fetchval("SELECT count(*) FROM reporting.inbox") == 40

@@ -53,7 +53,9 @@ async def test_a_referral_reaches_pathway_notifications_and_reporting(
         # 2. ReferralReceived is stored in intake's event store (and relayed: see hops 3-5)
         conn = await asyncpg.connect(fresh_database)
         try:
-            stored = await conn.fetch("SELECT event_type, stream_version FROM intake.events WHERE stream_id = $1", episode)
+            stored = await conn.fetch(
+                "SELECT event_type, stream_version FROM intake.events WHERE stream_id = $1", episode
+            )
             assert [(r["event_type"], r["stream_version"]) for r in stored] == [(TYPES[0], 1)]
 
             # 3. pathway consumed it: a durable timer row and an EvaluationScheduled event
@@ -62,7 +64,9 @@ async def test_a_referral_reaches_pathway_notifications_and_reporting(
             assert pathway["timeline"][0]["guideline_version"] == "kngf-lrp-2003"
             [evaluation] = pathway["evaluations"]
             assert evaluation["evaluation_number"] == 1 and not evaluation["fired"]
-            timers = await conn.fetch("SELECT kind, sequence, fired_at FROM pathway.timers WHERE episode_id = $1", episode)
+            timers = await conn.fetch(
+                "SELECT kind, sequence, fired_at FROM pathway.timers WHERE episode_id = $1", episode
+            )
             assert [(t["kind"], t["sequence"], t["fired_at"]) for t in timers] == [("evaluation_due", 1, None)]
         finally:
             await conn.close()
@@ -103,9 +107,7 @@ async def test_a_referral_reaches_pathway_notifications_and_reporting(
 async def test_bad_input_gets_a_problem_answer_naming_the_field(fresh_database, infrastructure, tmp_path):
     with running_system(fresh_database, infrastructure.bootstrap, tmp_path) as system:
         async with httpx.AsyncClient() as client:
-            bad = await client.post(
-                f"{system.url('intake')}/v1/referrals", json={**REFERRAL, "practice_agb": "123"}
-            )
+            bad = await client.post(f"{system.url('intake')}/v1/referrals", json={**REFERRAL, "practice_agb": "123"})
             changed = await client.post(f"{system.url('intake')}/v1/referrals", json=REFERRAL)
             changed = await client.post(
                 f"{system.url('intake')}/v1/referrals", json={**REFERRAL, "referred_on": "2026-11-21"}

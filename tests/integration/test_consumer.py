@@ -30,7 +30,9 @@ STORE = EventStore("test", REGISTRY)
 
 def referral_record(agb: str = "04123456", **data_overrides) -> tuple[bytes, bytes, uuid.UUID]:
     envelope = new_envelope(
-        ReferralReceived(route="gp_referral", practice_agb=agb, referrer_agb="01234567", referred_on=date(2026, 11, 20)),
+        ReferralReceived(
+            route="gp_referral", practice_agb=agb, referrer_agb="01234567", referred_on=date(2026, 11, 20)
+        ),
         service="intake",
         subject=str(uuid.uuid4()),
         stream_version=1,

@@ -91,9 +91,7 @@ async def get_subscription(subscription_id: uuid.UUID, runtime: RuntimeDep) -> S
     return SubscriptionView(**_view(sub))
 
 
-@router.get(
-    "/{subscription_id}/deliveries", operation_id="list_deliveries", response_model=list[DeliveryView]
-)
+@router.get("/{subscription_id}/deliveries", operation_id="list_deliveries", response_model=list[DeliveryView])
 async def list_deliveries(
     subscription_id: uuid.UUID, runtime: RuntimeDep, after_sequence: int = 0, limit: int = 100
 ) -> list[DeliveryView]:
