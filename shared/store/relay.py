@@ -145,7 +145,7 @@ class Relay:
                     self.config.topic,
                     key=event.stream_id.encode(),
                     value=event.cloudevent_json(),
-                    headers=[("ce_type", event.event_type.encode())],
+                    headers=[("content-type", b"application/cloudevents+json; charset=UTF-8")],
                 ),
             )
             for event in batch
