@@ -55,8 +55,9 @@ async def appends(pool: asyncpg.Pool, writers: int, total: int) -> float:
         async with pool.acquire() as conn:
             for i in range(per_writer):
                 async with conn.transaction():
-                    await STORE.append(conn, f"w{w}-{i}-{uuid.uuid4().hex[:6]}", 0, [PAYLOAD], time=NOW,
-                                       correlation_id=uuid.uuid4())
+                    await STORE.append(
+                        conn, f"w{w}-{i}-{uuid.uuid4().hex[:6]}", 0, [PAYLOAD], time=NOW, correlation_id=uuid.uuid4()
+                    )
 
     started = time.perf_counter()
     await asyncio.gather(*(writer(w) for w in range(writers)))
@@ -69,8 +70,9 @@ async def fill(pool: asyncpg.Pool, total: int) -> None:
         for start in range(0, total, 2000):
             async with conn.transaction():
                 for s in range(start, min(start + 2000, total), 100):
-                    await STORE.append(conn, f"fill-{s}", 0, [PAYLOAD] * min(100, total - s), time=NOW,
-                                       correlation_id=uuid.uuid4())
+                    await STORE.append(
+                        conn, f"fill-{s}", 0, [PAYLOAD] * min(100, total - s), time=NOW, correlation_id=uuid.uuid4()
+                    )
 
 
 async def replay(pool: asyncpg.Pool) -> tuple[int, float]:
@@ -83,8 +85,7 @@ async def replay(pool: asyncpg.Pool) -> tuple[int, float]:
 
 
 async def relay(pool: asyncpg.Pool, bootstrap: str, total: int) -> float:
-    config = RelayConfig(topic=f"bench.relay.{uuid.uuid4().hex[:8]}", consumer_groups=[], partitions=6,
-                         batch_size=5000)
+    config = RelayConfig(topic=f"bench.relay.{uuid.uuid4().hex[:8]}", consumer_groups=[], partitions=6, batch_size=5000)
     relay = Relay(pool, STORE, bootstrap, config)
     await relay.start()
     started = time.perf_counter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -10,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.logging import correlation
 from shared.store.event_store import ConcurrencyConflict
 
 PROBLEM = "application/problem+json"
@@ -30,6 +32,31 @@ class DomainRejected(Exception):
         super().__init__(reason)
         self.reason = reason
         self.field = field
+
+
+CORRELATION_HEADER = "x-correlation-id"
+
+
+def install_correlation(app: FastAPI) -> None:
+    """Every request gets a correlation id (the caller's, when it sends a valid one), bound to every log line
+    and to the events the request appends, and echoed in the response."""
+
+    @app.middleware("http")
+    async def _correlate(request: Request, call_next):
+        given = request.headers.get(CORRELATION_HEADER, "")
+        try:
+            correlation_id = uuid.UUID(given)
+        except ValueError:
+            correlation_id = uuid.uuid4()
+        request.state.correlation_id = correlation_id
+        with correlation(str(correlation_id)):
+            response = await call_next(request)
+        response.headers[CORRELATION_HEADER] = str(correlation_id)
+        return response
+
+
+def correlation_id_of(request: Request) -> uuid.UUID:
+    return getattr(request.state, "correlation_id", None) or uuid.uuid4()
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -20,7 +20,7 @@ from shared.db import open_service_database
 from shared.events import REGISTRY
 from shared.events.payload import EventPayload
 from shared.events.topics import TOPICS, dead_letter_topic, topic_produced_by, topics_consumed_by
-from shared.http import install_problem_handlers, operations_router
+from shared.http import install_correlation, install_problem_handlers, operations_router
 from shared.logging import configure_logging, get_logger
 from shared.settings import ServiceSettings
 from shared.store.event_store import EventStore
@@ -163,6 +163,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
 
     app = FastAPI(title=definition.title, description=definition.description, version="1", lifespan=lifespan)
     install_problem_handlers(app)
+    install_correlation(app)
     app.include_router(operations_router())
     for router in definition.routers:
         app.include_router(router)

@@ -44,8 +44,12 @@ async def test_a_referral_reaches_pathway_notifications_and_reporting(
             receiver.configure(secret=subscription["secret"])
 
             # 1. the GP system posts a referral to intake
-            posted = await client.post(f"{system.url('intake')}/v1/referrals", json=REFERRAL)
+            correlation = "3b0a3f0e-8a7c-4c0e-9a43-2d6f1b1e7c55"
+            posted = await client.post(
+                f"{system.url('intake')}/v1/referrals", json=REFERRAL, headers={"x-correlation-id": correlation}
+            )
             assert posted.status_code == 201, posted.text
+            assert posted.headers["x-correlation-id"] == correlation
             episode = posted.json()["episode_id"]
             again = await client.post(f"{system.url('intake')}/v1/referrals", json=REFERRAL)
             assert again.status_code == 200 and again.json()["episode_id"] == episode
@@ -62,6 +66,10 @@ async def test_a_referral_reaches_pathway_notifications_and_reporting(
             pathway = await eventually(lambda: get_json(f"{system.url('pathway')}/v1/episodes/{episode}"))
             assert [e["type"] for e in pathway["timeline"]] == [TYPES[1]]
             assert pathway["timeline"][0]["guideline_version"] == "kngf-lrp-2003"
+            pathway_correlation = await conn.fetchval(
+                "SELECT correlation_id::text FROM pathway.events WHERE stream_id = $1", episode
+            )
+            assert pathway_correlation == correlation  # the whole flow carries the GP system's id
             [evaluation] = pathway["evaluations"]
             assert evaluation["evaluation_number"] == 1 and not evaluation["fired"]
             timers = await conn.fetch(

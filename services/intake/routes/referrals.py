@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel
 
 from services.intake.domain.episode import ReceiveReferral, ReferralMismatch
 from services.intake.handlers import ReferralResult, handle_receive_referral, load_episode
-from shared.http import DomainRejected
+from shared.http import DomainRejected, correlation_id_of
 from shared.service import RuntimeDep
 from shared.store.unit_of_work import UnitOfWork
 
@@ -47,12 +47,15 @@ class EpisodeView(BaseModel):
     responses={200: {"description": "The same referral was received before; nothing changed"}},
     openapi_extra={"requestBody": {"content": {"application/json": {"example": REFERRAL_EXAMPLE}}}},
 )
-async def post_referral(command: ReceiveReferral, runtime: RuntimeDep, response: Response) -> EpisodeCreated:
+async def post_referral(
+    command: ReceiveReferral, runtime: RuntimeDep, request: Request, response: Response
+) -> EpisodeCreated:
     """Receive a referral (verwijzing) or direct-access registration and open the episode."""
     async with runtime.pool.acquire() as conn, conn.transaction():
         try:
             result: ReferralResult = await handle_receive_referral(
-                command, UnitOfWork(conn, runtime.store, runtime.clock)
+                command,
+                UnitOfWork(conn, runtime.store, runtime.clock, correlation_id=correlation_id_of(request)),
             )
         except ReferralMismatch as error:
             field, _, reason = str(error).partition(": ")
