@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -48,6 +49,9 @@ class Demo:
         self.console.print(f"[bold green]✔[/] {text}")
 
     def run(self, *, stay: bool) -> None:
+        # Ctrl-C and `kill` both end in the cleanup below, even when started from a shell that ignores SIGINT.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with embedded_infrastructure(self.run_dir) as (database_url, broker):
             self.step(f"PostgreSQL ready ([dim]{database_url}[/])")
@@ -165,6 +169,10 @@ class Demo:
         table.add_row("reporting overview", f"{system.url('reporting')}/v1/episodes/{self.episode}")
         table.add_row("logs", str(self.run_dir))
         self.console.print(table)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _json_if_ok(response: httpx.Response) -> Any:

