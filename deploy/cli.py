@@ -38,6 +38,34 @@ def test(args: Annotated[list[str] | None, typer.Argument(help="Extra pytest arg
 
 
 @app.command()
+def token(
+    role: Annotated[str, typer.Option(help="practice, referrer, network, subscriber, operator or service")],
+    org: Annotated[str, typer.Option(help="AGB code, network id or subscriber id the caller acts for")],
+    user: Annotated[str, typer.Option(help="Who the caller is (a user id, never a name)")] = "developer",
+    scope: Annotated[str | None, typer.Option(help='Subscribers: "practice:<AGB>" or "referrer:<AGB>"')] = None,
+    hours: Annotated[int, typer.Option(help="Validity")] = 8,
+) -> None:
+    """Issue a development token (refused in production: there a real identity provider signs tokens)."""
+    from datetime import timedelta
+
+    from shared.auth import Role
+    from shared.settings import ServiceSettings
+
+    settings = ServiceSettings()
+    if settings.environment == "production":
+        console.print("[red]tokens are not issued by this command in production[/]")
+        raise typer.Exit(2)
+    from shared.auth import issue_token
+
+    try:
+        chosen = Role(role)
+    except ValueError as error:
+        console.print(f"[red]role: {role!r} is not one of {[r.value for r in Role]}[/]")
+        raise typer.Exit(2) from error
+    print(issue_token(settings.jwt_secret, chosen, org, user, scope=scope, ttl=timedelta(hours=hours)))
+
+
+@app.command()
 def schemas(check: bool = typer.Option(False, help="Fail when the checked-in files are stale.")) -> None:
     """Regenerate the JSON Schemas and the AsyncAPI document from the payload models."""
     from shared.events.contracts import stale_files, write_contracts

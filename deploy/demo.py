@@ -14,7 +14,18 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from deploy.local import SERVICES, LocalSystem, ServiceProcess, embedded_infrastructure, free_port, stop_process
+from deploy.local import (
+    SERVICES,
+    LocalSystem,
+    ServiceProcess,
+    dev_headers,
+    embedded_infrastructure,
+    free_port,
+    stop_process,
+)
+
+PRACTICE_AGB = "04123456"
+REFERRER_AGB = "01234567"
 
 DEFAULT_PORTS = {"intake": 8001, "pathway": 8002, "reporting": 8003, "notifications": 8004}
 
@@ -94,11 +105,14 @@ class Demo:
 
         port = int(receiver_url.rsplit(":", 1)[1])
         wait_for_port("127.0.0.1", port, 15)
+        gp_system = dev_headers("referrer", REFERRER_AGB, user="his-gp-1")
+        practice = dev_headers("practice", PRACTICE_AGB, user="fysio-1")
+        subscriber = dev_headers("subscriber", "gp-his-demo", scope=f"referrer:{REFERRER_AGB}")
         subscription = (
             httpx.post(
                 f"{system.url('notifications')}/v1/subscriptions",
+                headers=subscriber,
                 json={
-                    "subscriber": "demo GP system",
                     "endpoint_url": f"{receiver_url}/hook",
                     "event_types": [
                         "nl.ruggengraat.intake.ReferralReceived",
@@ -117,18 +131,22 @@ class Demo:
         referral = {
             "referral_id": f"DEMO-{int(time.time())}",
             "route": "gp_referral",
-            "practice_agb": "04123456",
-            "referrer_agb": "01234567",
+            "practice_agb": PRACTICE_AGB,
+            "referrer_agb": REFERRER_AGB,
             "referred_on": time.strftime("%Y-%m-%d"),
             "symptom_onset": time.strftime("%Y-%m-%d", time.localtime(time.time() - 10 * 86400)),
         }
-        created = httpx.post(f"{system.url('intake')}/v1/referrals", json=referral).raise_for_status().json()
+        created = (
+            httpx.post(f"{system.url('intake')}/v1/referrals", json=referral, headers=gp_system)
+            .raise_for_status()
+            .json()
+        )
         episode = created["episode_id"]
         self.step(f"intake received the referral: episode [bold]{episode}[/] (ReferralReceived, version 1)")
 
         pathway = wait_until(
             "the pathway to plan the first evaluation",
-            lambda: _json_if_ok(httpx.get(f"{system.url('pathway')}/v1/episodes/{episode}")),
+            lambda: _json_if_ok(httpx.get(f"{system.url('pathway')}/v1/episodes/{episode}", headers=practice)),
         )
         first = pathway["evaluations"][0]
         self.step(f"pathway consumed it and planned evaluation {first['evaluation_number']} due {first['due_at']}")
@@ -145,7 +163,7 @@ class Demo:
         overview = wait_until(
             "reporting to show the episode",
             lambda: (
-                (o := _json_if_ok(httpx.get(f"{system.url('reporting')}/v1/episodes/{episode}")))
+                (o := _json_if_ok(httpx.get(f"{system.url('reporting')}/v1/episodes/{episode}", headers=practice)))
                 and o["evaluations_scheduled"] >= 1
                 and o["route"]
                 and o

@@ -20,6 +20,13 @@ import httpx
 SERVICES = ("intake", "pathway", "reporting", "notifications")
 
 
+def dev_headers(role: str, org: str, *, user: str = "developer", scope: str | None = None) -> dict[str, str]:
+    """Authorization headers signed with the development secret (what the launched services accept)."""
+    from shared.auth import DEVELOPMENT_SECRET, Role, issue_token
+
+    return {"authorization": f"Bearer {issue_token(DEVELOPMENT_SECRET, Role(role), org, user, scope=scope)}"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

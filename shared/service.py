@@ -162,6 +162,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
             log.info("service.stopped")
 
     app = FastAPI(title=definition.title, description=definition.description, version="1", lifespan=lifespan)
+    app.state.jwt_secret = settings.jwt_secret
     install_problem_handlers(app)
     install_correlation(app)
     app.include_router(operations_router())

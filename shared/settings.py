@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth import DEVELOPMENT_SECRET
 from shared.clock import Clock, OffsetFileClock, SystemClock
 
 
@@ -32,6 +33,7 @@ class ServiceSettings(BaseSettings):
     relay_idle_sleep_seconds: float = Field(default=0.05, gt=0)
     relay_reset_check_seconds: float = Field(default=2.0, gt=0)
     consumer_max_attempts: int = Field(default=3, ge=1, le=100)
+    jwt_secret: str = Field(default=DEVELOPMENT_SECRET, min_length=32, description="HS256 key for caller tokens.")
 
     @model_validator(mode="after")
     def _production_is_strict(self) -> ServiceSettings:
@@ -40,6 +42,8 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("clock_offset_file: a moved clock is not allowed in production")
             if not self.database_url:
                 raise ValueError("database_url: DATABASE_URL must be set in production")
+            if self.jwt_secret == DEVELOPMENT_SECRET:
+                raise ValueError("jwt_secret: production refuses the development secret; set JWT_SECRET")
         return self
 
     def require_database_url(self) -> str:

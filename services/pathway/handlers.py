@@ -20,6 +20,15 @@ EVALUATION_INTERVAL = timedelta(days=RULES.evaluation_interval_days)
 async def on_referral_received(event: ConsumedEvent, uow: UnitOfWork) -> None:
     """Plan the first evaluation three weeks after the referral arrived, as a durable timer."""
     episode_id = event.envelope.subject
+    referral = event.payload
+    assert isinstance(referral, ReferralReceived)
+    await uow.conn.execute(
+        "INSERT INTO episode_parties (episode_id, practice_agb, referrer_agb) VALUES ($1, $2, $3)"
+        " ON CONFLICT (episode_id) DO NOTHING",
+        episode_id,
+        referral.practice_agb,
+        referral.referrer_agb,
+    )
     due_at = event.envelope.time + EVALUATION_INTERVAL
     timer_id, new = await timers.schedule(uow.conn, episode_id, EVALUATION, 1, due_at)
     if not new:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from services.pathway.handlers import HANDLERS
 from services.pathway.routes import episodes, guideline
 from services.pathway.settings import PathwaySettings
+from shared.auth import Role, allow
 from shared.service import ServiceDefinition, create_service_app, serve
+
+# Decision support holds no patient identity; practices and verwijzers use it, nobody anonymous.
+guarded_guideline = APIRouter(dependencies=[allow(Role.PRACTICE, Role.REFERRER)])
+guarded_guideline.include_router(guideline.router)
 
 
 def build(settings: PathwaySettings | None = None) -> tuple[FastAPI, PathwaySettings]:
@@ -16,7 +21,7 @@ def build(settings: PathwaySettings | None = None) -> tuple[FastAPI, PathwaySett
         settings=settings,
         title="Ruggengraat pathway",
         description="Applies the KNGF low-back-pain guideline to each episode and plans its evaluations.",
-        routers=[episodes.router, guideline.router],
+        routers=[episodes.router, guarded_guideline],
         handlers=HANDLERS,
         migrations_package="services.pathway",
     )

@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import eventually
 from tests.e2e.conftest import running_system
+from tests.support import referrer
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +29,9 @@ async def test_events_unconsumed_when_the_broker_restarts_empty_still_arrive_exa
     with running_system(fresh_database, restartable_broker.bootstrap, tmp_path) as system:
         async with httpx.AsyncClient() as client:
             for n in range(10):
-                assert (await client.post(f"{system.url('intake')}/v1/referrals", json=referral(n))).status_code == 201
+                assert (
+                    await client.post(f"{system.url('intake')}/v1/referrals", json=referral(n), headers=referrer())
+                ).status_code == 201
         conn = await asyncpg.connect(fresh_database)
         try:
 
@@ -41,7 +44,9 @@ async def test_events_unconsumed_when_the_broker_restarts_empty_still_arrive_exa
             system.services["pathway"].stop()
             async with httpx.AsyncClient() as client:
                 for n in range(10, 20):
-                    response = await client.post(f"{system.url('intake')}/v1/referrals", json=referral(n))
+                    response = await client.post(
+                        f"{system.url('intake')}/v1/referrals", json=referral(n), headers=referrer()
+                    )
                     assert response.status_code == 201
 
             async def intake_relayed():

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import eventually
 from tests.e2e.conftest import Receiver, running_system
+from tests.support import practice, referrer, subscriber
 
 pytestmark = pytest.mark.e2e
 
@@ -24,9 +25,9 @@ REFERRAL = {
 TYPES = ["nl.ruggengraat.intake.ReferralReceived", "nl.ruggengraat.pathway.EvaluationScheduled"]
 
 
-async def get_json(url: str):
+async def get_json(url: str, headers: dict[str, str] | None = None):
     async with httpx.AsyncClient() as client:
-        response = await client.get(url)
+        response = await client.get(url, headers=headers or practice())
     return response.json() if response.status_code == 200 else None
 
 
@@ -37,7 +38,8 @@ async def test_a_referral_reaches_pathway_notifications_and_reporting(
         async with httpx.AsyncClient() as client:
             created = await client.post(
                 f"{system.url('notifications')}/v1/subscriptions",
-                json={"subscriber": "gp-his", "endpoint_url": f"{receiver.url}/hook", "event_types": TYPES},
+                json={"endpoint_url": f"{receiver.url}/hook", "event_types": TYPES},
+                headers=subscriber(),
             )
             assert created.status_code == 201, created.text
             subscription = created.json()
@@ -46,12 +48,14 @@ async def test_a_referral_reaches_pathway_notifications_and_reporting(
             # 1. the GP system posts a referral to intake
             correlation = "3b0a3f0e-8a7c-4c0e-9a43-2d6f1b1e7c55"
             posted = await client.post(
-                f"{system.url('intake')}/v1/referrals", json=REFERRAL, headers={"x-correlation-id": correlation}
+                f"{system.url('intake')}/v1/referrals",
+                json=REFERRAL,
+                headers={"x-correlation-id": correlation, **referrer()},
             )
             assert posted.status_code == 201, posted.text
             assert posted.headers["x-correlation-id"] == correlation
             episode = posted.json()["episode_id"]
-            again = await client.post(f"{system.url('intake')}/v1/referrals", json=REFERRAL)
+            again = await client.post(f"{system.url('intake')}/v1/referrals", json=REFERRAL, headers=referrer())
             assert again.status_code == 200 and again.json()["episode_id"] == episode
 
         # 2. ReferralReceived is stored in intake's event store (and relayed: see hops 3-5)
@@ -91,7 +95,8 @@ async def test_a_referral_reaches_pathway_notifications_and_reporting(
         assert sorted(e["sequence"] for e in received["events"]) == [1, 2]
         assert received["rejected"] == 0
         deliveries = await get_json(
-            f"{system.url('notifications')}/v1/subscriptions/{subscription['subscription_id']}/deliveries"
+            f"{system.url('notifications')}/v1/subscriptions/{subscription['subscription_id']}/deliveries",
+            subscriber(),
         )
         assert [d["status"] for d in deliveries] == ["delivered", "delivered"]
 
@@ -116,14 +121,19 @@ async def test_a_referral_reaches_pathway_notifications_and_reporting(
 async def test_bad_input_gets_a_problem_answer_naming_the_field(fresh_database, infrastructure, tmp_path):
     with running_system(fresh_database, infrastructure.bootstrap, tmp_path) as system:
         async with httpx.AsyncClient() as client:
-            bad = await client.post(f"{system.url('intake')}/v1/referrals", json={**REFERRAL, "practice_agb": "123"})
-            changed = await client.post(f"{system.url('intake')}/v1/referrals", json=REFERRAL)
+            bad = await client.post(
+                f"{system.url('intake')}/v1/referrals", json={**REFERRAL, "practice_agb": "123"}, headers=referrer()
+            )
+            await client.post(f"{system.url('intake')}/v1/referrals", json=REFERRAL, headers=referrer())
             changed = await client.post(
-                f"{system.url('intake')}/v1/referrals", json={**REFERRAL, "referred_on": "2026-11-21"}
+                f"{system.url('intake')}/v1/referrals",
+                json={**REFERRAL, "referred_on": "2026-11-21"},
+                headers=referrer(),
             )
             bad_url = await client.post(
                 f"{system.url('notifications')}/v1/subscriptions",
-                json={"subscriber": "x", "endpoint_url": "ftp://x", "event_types": ["nl.ruggengraat.nope"]},
+                json={"endpoint_url": "ftp://x", "event_types": ["nl.ruggengraat.nope"]},
+                headers=subscriber(),
             )
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
     assert bad.json()["errors"][0]["field"] == "practice_agb"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel
 
 from services.intake.domain.episode import ReceiveReferral, ReferralMismatch
 from services.intake.handlers import ReferralResult, handle_receive_referral, load_episode
+from shared.access import episode_not_found, require_episode_access
+from shared.auth import Caller, Role, allow
 from shared.http import DomainRejected, correlation_id_of
 from shared.service import RuntimeDep
 from shared.store.unit_of_work import UnitOfWork
@@ -48,9 +51,19 @@ class EpisodeView(BaseModel):
     openapi_extra={"requestBody": {"content": {"application/json": {"example": REFERRAL_EXAMPLE}}}},
 )
 async def post_referral(
-    command: ReceiveReferral, runtime: RuntimeDep, request: Request, response: Response
+    command: ReceiveReferral,
+    runtime: RuntimeDep,
+    request: Request,
+    response: Response,
+    caller: Annotated[Caller, allow(Role.PRACTICE, Role.REFERRER)],
 ) -> EpisodeCreated:
     """Receive a referral (verwijzing) or direct-access registration and open the episode."""
+    if not (
+        caller.acts_for(Role.PRACTICE, command.practice_agb) or caller.acts_for(Role.REFERRER, command.referrer_agb)
+    ):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "a practice registers for itself; a verwijzer refers under its own AGB code"
+        )
     async with runtime.pool.acquire() as conn, conn.transaction():
         try:
             result: ReferralResult = await handle_receive_referral(
@@ -66,12 +79,15 @@ async def post_referral(
 
 
 @router.get("/episodes/{episode_id}", operation_id="get_intake_episode", response_model=EpisodeView)
-async def get_episode(episode_id: uuid.UUID, runtime: RuntimeDep) -> EpisodeView:
+async def get_episode(
+    episode_id: uuid.UUID, runtime: RuntimeDep, caller: Annotated[Caller, allow(Role.PRACTICE, Role.REFERRER)]
+) -> EpisodeView:
     """The episode as intake recorded it."""
     async with runtime.pool.acquire() as conn:
         episode = await load_episode(UnitOfWork(conn, runtime.store, runtime.clock), episode_id)
     if episode.referral is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"episode {episode_id} is not known")
+        raise episode_not_found(episode_id)
+    require_episode_access(caller, episode_id, episode.referral.practice_agb, episode.referral.referrer_agb)
     return EpisodeView(
         episode_id=episode.id,
         version=episode.version,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from services.pathway import timers
+from shared.access import episode_not_found, require_episode_access
+from shared.auth import Caller, Role, allow
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1/episodes", tags=["episodes"])
@@ -38,13 +40,19 @@ class PathwayEpisode(BaseModel):
 
 
 @router.get("/{episode_id}", operation_id="get_pathway_episode", response_model=PathwayEpisode)
-async def get_episode(episode_id: uuid.UUID, runtime: RuntimeDep) -> PathwayEpisode:
+async def get_episode(
+    episode_id: uuid.UUID, runtime: RuntimeDep, caller: Annotated[Caller, allow(Role.PRACTICE, Role.REFERRER)]
+) -> PathwayEpisode:
     """The pathway's view of an episode: every decision it recorded and the evaluations it planned."""
     async with runtime.pool.acquire() as conn:
+        parties = await conn.fetchrow(
+            "SELECT practice_agb, referrer_agb FROM episode_parties WHERE episode_id = $1", str(episode_id)
+        )
+        if parties is None:
+            raise episode_not_found(episode_id)
+        require_episode_access(caller, episode_id, parties["practice_agb"], parties["referrer_agb"])
         events = await runtime.store.read_stream(conn, str(episode_id))
         planned = await timers.for_episode(conn, str(episode_id))
-    if not events:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"episode {episode_id} is not known to the pathway")
     return PathwayEpisode(
         episode_id=episode_id,
         timeline=[

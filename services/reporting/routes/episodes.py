@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 from pydantic import BaseModel
 
+from shared.access import episode_not_found, require_episode_access
+from shared.auth import Caller, Role, allow
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1/episodes", tags=["episodes"])
@@ -26,10 +29,13 @@ class EpisodeOverview(BaseModel):
 
 
 @router.get("/{episode_id}", operation_id="get_reporting_episode", response_model=EpisodeOverview)
-async def get_episode(episode_id: uuid.UUID, runtime: RuntimeDep) -> EpisodeOverview:
-    """One episode in the reporting read model."""
+async def get_episode(
+    episode_id: uuid.UUID, runtime: RuntimeDep, caller: Annotated[Caller, allow(Role.PRACTICE, Role.REFERRER)]
+) -> EpisodeOverview:
+    """One episode in the reporting read model (its practice and its verwijzer only)."""
     async with runtime.pool.acquire() as conn:
         row = await conn.fetchrow("SELECT * FROM episode_overview WHERE episode_id = $1", episode_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"episode {episode_id} is not in the read model")
+        raise episode_not_found(episode_id)
+    require_episode_access(caller, episode_id, row["practice_agb"], row["referrer_agb"])
     return EpisodeOverview(**dict(row))
