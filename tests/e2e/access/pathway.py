@@ -1,0 +1,10 @@
+"""pathway: an episode's timeline for its practice and verwijzer; decision support for both."""
+
+from shared.auth import Role
+from tests.e2e.access import Matrix, only
+
+MATRIX: Matrix = {
+    ("GET", "/v1/episodes/{episode_id}"): only(Role.PRACTICE, Role.REFERRER),
+    ("POST", "/v1/guideline/evaluate"): only(Role.PRACTICE, Role.REFERRER),
+    ("POST", "/v1/guideline/compare"): only(Role.PRACTICE, Role.REFERRER),
+}
