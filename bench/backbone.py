@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,19 +26,13 @@ import asyncpg
 from deploy.local import embedded_infrastructure
 from shared.db import open_service_database
 from shared.events import REGISTRY
-from shared.events.intake import ReferralReceived
+from shared.events.intake import sample_referral
 from shared.store.event_store import START, EventStore
 from shared.store.migrate import event_store_migrations
 from shared.store.relay import Relay, RelayConfig
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-PAYLOAD = ReferralReceived(
-    route="gp_referral",
-    practice_agb="04123456",
-    referrer_agb="01234567",
-    referred_on=date(2026, 11, 20),
-    symptom_onset=date(2026, 11, 2),
-)
+PAYLOAD = sample_referral()
 STORE = EventStore("bench", REGISTRY)
 
 

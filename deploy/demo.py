@@ -17,7 +17,6 @@ from rich.table import Table
 from deploy.local import (
     SERVICES,
     LocalSystem,
-    ServiceProcess,
     dev_headers,
     embedded_infrastructure,
     free_port,
@@ -70,14 +69,8 @@ class Demo:
             system = LocalSystem(database_url, broker.bootstrap, self.run_dir)
             receiver = None
             try:
+                system.start(ports={name: _port(port) for name, port in DEFAULT_PORTS.items()})
                 for name in SERVICES:
-                    service = ServiceProcess(
-                        name, _port(DEFAULT_PORTS[name]), system.env(), self.run_dir / f"{name}.log"
-                    )
-                    service.start()
-                    system.services[name] = service
-                for name in SERVICES:
-                    system.services[name].wait_ready()
                     self.step(f"{name:<13} ready at [cyan]{system.url(name)}[/]")
                 receiver_port = free_port()
                 receiver = subprocess.Popen(
@@ -135,6 +128,9 @@ class Demo:
             "referrer_agb": REFERRER_AGB,
             "referred_on": time.strftime("%Y-%m-%d"),
             "symptom_onset": time.strftime("%Y-%m-%d", time.localtime(time.time() - 10 * 86400)),
+            "patient": {"name": "J. de Vries", "bsn": "999990019", "birth_date": "1968-04-12"},
+            "request_for_help": "Weer zonder pijn naar het werk kunnen fietsen.",
+            "reason": "Aspecifieke lage rugpijn sinds tien dagen, geen rode vlaggen.",
         }
         created = (
             httpx.post(f"{system.url('intake')}/v1/referrals", json=referral, headers=gp_system)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -192,10 +193,14 @@ class LocalSystem:
             **self.extra_env,
         }
 
-    def start(self, names: tuple[str, ...] = SERVICES) -> None:
+    def start(self, names: tuple[str, ...] = SERVICES, ports: dict[str, int] | None = None) -> None:
+        """Start the services (each on a free port unless given) and wait until every one is ready."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        ports = {name: (ports or {}).get(name) or free_port() for name in names}
+        peers = json.dumps({name: f"http://127.0.0.1:{port}" for name, port in ports.items()})
         for name in names:
-            service = ServiceProcess(name, free_port(), self.env(), self.run_dir / f"{name}.log")
+            env = {**self.env(), "PEER_URLS": peers}
+            service = ServiceProcess(name, ports[name], env, self.run_dir / f"{name}.log")
             service.start()
             self.services[name] = service
         for name in names:

@@ -128,3 +128,9 @@ def allow(*roles: Role):
 
     check.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
     return Depends(check)
+
+
+def service_headers(secret: str, service: str) -> dict[str, str]:
+    """What one Ruggengraat service sends when it calls another."""
+    token = issue_token(secret, Role.SERVICE, service, f"service:{service}", ttl=timedelta(minutes=5))
+    return {"authorization": f"Bearer {token}"}

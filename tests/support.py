@@ -20,3 +20,22 @@ def referrer(agb: str = REFERRER_AGB) -> dict[str, str]:
 
 def subscriber(subscriber_id: str = "gp-his", scope: str | None = f"referrer:{REFERRER_AGB}") -> dict[str, str]:
     return dev_headers("subscriber", subscriber_id, scope=scope)
+
+
+def valid_bsn(seed: int) -> str:
+    """A BSN that passes the elfproef, different per seed (test data only)."""
+    for k in range(1000):
+        prefix = f"{10_000_000 + (seed % 80_000) * 1000 + k:08d}"
+        total = sum(int(d) * w for d, w in zip(prefix, range(9, 1, -1), strict=True))
+        check = total % 11
+        if check < 10 and total != check:
+            return prefix + str(check)
+    raise AssertionError("unreachable: one in eleven prefixes has a check digit")
+
+
+def patient(seed: int = 0, name: str | None = None) -> dict[str, str]:
+    return {
+        "name": name or f"Testpatiënt {seed}",
+        "bsn": valid_bsn(seed),
+        "birth_date": f"19{50 + seed % 50:02d}-0{1 + seed % 9}-1{seed % 10}",
+    }

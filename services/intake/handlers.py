@@ -1,19 +1,36 @@
-"""Intake command handlers: load the episode, let the domain decide, append what it decided."""
+"""Intake command handlers: load the episode, seal personal data, let the domain decide, append."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from services.intake.domain.episode import Episode, ReceiveReferral, episode_id_for, receive_referral
+from services.intake import personal_data
+from services.intake.domain.episode import (
+    Episode,
+    ReceiveReferral,
+    episode_id_for,
+    erase_personal_data,
+    receive_referral,
+)
 from shared.store.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
 class ReferralResult:
     episode_id: uuid.UUID
+    patient_id: uuid.UUID
     version: int
     created: bool
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    patient_id: uuid.UUID
+    erased_at: datetime
+    episodes: list[uuid.UUID]
 
 
 async def load_episode(uow: UnitOfWork, episode_id: uuid.UUID) -> Episode:
@@ -21,9 +38,54 @@ async def load_episode(uow: UnitOfWork, episode_id: uuid.UUID) -> Episode:
     return Episode.rebuild(episode_id, (e.payload(uow.store.registry) for e in events))
 
 
-async def handle_receive_referral(command: ReceiveReferral, uow: UnitOfWork) -> ReferralResult:
+async def handle_receive_referral(command: ReceiveReferral, uow: UnitOfWork, pseudonym_secret: str) -> ReferralResult:
     episode_id = episode_id_for(command.practice_agb, command.referral_id)
+    patient_id = personal_data.patient_pseudonym(pseudonym_secret, command.practice_agb, command.patient.bsn)
     episode = await load_episode(uow, episode_id)
-    new_events = receive_referral(episode, command)
+    key = await personal_data.ensure_patient(uow.conn, patient_id, command.practice_agb, uow.clock.now())
+    sealed = personal_data.seal(key, patient_id, command.personal(), context=str(episode_id))
+    new_events = receive_referral(episode, command, patient_id, sealed)
+    if new_events:
+        await uow.conn.execute(
+            "INSERT INTO patient_episodes (episode_id, patient_id, practice_agb, referrer_agb)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            episode_id,
+            patient_id,
+            command.practice_agb,
+            command.referrer_agb,
+        )
     await uow.append(str(episode_id), episode.version, new_events)
-    return ReferralResult(episode_id, episode.version + len(new_events), created=bool(new_events))
+    return ReferralResult(episode_id, patient_id, episode.version + len(new_events), created=bool(new_events))
+
+
+async def personal_view(uow: UnitOfWork, episode: Episode) -> dict[str, Any] | None:
+    """The episode's personal data opened with the patient's key, or None once it was erased."""
+    assert episode.referral is not None
+    key = await personal_data.key_of(uow.conn, episode.referral.patient_id)
+    if key is None:
+        return None
+    return personal_data.open_sealed(key, episode.referral.personal, context=str(episode.id))
+
+
+async def handle_erasure(uow: UnitOfWork, patient_id: uuid.UUID, erased_by: str) -> ErasureResult:
+    """Destroy the patient's key and tell every service, per episode, to drop what it derived."""
+    now = uow.clock.now()
+    row = await uow.conn.fetchrow(
+        "UPDATE patients SET data_key = NULL, erased_at = coalesce(erased_at, $2), erased_by = coalesce(erased_by, $3)"
+        " WHERE patient_id = $1 RETURNING erased_at",
+        patient_id,
+        now,
+        erased_by,
+    )
+    if row is None:
+        raise LookupError(str(patient_id))
+    episodes = [
+        r["episode_id"]
+        for r in await uow.conn.fetch(
+            "SELECT episode_id FROM patient_episodes WHERE patient_id = $1 ORDER BY episode_id", patient_id
+        )
+    ]
+    for episode_id in episodes:
+        episode = await load_episode(uow, episode_id)
+        await uow.append(str(episode_id), episode.version, erase_personal_data(episode, patient_id, row["erased_at"]))
+    return ErasureResult(patient_id, row["erased_at"], episodes)

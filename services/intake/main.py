@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.intake.routes import referrals
+from services.intake.routes import patients, referrals
 from services.intake.settings import IntakeSettings
+from shared.access_log import access_log_router
 from shared.service import ServiceDefinition, create_service_app, serve
+
+
+async def _episode_parties(conn, episode_id):
+    row = await conn.fetchrow(
+        "SELECT practice_agb, referrer_agb FROM patient_episodes WHERE episode_id = $1",
+        episode_id,
+    )
+    return (row["practice_agb"], row["referrer_agb"]) if row else None
 
 
 def build(settings: IntakeSettings | None = None) -> tuple[FastAPI, IntakeSettings]:
@@ -15,7 +24,8 @@ def build(settings: IntakeSettings | None = None) -> tuple[FastAPI, IntakeSettin
         settings=settings,
         title="Ruggengraat intake",
         description="Referrals, history, examination, measurements and consent for low-back-pain episodes.",
-        routers=[referrals.router],
+        routers=[referrals.router, patients.router, access_log_router(_episode_parties)],
+        migrations_package="services.intake",
     )
     return create_service_app(definition), settings
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 from services.pathway.handlers import HANDLERS
 from services.pathway.routes import episodes, guideline
 from services.pathway.settings import PathwaySettings
+from shared.access_log import access_log_router
 from shared.auth import Role, allow
 from shared.service import ServiceDefinition, create_service_app, serve
 
@@ -15,13 +16,20 @@ guarded_guideline = APIRouter(dependencies=[allow(Role.PRACTICE, Role.REFERRER)]
 guarded_guideline.include_router(guideline.router)
 
 
+async def _episode_parties(conn, episode_id):
+    row = await conn.fetchrow(
+        "SELECT practice_agb, referrer_agb FROM episode_parties WHERE episode_id = $1", str(episode_id)
+    )
+    return (row["practice_agb"], row["referrer_agb"]) if row else None
+
+
 def build(settings: PathwaySettings | None = None) -> tuple[FastAPI, PathwaySettings]:
     settings = settings or PathwaySettings()
     definition = ServiceDefinition(
         settings=settings,
         title="Ruggengraat pathway",
         description="Applies the KNGF low-back-pain guideline to each episode and plans its evaluations.",
-        routers=[episodes.router, guarded_guideline],
+        routers=[episodes.router, guarded_guideline, access_log_router(_episode_parties)],
         handlers=HANDLERS,
         migrations_package="services.pathway",
     )

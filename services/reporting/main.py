@@ -7,7 +7,15 @@ from fastapi import FastAPI
 from services.reporting.projections import HANDLERS
 from services.reporting.routes import episodes
 from services.reporting.settings import ReportingSettings
+from shared.access_log import access_log_router
 from shared.service import ServiceDefinition, create_service_app, serve
+
+
+async def _episode_parties(conn, episode_id):
+    row = await conn.fetchrow(
+        "SELECT practice_agb, referrer_agb FROM episode_overview WHERE episode_id = $1", episode_id
+    )
+    return (row["practice_agb"], row["referrer_agb"]) if row else None
 
 
 def build(settings: ReportingSettings | None = None) -> tuple[FastAPI, ReportingSettings]:
@@ -16,7 +24,7 @@ def build(settings: ReportingSettings | None = None) -> tuple[FastAPI, Reporting
         settings=settings,
         title="Ruggengraat reporting",
         description="Reports to the GP and the regional network's view of quality per practice.",
-        routers=[episodes.router],
+        routers=[episodes.router, access_log_router(_episode_parties)],
         handlers=HANDLERS,
         migrations_package="services.reporting",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from shared.consumer.idempotent import ConsumedEvent, Handler
-from shared.events.intake import ReferralReceived
+from shared.events.intake import PatientDataErased, ReferralReceived
 from shared.events.pathway import EvaluationScheduled
 from shared.events.payload import EventPayload
 from shared.store.unit_of_work import UnitOfWork
@@ -50,7 +50,19 @@ async def on_evaluation_scheduled(event: ConsumedEvent, uow: UnitOfWork) -> None
     )
 
 
+async def on_patient_data_erased(event: ConsumedEvent, uow: UnitOfWork) -> None:
+    """Reporting keeps no personal data of its own; it marks the episode so letters show it as erased."""
+    await uow.conn.execute(
+        "INSERT INTO episode_overview (episode_id, personal_data_erased, last_event_type, last_event_at)"
+        " VALUES ($1, true, $2, $3) ON CONFLICT (episode_id) DO UPDATE SET personal_data_erased = true",
+        uuid.UUID(event.envelope.subject),
+        event.envelope.type,
+        event.envelope.time,
+    )
+
+
 HANDLERS: dict[type[EventPayload], Handler] = {
+    PatientDataErased: on_patient_data_erased,
     ReferralReceived: on_referral_received,
     EvaluationScheduled: on_evaluation_scheduled,
 }

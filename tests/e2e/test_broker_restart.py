@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import eventually
 from tests.e2e.conftest import running_system
-from tests.support import referrer
+from tests.support import patient, referrer
 
 pytestmark = pytest.mark.e2e
 
@@ -20,6 +20,7 @@ def referral(n: int) -> dict:
         "practice_agb": "04123456",
         "referrer_agb": "01234567",
         "referred_on": "2026-11-20",
+        "patient": patient(n),
     }
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import eventually
 from tests.e2e.conftest import Receiver, running_system
-from tests.support import practice, referrer, subscriber
+from tests.support import patient, practice, referrer, subscriber
 
 pytestmark = pytest.mark.e2e
 
@@ -21,6 +21,9 @@ REFERRAL = {
     "referrer_agb": "01234567",
     "referred_on": "2026-11-20",
     "symptom_onset": "2026-11-02",
+    "patient": patient(1),
+    "request_for_help": "Weer kunnen fietsen",
+    "reason": "Aspecifieke lage rugpijn",
 }
 TYPES = ["nl.ruggengraat.intake.ReferralReceived", "nl.ruggengraat.pathway.EvaluationScheduled"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -15,7 +15,7 @@ from shared.consumer.dead_letters import Record
 from shared.consumer.faust_worker import attach_consumer, create_faust_app
 from shared.consumer.idempotent import ConsumedEvent, IdempotentConsumer, Outcome
 from shared.events import REGISTRY, new_envelope
-from shared.events.intake import ReferralReceived
+from shared.events.intake import ReferralReceived, sample_referral
 from shared.settings import ServiceSettings
 from shared.store.event_store import EventStore
 from shared.store.unit_of_work import UnitOfWork
@@ -30,9 +30,7 @@ STORE = EventStore("test", REGISTRY)
 
 def referral_record(agb: str = "04123456", **data_overrides) -> tuple[bytes, bytes, uuid.UUID]:
     envelope = new_envelope(
-        ReferralReceived(
-            route="gp_referral", practice_agb=agb, referrer_agb="01234567", referred_on=date(2026, 11, 20)
-        ),
+        sample_referral(agb),
         service="intake",
         subject=str(uuid.uuid4()),
         stream_version=1,

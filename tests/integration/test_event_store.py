@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
 from shared.events import REGISTRY
-from shared.events.intake import ReferralReceived
+from shared.events.intake import ReferralReceived, sample_referral
 from shared.events.pathway import EvaluationScheduled
 from shared.store.event_store import START, ConcurrencyConflict, EventStore, GlobalPosition
 
@@ -22,9 +22,7 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 def referral(n: int = 0) -> ReferralReceived:
-    return ReferralReceived(
-        route="gp_referral", practice_agb=f"{4000000 + n:08d}", referrer_agb="01234567", referred_on=date(2026, 11, 20)
-    )
+    return sample_referral(f"{4000000 + n:08d}")
 
 
 async def append(conn, stream: str, expected: int, *payloads):

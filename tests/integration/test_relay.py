@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -16,7 +16,7 @@ from shared.clock import ManualClock
 from shared.consumer.dead_letters import Record
 from shared.consumer.idempotent import ConsumedEvent, IdempotentConsumer, Outcome
 from shared.events import REGISTRY
-from shared.events.intake import ReferralReceived
+from shared.events.intake import ReferralReceived, sample_referral
 from shared.store.event_store import EventStore
 from shared.store.relay import Relay, RelayConfig
 from shared.store.unit_of_work import UnitOfWork
@@ -30,9 +30,7 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 def referral(n: int) -> ReferralReceived:
-    return ReferralReceived(
-        route="gp_referral", practice_agb=f"{n:08d}", referrer_agb="01234567", referred_on=date(2026, 11, 20)
-    )
+    return sample_referral(f"{n:08d}")
 
 
 async def write(pool: asyncpg.Pool, streams: int, per_stream: int, start: int = 0) -> list[uuid.UUID]:

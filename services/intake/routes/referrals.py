@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel
 
 from services.intake.domain.episode import ReceiveReferral, ReferralMismatch
-from services.intake.handlers import ReferralResult, handle_receive_referral, load_episode
+from services.intake.handlers import ReferralResult, handle_receive_referral, load_episode, personal_view
+from services.intake.personal_data import PersonalDataErased
 from shared.access import episode_not_found, require_episode_access
+from shared.access_log import Access, Action, log_access
 from shared.auth import Caller, Role, allow
 from shared.http import DomainRejected, correlation_id_of
 from shared.service import RuntimeDep
@@ -25,21 +27,28 @@ REFERRAL_EXAMPLE = {
     "referrer_agb": "01234567",
     "referred_on": "2026-11-20",
     "symptom_onset": "2026-11-02",
+    "patient": {"name": "J. de Vries", "bsn": "999990019", "birth_date": "1968-04-12"},
+    "request_for_help": "Weer kunnen fietsen naar het werk zonder pijn.",
+    "reason": "Aspecifieke lage rugpijn sinds drie weken, geen rode vlaggen.",
 }
 
 
 class EpisodeCreated(BaseModel):
     episode_id: uuid.UUID
+    patient_id: uuid.UUID
     version: int
 
 
 class EpisodeView(BaseModel):
     episode_id: uuid.UUID
+    patient_id: uuid.UUID
     version: int
     route: str
     practice_agb: str
     referrer_agb: str | None
     referred_on: str
+    personal: dict[str, Any] | None
+    personal_data_erased: bool
 
 
 @router.post(
@@ -64,35 +73,60 @@ async def post_referral(
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "a practice registers for itself; a verwijzer refers under its own AGB code"
         )
+    uow_correlation = correlation_id_of(request)
     async with runtime.pool.acquire() as conn, conn.transaction():
+        uow = UnitOfWork(conn, runtime.store, runtime.clock, correlation_id=uow_correlation)
         try:
-            result: ReferralResult = await handle_receive_referral(
-                command,
-                UnitOfWork(conn, runtime.store, runtime.clock, correlation_id=correlation_id_of(request)),
-            )
+            result: ReferralResult = await handle_receive_referral(command, uow, runtime.settings.pseudonym_secret)
         except ReferralMismatch as error:
             field, _, reason = str(error).partition(": ")
             raise DomainRejected(reason, field) from error
+        except PersonalDataErased as error:
+            raise DomainRejected("this patient's data was erased at their request", "patient.bsn") from error
+        await log_access(
+            conn,
+            caller,
+            Access(
+                "intake",
+                Action.CREATE if result.created else Action.READ,
+                "POST /v1/referrals",
+                result.episode_id,
+                result.patient_id,
+            ),
+            runtime.clock.now(),
+        )
     if not result.created:
         response.status_code = status.HTTP_200_OK
-    return EpisodeCreated(episode_id=result.episode_id, version=result.version)
+    return EpisodeCreated(episode_id=result.episode_id, patient_id=result.patient_id, version=result.version)
 
 
 @router.get("/episodes/{episode_id}", operation_id="get_intake_episode", response_model=EpisodeView)
 async def get_episode(
     episode_id: uuid.UUID, runtime: RuntimeDep, caller: Annotated[Caller, allow(Role.PRACTICE, Role.REFERRER)]
 ) -> EpisodeView:
-    """The episode as intake recorded it."""
-    async with runtime.pool.acquire() as conn:
-        episode = await load_episode(UnitOfWork(conn, runtime.store, runtime.clock), episode_id)
-    if episode.referral is None:
-        raise episode_not_found(episode_id)
-    require_episode_access(caller, episode_id, episode.referral.practice_agb, episode.referral.referrer_agb)
+    """The episode as intake recorded it, with the patient's personal data unless it was erased."""
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        uow = UnitOfWork(conn, runtime.store, runtime.clock)
+        episode = await load_episode(uow, episode_id)
+        if episode.referral is None:
+            raise episode_not_found(episode_id)
+        referral = episode.referral
+        require_episode_access(caller, episode_id, referral.practice_agb, referral.referrer_agb)
+        personal = await personal_view(uow, episode)
+        await log_access(
+            conn,
+            caller,
+            Access("intake", Action.READ, "GET /v1/episodes/{episode_id}", episode_id, referral.patient_id),
+            runtime.clock.now(),
+        )
     return EpisodeView(
-        episode_id=episode.id,
+        episode_id=episode_id,
+        patient_id=referral.patient_id,
         version=episode.version,
-        route=episode.referral.route,
-        practice_agb=episode.referral.practice_agb,
-        referrer_agb=episode.referral.referrer_agb,
-        referred_on=episode.referral.referred_on.isoformat(),
+        route=referral.route,
+        practice_agb=referral.practice_agb,
+        referrer_agb=referral.referrer_agb,
+        referred_on=referral.referred_on.isoformat(),
+        personal=personal,
+        personal_data_erased=personal is None,
     )

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from services.pathway import timers
 from shared.access import episode_not_found, require_episode_access
+from shared.access_log import Access, Action, log_access
 from shared.auth import Caller, Role, allow
 from shared.service import RuntimeDep
 
@@ -44,7 +45,7 @@ async def get_episode(
     episode_id: uuid.UUID, runtime: RuntimeDep, caller: Annotated[Caller, allow(Role.PRACTICE, Role.REFERRER)]
 ) -> PathwayEpisode:
     """The pathway's view of an episode: every decision it recorded and the evaluations it planned."""
-    async with runtime.pool.acquire() as conn:
+    async with runtime.pool.acquire() as conn, conn.transaction():
         parties = await conn.fetchrow(
             "SELECT practice_agb, referrer_agb FROM episode_parties WHERE episode_id = $1", str(episode_id)
         )
@@ -53,6 +54,12 @@ async def get_episode(
         require_episode_access(caller, episode_id, parties["practice_agb"], parties["referrer_agb"])
         events = await runtime.store.read_stream(conn, str(episode_id))
         planned = await timers.for_episode(conn, str(episode_id))
+        await log_access(
+            conn,
+            caller,
+            Access("pathway", Action.READ, "GET /v1/episodes/{episode_id}", episode_id),
+            runtime.clock.now(),
+        )
     return PathwayEpisode(
         episode_id=episode_id,
         timeline=[

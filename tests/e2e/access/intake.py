@@ -1,4 +1,5 @@
-"""intake: practices and verwijzers; nobody else reaches an episode."""
+"""intake: practices and verwijzers reach their episodes; the patient's own practice erases and reads the
+access log; operators see retention lists (no clinical content); services gather access logs."""
 
 from shared.auth import Role
 from tests.e2e.access import Matrix, only
@@ -6,4 +7,8 @@ from tests.e2e.access import Matrix, only
 MATRIX: Matrix = {
     ("POST", "/v1/referrals"): only(Role.PRACTICE, Role.REFERRER),
     ("GET", "/v1/episodes/{episode_id}"): only(Role.PRACTICE, Role.REFERRER),
+    ("POST", "/v1/patients/{patient_id}/erasure"): only(Role.PRACTICE),
+    ("GET", "/v1/patients/{patient_id}/access-log"): only(Role.PRACTICE),
+    ("GET", "/v1/retention/due"): only(Role.OPERATOR),
+    ("GET", "/v1/access-log"): only(Role.PRACTICE, Role.SERVICE),
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from shared.events import REGISTRY, contracts, new_envelope
-from shared.events.intake import ReferralReceived
+from shared.events.intake import sample_referral
 from shared.events.topics import TOPICS
 
 
@@ -63,7 +63,7 @@ def test_an_event_validates_against_its_json_schema_and_a_bad_one_does_not():
     schema = json.loads((contracts.CONTRACTS_DIR / "nl.ruggengraat.intake.ReferralReceived.v1.json").read_text())
     validator = Draft202012Validator(schema)
     event = new_envelope(
-        ReferralReceived(route="direct_access", practice_agb="04123456", referred_on=date(2026, 11, 20)),
+        sample_referral(route="direct_access", referrer_agb=None),
         service="intake",
         subject=str(uuid.uuid4()),
         stream_version=1,

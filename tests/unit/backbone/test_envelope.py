@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pytest
 from cloudevents.core.formats.json import JSONFormat
 from pydantic import ValidationError
 
 from shared.events import Envelope, new_envelope
-from shared.events.intake import ReferralReceived
+from shared.events.intake import sample_referral
 from shared.store.event_store import GlobalPosition, StoredEvent
 
-REFERRAL = ReferralReceived(
-    route="gp_referral", practice_agb="04123456", referrer_agb="01234567", referred_on=date(2026, 11, 20)
-)
+REFERRAL = sample_referral()
 EPISODE = str(uuid.uuid4())
 
 

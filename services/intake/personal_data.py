@@ -1,0 +1,76 @@
+"""Personal data at intake: pseudonyms, per-patient keys, sealing and opening (AES-GCM, `cryptography`)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from shared.events.sealed import Sealed
+
+
+class PersonalDataErased(Exception):
+    """The patient's key is gone: their personal data can no longer be read anywhere."""
+
+
+def patient_pseudonym(secret: str, practice_agb: str, bsn: str) -> uuid.UUID:
+    """A keyed pseudonym: stable for one patient at one practice, not reversible without the secret
+    (a plain hash of a BSN could be found by trying all nine-digit numbers)."""
+    digest = hmac.new(secret.encode(), f"{practice_agb}:{bsn}".encode(), hashlib.sha256).digest()
+    return uuid.UUID(bytes=digest[:16], version=4)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text.encode())
+
+
+def seal(key: bytes, patient_id: uuid.UUID, value: dict[str, Any], context: str) -> Sealed:
+    """Encrypt `value`; `context` (e.g. the episode id) is bound as associated data, so a sealed blob
+    cannot be moved to another episode unnoticed."""
+    nonce = os.urandom(12)
+    plaintext = json.dumps(value, separators=(",", ":"), sort_keys=True, default=str).encode()
+    ciphertext = AESGCM(key).encrypt(nonce, plaintext, context.encode())
+    return Sealed(key_id=patient_id, nonce=_b64(nonce), ciphertext=_b64(ciphertext))
+
+
+def open_sealed(key: bytes, sealed: Sealed, context: str) -> dict[str, Any]:
+    try:
+        plaintext = AESGCM(key).decrypt(_unb64(sealed.nonce), _unb64(sealed.ciphertext), context.encode())
+    except InvalidTag as error:
+        raise ValueError("sealed data does not belong to this key and context") from error
+    return json.loads(plaintext)
+
+
+async def ensure_patient(conn: asyncpg.Connection, patient_id: uuid.UUID, practice_agb: str, now: datetime) -> bytes:
+    """The patient's key, creating the patient on first sight; refuses a patient whose data was erased."""
+    row = await conn.fetchrow(
+        "INSERT INTO patients (patient_id, practice_agb, data_key, created_at, last_treatment_at)"
+        " VALUES ($1, $2, $3, $4, $4)"
+        " ON CONFLICT (patient_id) DO UPDATE SET last_treatment_at = greatest(patients.last_treatment_at, $4)"
+        " RETURNING data_key",
+        patient_id,
+        practice_agb,
+        AESGCM.generate_key(bit_length=256),
+        now,
+    )
+    if row["data_key"] is None:
+        raise PersonalDataErased(str(patient_id))
+    return bytes(row["data_key"])
+
+
+async def key_of(conn: asyncpg.Connection, patient_id: uuid.UUID) -> bytes | None:
+    value = await conn.fetchval("SELECT data_key FROM patients WHERE patient_id = $1", patient_id)
+    return bytes(value) if value is not None else None
