@@ -65,6 +65,44 @@ def token(
     print(issue_token(settings.jwt_secret, chosen, org, user, scope=scope, ttl=timedelta(hours=hours)))
 
 
+@app.command("retention-due")
+def retention_due(
+    as_of: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD); defaults to today")] = None,
+) -> None:
+    """List the patient records due for destruction (20 years after the last treatment, WGBO)."""
+    import asyncio
+    from datetime import date
+
+    from rich.table import Table
+
+    from services.intake.routes.patients import list_retention_due
+    from services.intake.settings import IntakeSettings
+    from shared.db import create_pool
+
+    settings = IntakeSettings()
+    try:
+        day = date.fromisoformat(as_of) if as_of else date.today()
+    except ValueError as error:
+        console.print(f"[red]as-of: {as_of!r} is not a date (YYYY-MM-DD)[/]")
+        raise typer.Exit(2) from error
+
+    async def listing():
+        pool = await create_pool(settings.require_database_url(), "intake", min_size=1, max_size=2)
+        try:
+            return await list_retention_due(pool, day)
+        finally:
+            await pool.close()
+
+    due = asyncio.run(listing())
+    table = Table(title=f"Due for destruction on {day.isoformat()}: {len(due)}")
+    table.add_column("patient (pseudonym)", no_wrap=True, min_width=36)
+    for column in ("practice", "last treatment", "due since"):
+        table.add_column(column, no_wrap=True)
+    for row in due:
+        table.add_row(str(row.patient_id), row.practice_agb, str(row.last_treatment_on), str(row.destruction_due_on))
+    console.print(table)
+
+
 @app.command()
 def schemas(check: bool = typer.Option(False, help="Fail when the checked-in files are stale.")) -> None:
     """Regenerate the JSON Schemas and the AsyncAPI document from the payload models."""
