@@ -164,6 +164,9 @@ async def test_personal_data_is_never_readable_outside_intake_and_erasure_reache
         assert await readable_in_database(fresh_database, person) == []
         on_broker, _ = await asyncio.to_thread(readable_on_broker, infrastructure.bootstrap, prefix, person)
         assert on_broker == []
+    logs = {p.name: p.read_text(errors="replace") for p in tmp_path.glob("*.log") if p.name != "receiver.log"}
+    assert set(logs) >= {"intake.log", "pathway.log", "reporting.log", "notifications.log"}
+    assert [(name, n) for name, text in logs.items() for n in needles(person) if n in text] == []
 
 
 async def test_every_read_is_in_the_access_log_once_with_its_actor(fresh_database, infrastructure, tmp_path):
