@@ -28,6 +28,31 @@ class EvaluationScheduled(PathwayEvent):
     due_at: datetime = Field(description="When the evaluation falls due (three weeks of treatment).")
 
 
+class EvaluationDue(PathwayEvent):
+    """A planned evaluation fell due: the physiotherapist evaluates now (fired once by the durable timer)."""
+
+    event_type: ClassVar[str] = event_type("pathway", "EvaluationDue")
+    event_version: ClassVar[int] = 1
+
+    timer_id: uuid.UUID
+    evaluation_number: int = Field(ge=1)
+    due_at: datetime = Field(description="When it was planned to fall due.")
+    fired_at: datetime = Field(description="When the scheduler fired it (later than due_at after downtime).")
+    overdue_after: datetime = Field(description="When, without a recorded evaluation, it becomes overdue.")
+
+
+class EvaluationOverdue(PathwayEvent):
+    """An evaluation that fell due was not recorded within the grace period; the network sees these."""
+
+    event_type: ClassVar[str] = event_type("pathway", "EvaluationOverdue")
+    event_version: ClassVar[int] = 1
+
+    timer_id: uuid.UUID
+    evaluation_number: int = Field(ge=1)
+    due_at: datetime
+    overdue_since: datetime
+
+
 class EscalationReason(StrEnum):
     """Why the physiotherapist contacts the verwijzer (KNGF: "neemt contact op met de verwijzer")."""
 
