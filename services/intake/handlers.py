@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,11 +11,15 @@ from typing import Any
 from services.intake import personal_data
 from services.intake.domain.episode import (
     Episode,
+    NotAllowed,
     ReceiveReferral,
     episode_id_for,
     erase_personal_data,
     receive_referral,
 )
+from shared.events.payload import EventPayload
+from shared.events.sealed import Sealed
+from shared.store.event_store import ConcurrencyConflict
 from shared.store.unit_of_work import UnitOfWork
 
 
@@ -89,3 +94,48 @@ async def handle_erasure(uow: UnitOfWork, patient_id: uuid.UUID, erased_by: str)
         episode = await load_episode(uow, episode_id)
         await uow.append(str(episode_id), episode.version, erase_personal_data(episode, patient_id, row["erased_at"]))
     return ErasureResult(patient_id, row["erased_at"], episodes)
+
+
+Decide = Callable[[Episode, "Sealer"], list[EventPayload]]
+
+
+class Sealer:
+    """Seals the free text of one episode with its patient's key; refuses once the key was destroyed."""
+
+    def __init__(self, key: bytes | None, patient_id: uuid.UUID, episode_id: uuid.UUID) -> None:
+        self._key, self._patient_id, self._episode_id = key, patient_id, episode_id
+
+    def __call__(self, field: str, text: str | None, **more: str | None) -> Sealed | None:
+        values = {field: text, **more}
+        if not any(v and v.strip() for v in values.values()):
+            return None
+        if self._key is None:
+            raise NotAllowed(field, "the patient's personal data was erased; no new free text can be kept")
+        return personal_data.seal(self._key, self._patient_id, values, context=str(self._episode_id))
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    episode_id: uuid.UUID
+    version: int
+    appended: list[str]
+
+
+async def handle_episode_command(
+    uow: UnitOfWork, episode_id: uuid.UUID, expected_version: int | None, decide: Decide
+) -> CommandResult:
+    """Load, check the expected version, let the domain decide, append: one transaction, the caller's."""
+    episode = await load_episode(uow, episode_id)
+    if expected_version is not None and expected_version != episode.version:
+        raise ConcurrencyConflict(str(episode_id), expected_version, episode.version)
+    assert episode.referral is not None
+    key = await personal_data.key_of(uow.conn, episode.referral.patient_id)
+    new_events = decide(episode, Sealer(key, episode.referral.patient_id, episode_id))
+    await uow.append(str(episode_id), episode.version, new_events)
+    if new_events:
+        await uow.conn.execute(
+            "UPDATE patients SET last_treatment_at = greatest(last_treatment_at, $2) WHERE patient_id = $1",
+            episode.referral.patient_id,
+            uow.clock.now(),
+        )
+    return CommandResult(episode_id, episode.version + len(new_events), [e.event_type for e in new_events])

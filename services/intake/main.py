@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.intake.routes import patients, referrals
+from services.intake.routes import episode_commands, patients, referrals
 from services.intake.settings import IntakeSettings
 from shared.access_log import access_log_router
 from shared.service import ServiceDefinition, create_service_app, serve
@@ -24,7 +24,7 @@ def build(settings: IntakeSettings | None = None) -> tuple[FastAPI, IntakeSettin
         settings=settings,
         title="Ruggengraat intake",
         description="Referrals, history, examination, measurements and consent for low-back-pain episodes.",
-        routers=[referrals.router, patients.router, access_log_router(_episode_parties)],
+        routers=[referrals.router, episode_commands.router, patients.router, access_log_router(_episode_parties)],
         migrations_package="services.intake",
     )
     return create_service_app(definition), settings

@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from shared.events import clinical
 from shared.events.payload import EventPayload, event_type
 from shared.events.sealed import Sealed
 from shared.events.topics import INTAKE_EVENTS
@@ -41,6 +42,9 @@ class ReferralReceived(IntakeEvent):
     patient_id: uuid.UUID = Field(description="The patient's pseudonym (keyed, not derivable from the BSN).")
     has_request_for_help: bool = Field(description="Whether the referral states the patient's hulpvraag.")
     has_reason: bool = Field(description="Whether the referral states the reason for referral.")
+    has_course_of_functioning: bool = Field(default=False, description="Whether it describes the course.")
+    has_earlier_examinations: bool = Field(default=False, description="Whether it gives earlier examinations.")
+    has_prognosis: bool = Field(default=False, description="Whether it gives a prognosis.")
     personal: Sealed = Field(
         description="Sealed: the patient's name, BSN, date of birth and contact details, and the free text "
         "of the hulpvraag and the reason for referral."
@@ -56,6 +60,106 @@ class PatientDataErased(IntakeEvent):
 
     patient_id: uuid.UUID
     erased_at: datetime
+
+
+class HistoryTaken(IntakeEvent):
+    """The anamnese (table 1 of the guideline): onset, earlier episodes, course, hindering factors, coping."""
+
+    event_type: ClassVar[str] = event_type("intake", "HistoryTaken")
+    event_version: ClassVar[int] = 1
+
+    taken_on: date
+    onset_date: date = Field(description="First day of the current episode.")
+    previous_episodes: tuple[clinical.PastEpisode, ...] = ()
+    course: clinical.CourseObservations
+    hindering_factors: tuple[clinical.HinderingFactor, ...] = ()
+    coping: clinical.Coping | None = None
+    care_context: clinical.CareContext
+    notes: Sealed | None = Field(default=None, description="Sealed free text of the history.")
+
+
+class AssessmentCompleted(IntakeEvent):
+    """Examination (onderzoek) done, incl. the neurological exam when radicular signs are suspected."""
+
+    event_type: ClassVar[str] = event_type("intake", "AssessmentCompleted")
+    event_version: ClassVar[int] = 1
+
+    assessed_on: date
+    scope: clinical.ScopeFindings
+    notes: Sealed | None = Field(default=None, description="Sealed free text of the examination.")
+
+
+class MeasurementRecorded(IntakeEvent):
+    """Instruments taken at intake or at an evaluation (QBPDS, PSK, NPRS, STarT Back)."""
+
+    event_type: ClassVar[str] = event_type("intake", "MeasurementRecorded")
+    event_version: ClassVar[int] = 1
+
+    occasion: Literal["intake", "evaluation"]
+    evaluation_number: int | None = Field(default=None, ge=1, description="Set for an evaluation.")
+    measurement: clinical.Measurement
+
+
+class TreatmentPlanAgreed(IntakeEvent):
+    """The treatment plan the physiotherapist and the patient agreed on."""
+
+    event_type: ClassVar[str] = event_type("intake", "TreatmentPlanAgreed")
+    event_version: ClassVar[int] = 1
+
+    agreed_on: date
+    start_date: date = Field(description="First treatment session.")
+    planned_sessions: int | None = Field(default=None, ge=1)
+    interventions: tuple[clinical.PlannedIntervention, ...] = ()
+    graded_activity: clinical.GradedActivityProgramme | None = None
+    goals: Sealed | None = Field(default=None, description="Sealed: the individual goals and any argued deviation.")
+
+
+class SessionRecorded(IntakeEvent):
+    """A treatment session took place."""
+
+    event_type: ClassVar[str] = event_type("intake", "SessionRecorded")
+    event_version: ClassVar[int] = 1
+
+    session_on: date
+    session_number: int = Field(ge=1)
+    notes: Sealed | None = None
+
+
+class ActivityLogged(IntakeEvent):
+    """A day of the graded-activity programme as the patient logged it."""
+
+    event_type: ClassVar[str] = event_type("intake", "ActivityLogged")
+    event_version: ClassVar[int] = 1
+
+    day: clinical.LoggedDay
+
+
+class ReportConsentGiven(IntakeEvent):
+    """The patient agrees to reports to the GP (seed 002)."""
+
+    event_type: ClassVar[str] = event_type("intake", "ReportConsentGiven")
+    event_version: ClassVar[int] = 1
+
+    on: date
+
+
+class ReportObjectionRecorded(IntakeEvent):
+    """The patient objects to reports to the GP: no letter is composed or sent for this episode."""
+
+    event_type: ClassVar[str] = event_type("intake", "ReportObjectionRecorded")
+    event_version: ClassVar[int] = 1
+
+    on: date
+
+
+class EpisodeClosed(IntakeEvent):
+    """Treatment ended: goals met, the patient stops, or escalated to the verwijzer."""
+
+    event_type: ClassVar[str] = event_type("intake", "EpisodeClosed")
+    event_version: ClassVar[int] = 1
+
+    closed_on: date
+    reason: clinical.ClosingReason
 
 
 def sample_referral(practice_agb: str = "04123456", **overrides: object) -> ReferralReceived:
@@ -77,3 +181,4 @@ def sample_referral(practice_agb: str = "04123456", **overrides: object) -> Refe
     }
     fields.update(overrides)
     return ReferralReceived(**fields)
+

@@ -4,13 +4,35 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.events.intake import PatientDataErased, ReferralReceived
+from services.intake.domain.commands import (
+    AgreeTreatmentPlan,
+    CloseEpisode,
+    CompleteAssessment,
+    LogActivity,
+    RecordMeasurement,
+    RecordReportConsent,
+    RecordSession,
+    TakeHistory,
+)
+from shared.events.intake import (
+    ActivityLogged,
+    AssessmentCompleted,
+    EpisodeClosed,
+    HistoryTaken,
+    MeasurementRecorded,
+    PatientDataErased,
+    ReferralReceived,
+    ReportConsentGiven,
+    ReportObjectionRecorded,
+    SessionRecorded,
+    TreatmentPlanAgreed,
+)
 from shared.events.payload import EventPayload
 from shared.events.sealed import Sealed
 
@@ -64,6 +86,9 @@ class ReceiveReferral(BaseModel):
     patient: PatientDetails
     request_for_help: str | None = Field(default=None, max_length=4000, description="De hulpvraag (free text).")
     reason: str | None = Field(default=None, max_length=4000, description="Reason for referral (free text).")
+    course_of_functioning: str | None = Field(default=None, max_length=4000, description="Beloop van het functioneren.")
+    earlier_examinations: str | None = Field(default=None, max_length=4000, description="Aanvullend onderzoek.")
+    prognosis: str | None = Field(default=None, max_length=4000)
 
     def personal(self) -> dict[str, object]:
         """What gets sealed: identifying data and free text."""
@@ -71,6 +96,9 @@ class ReceiveReferral(BaseModel):
             "patient": self.patient.model_dump(mode="json"),
             "request_for_help": self.request_for_help,
             "reason": self.reason,
+            "course_of_functioning": self.course_of_functioning,
+            "earlier_examinations": self.earlier_examinations,
+            "prognosis": self.prognosis,
         }
 
 
@@ -84,6 +112,14 @@ class Episode:
     version: int = 0
     referral: ReferralReceived | None = None
     erased_at: datetime | None = None
+    history: HistoryTaken | None = None
+    assessment: AssessmentCompleted | None = None
+    plan: TreatmentPlanAgreed | None = None
+    sessions: int = 0
+    logged: set[tuple[str, date]] = field(default_factory=set)
+    evaluations_measured: set[int] = field(default_factory=set)
+    consent: str | None = None
+    closed: EpisodeClosed | None = None
 
     @classmethod
     def rebuild(cls, episode_id: uuid.UUID | None, events: Iterable[EventPayload]) -> Episode:
@@ -94,14 +130,37 @@ class Episode:
 
     def apply(self, event: EventPayload) -> None:
         self.version += 1
-        if isinstance(event, ReferralReceived):
-            self.referral = event
-        elif isinstance(event, PatientDataErased):
-            self.erased_at = event.erased_at
+        match event:
+            case ReferralReceived():
+                self.referral = event
+            case PatientDataErased():
+                self.erased_at = event.erased_at
+            case HistoryTaken():
+                self.history = event
+            case AssessmentCompleted():
+                self.assessment = event
+            case TreatmentPlanAgreed():
+                self.plan = event
+            case SessionRecorded():
+                self.sessions = event.session_number
+            case ActivityLogged():
+                self.logged.add((event.day.activity, event.day.on))
+            case MeasurementRecorded() if event.evaluation_number is not None:
+                self.evaluations_measured.add(event.evaluation_number)
+            case ReportConsentGiven():
+                self.consent = "given"
+            case ReportObjectionRecorded():
+                self.consent = "objected"
+            case EpisodeClosed():
+                self.closed = event
 
     @property
     def exists(self) -> bool:
         return self.referral is not None
+
+
+def _stated(text: str | None) -> bool:
+    return bool(text and text.strip())
 
 
 def _comparable(event: ReferralReceived) -> dict[str, object]:
@@ -121,8 +180,11 @@ def receive_referral(
         referred_on=command.referred_on,
         symptom_onset=command.symptom_onset,
         patient_id=patient_id,
-        has_request_for_help=bool(command.request_for_help and command.request_for_help.strip()),
-        has_reason=bool(command.reason and command.reason.strip()),
+        has_request_for_help=_stated(command.request_for_help),
+        has_reason=_stated(command.reason),
+        has_course_of_functioning=_stated(command.course_of_functioning),
+        has_earlier_examinations=_stated(command.earlier_examinations),
+        has_prognosis=_stated(command.prognosis),
         personal=personal,
     )
     if episode.exists:
@@ -138,3 +200,105 @@ def erase_personal_data(episode: Episode, patient_id: uuid.UUID, erased_at: date
     if not episode.exists or episode.erased_at is not None:
         return []
     return [PatientDataErased(patient_id=patient_id, erased_at=erased_at)]
+
+
+class NotAllowed(ValueError):
+    """The episode's state does not allow the command (→ 422), naming the field it concerns."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def _open(episode: Episode) -> ReferralReceived:
+    if episode.referral is None:
+        raise NotAllowed("episode_id", "no referral opened this episode")
+    if episode.closed is not None:
+        raise NotAllowed("episode_id", f"the episode was closed on {episode.closed.closed_on.isoformat()}")
+    return episode.referral
+
+
+def take_history(episode: Episode, command: TakeHistory, notes: Sealed | None) -> list[EventPayload]:
+    referral = _open(episode)
+    if command.taken_on < referral.referred_on:
+        raise NotAllowed("taken_on", "lies before the referral")
+    for index, past in enumerate(command.previous_episodes):
+        if past.end_date >= command.onset_date:
+            raise NotAllowed(f"previous_episodes.{index}.end_date", "must end before onset_date")
+    fields = command.model_dump(exclude={"notes"})
+    return [HistoryTaken(**fields, notes=notes)]
+
+
+def complete_assessment(episode: Episode, command: CompleteAssessment, notes: Sealed | None) -> list[EventPayload]:
+    _open(episode)
+    if episode.history is None:
+        raise NotAllowed("assessed_on", "take the history first (anamnese before onderzoek)")
+    if command.assessed_on < episode.history.taken_on:
+        raise NotAllowed("assessed_on", "lies before the history was taken")
+    return [AssessmentCompleted(assessed_on=command.assessed_on, scope=command.scope, notes=notes)]
+
+
+def record_measurement(episode: Episode, command: RecordMeasurement) -> list[EventPayload]:
+    referral = _open(episode)
+    if command.measurement.taken_on < referral.referred_on:
+        raise NotAllowed("measurement.taken_on", "lies before the referral")
+    if command.occasion == "evaluation":
+        if episode.plan is None:
+            raise NotAllowed("occasion", "an evaluation needs an agreed treatment plan")
+        if command.evaluation_number in episode.evaluations_measured:
+            raise NotAllowed("evaluation_number", "this evaluation was measured already")
+    return [MeasurementRecorded(**command.model_dump())]
+
+
+def agree_treatment_plan(episode: Episode, command: AgreeTreatmentPlan, goals: Sealed | None) -> list[EventPayload]:
+    _open(episode)
+    if episode.assessment is None:
+        raise NotAllowed("agreed_on", "complete the assessment first")
+    if command.start_date < command.agreed_on:
+        raise NotAllowed("start_date", "lies before agreed_on")
+    if episode.sessions:
+        raise NotAllowed("agreed_on", "treatment has started; record a new plan only before the first session")
+    fields = command.model_dump(exclude={"goals", "deviation_arguments"})
+    return [TreatmentPlanAgreed(**fields, goals=goals)]
+
+
+def record_session(episode: Episode, command: RecordSession, notes: Sealed | None) -> list[EventPayload]:
+    _open(episode)
+    if episode.plan is None:
+        raise NotAllowed("session_on", "agree a treatment plan first")
+    if command.session_on < episode.plan.start_date:
+        raise NotAllowed("session_on", "lies before the plan's start_date")
+    return [SessionRecorded(session_on=command.session_on, session_number=episode.sessions + 1, notes=notes)]
+
+
+def log_activity(episode: Episode, command: LogActivity) -> list[EventPayload]:
+    _open(episode)
+    programme = episode.plan.graded_activity if episode.plan else None
+    if programme is None:
+        raise NotAllowed("day.activity", "the plan has no graded-activity programme")
+    day = command.day
+    if day.activity not in {a.activity for a in programme.activities}:
+        raise NotAllowed("day.activity", "is not in the programme")
+    if day.on < programme.start_date:
+        raise NotAllowed("day.on", "lies before the programme's start_date")
+    if (day.activity, day.on) in episode.logged:
+        raise NotAllowed("day.on", "this activity was logged for that day already")
+    return [ActivityLogged(day=day)]
+
+
+def record_report_consent(episode: Episode, command: RecordReportConsent) -> list[EventPayload]:
+    if episode.referral is None:
+        raise NotAllowed("episode_id", "no referral opened this episode")
+    if episode.consent == command.consent:
+        return []  # the same answer again changes nothing
+    if command.consent == "given":
+        return [ReportConsentGiven(on=command.on)]
+    return [ReportObjectionRecorded(on=command.on)]
+
+
+def close_episode(episode: Episode, command: CloseEpisode) -> list[EventPayload]:
+    referral = _open(episode)
+    if command.closed_on < referral.referred_on:
+        raise NotAllowed("closed_on", "lies before the referral")
+    return [EpisodeClosed(closed_on=command.closed_on, reason=command.reason)]

@@ -7,6 +7,19 @@ from tests.e2e.access import Matrix, only
 MATRIX: Matrix = {
     ("POST", "/v1/referrals"): only(Role.PRACTICE, Role.REFERRER),
     ("GET", "/v1/episodes/{episode_id}"): only(Role.PRACTICE, Role.REFERRER),
+    **{
+        ("POST", f"/v1/episodes/{{episode_id}}/{command}"): only(Role.PRACTICE)
+        for command in (
+            "history",
+            "assessment",
+            "measurements",
+            "treatment-plan",
+            "sessions",
+            "activity-logs",
+            "report-consent",
+            "closing",
+        )
+    },
     ("POST", "/v1/patients/{patient_id}/erasure"): only(Role.PRACTICE),
     ("GET", "/v1/patients/{patient_id}/access-log"): only(Role.PRACTICE),
     ("GET", "/v1/retention/due"): only(Role.OPERATOR),
