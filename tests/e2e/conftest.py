@@ -11,15 +11,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deploy.local import LocalSystem, free_port, stop_process, wait_for_port
+from deploy.local import SERVICES, LocalSystem, free_port, stop_process, wait_for_port
 from tests.conftest import unique
 
 
 @contextmanager
-def running_system(database_url: str, bootstrap: str, run_dir: Path, **env: str) -> Iterator[LocalSystem]:
+def running_system(
+    database_url: str, bootstrap: str, run_dir: Path, services: tuple[str, ...] = SERVICES, **env: str
+) -> Iterator[LocalSystem]:
+    """The given services (all four by default) as processes, on topics of their own; stopped afterwards."""
     system = LocalSystem(database_url, bootstrap, run_dir, extra_env={"KAFKA_TOPIC_PREFIX": unique("e2e") + ".", **env})
     try:
-        system.start()
+        system.start(services)
         yield system
     finally:
         system.stop()
