@@ -167,3 +167,39 @@ async def test_a_practice_records_a_whole_episode_with_concurrency_and_idempoten
     ]
     for free_text in ("zorgen thuis", "met de hond", "eerste oefeningen"):
         assert free_text not in stored  # sealed, never in clear
+
+
+async def test_a_fhir_service_request_opens_the_same_episode_as_our_json(fresh_database, infrastructure, tmp_path):
+    import json
+    from pathlib import Path
+
+    document = json.loads((Path(__file__).parent.parent / "unit" / "intake" / "service_request.json").read_text())
+    as_json = {
+        "referral_id": "HIS-2026-000777",
+        "route": "gp_referral",
+        "practice_agb": "04123456",
+        "referrer_agb": "01234567",
+        "referred_on": "2026-11-20",
+        "patient": {"name": "Johanna Vries", "bsn": "999990019", "birth_date": "1968-04-12"},
+        "reason": "Aspecifieke lage rugpijn",
+        "request_for_help": "Wil weer kunnen tuinieren",
+    }
+    with running_system(fresh_database, infrastructure.bootstrap, tmp_path, services=("intake",)) as system:
+        async with httpx.AsyncClient(base_url=system.url("intake"), headers=referrer()) as client:
+            fhir = {"content-type": "application/fhir+json", "Idempotency-Key": "sr-777"}
+            first = await client.post("/v1/referrals", content=json.dumps(document), headers=fhir)
+            assert first.status_code == 201, first.text
+            retried = await client.post("/v1/referrals", content=json.dumps(document), headers=fhir)
+            assert retried.status_code == 201 and retried.json() == first.json()  # the stored first answer
+            same = await client.post("/v1/referrals", json=as_json)
+            assert same.status_code == 200 and same.json()["episode_id"] == first.json()["episode_id"]
+
+            broken = {**document, "contained": []}
+            refused = await client.post(
+                "/v1/referrals", content=json.dumps(broken), headers={"content-type": "application/fhir+json"}
+            )
+            assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "contained"
+            wrong_type = await client.post("/v1/referrals", content=b"hello", headers={"content-type": "text/plain"})
+            assert wrong_type.status_code == 415
+            view = await client.get(f"/v1/episodes/{first.json()['episode_id']}")
+            assert view.json()["personal"]["patient"]["name"] == "Johanna Vries"

@@ -5,16 +5,20 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
-from pydantic import BaseModel
+from fastapi import APIRouter, Header, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
 
+from services.intake import idempotency
 from services.intake.domain.episode import ReceiveReferral, ReferralMismatch
+from services.intake.fhir_referral import AGB, FhirReferralError, to_command
 from services.intake.handlers import ReferralResult, handle_receive_referral, load_episode, personal_view
 from services.intake.personal_data import PersonalDataErased
 from shared.access import episode_not_found, require_episode_access
 from shared.access_log import Access, Action, log_access
 from shared.auth import Caller, Role, allow
-from shared.http import DomainRejected, correlation_id_of
+from shared.http import DomainRejected, correlation_id_of, inline_schema
 from shared.service import RuntimeDep
 from shared.store.unit_of_work import UnitOfWork
 
@@ -51,53 +55,102 @@ class EpisodeView(BaseModel):
     personal_data_erased: bool
 
 
+FHIR_EXAMPLE = {
+    "resourceType": "ServiceRequest",
+    "identifier": [{"system": "urn:oid:2.16.528.1.1007.3.3.1234567.1", "value": "HIS-2026-000777"}],
+    "status": "active",
+    "intent": "order",
+    "subject": {"reference": "#p1"},
+    "authoredOn": "2026-11-20",
+    "requester": {"identifier": {"system": AGB, "value": "01234567"}},
+    "performer": [{"identifier": {"system": AGB, "value": "04123456"}}],
+    "reasonCode": [{"text": "Aspecifieke lage rugpijn"}],
+    "note": [{"text": "Wil weer kunnen tuinieren"}],
+    "contained": [
+        {
+            "resourceType": "Patient",
+            "id": "p1",
+            "identifier": [{"system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": "999990019"}],
+            "name": [{"family": "Vries", "given": ["Johanna"]}],
+            "birthDate": "1968-04-12",
+        }
+    ],
+}
+
+
+def _parse(raw: bytes, content_type: str) -> ReceiveReferral:
+    if content_type == "application/fhir+json":
+        try:
+            return to_command(raw)
+        except FhirReferralError as error:
+            raise DomainRejected(error.reason, error.path) from error
+    if content_type not in ("application/json", ""):
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "send application/json or application/fhir+json")
+    try:
+        return ReceiveReferral.model_validate_json(raw or b"null")
+    except ValidationError as error:
+        raise RequestValidationError(error.errors()) from error
+
+
 @router.post(
     "/referrals",
     operation_id="receive_referral",
     status_code=status.HTTP_201_CREATED,
     response_model=EpisodeCreated,
-    responses={200: {"description": "The same referral was received before; nothing changed"}},
-    openapi_extra={"requestBody": {"content": {"application/json": {"example": REFERRAL_EXAMPLE}}}},
+    responses={
+        200: {"description": "The same referral was received before; nothing changed"},
+        415: {"description": "Neither application/json nor application/fhir+json"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": inline_schema(ReceiveReferral), "example": REFERRAL_EXAMPLE},
+                "application/fhir+json": {
+                    "schema": {"type": "object", "description": "A FHIR R4 ServiceRequest with a contained Patient"},
+                    "example": FHIR_EXAMPLE,
+                },
+            },
+        }
+    },
 )
 async def post_referral(
-    command: ReceiveReferral,
     runtime: RuntimeDep,
     request: Request,
-    response: Response,
     caller: Annotated[Caller, allow(Role.PRACTICE, Role.REFERRER)],
-) -> EpisodeCreated:
-    """Receive a referral (verwijzing) or direct-access registration and open the episode."""
+    idempotency_key: Annotated[
+        str | None, Header(description="Retries with the same key return the first answer.")
+    ] = None,
+) -> JSONResponse:
+    """Receive a referral (verwijzing) or direct-access registration — our JSON or a FHIR ServiceRequest."""
+    command = _parse(await request.body(), request.headers.get("content-type", "").split(";")[0].strip())
     if not (
         caller.acts_for(Role.PRACTICE, command.practice_agb) or caller.acts_for(Role.REFERRER, command.referrer_agb)
     ):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "a practice registers for itself; a verwijzer refers under its own AGB code"
         )
-    uow_correlation = correlation_id_of(request)
+    now = runtime.clock.now()
     async with runtime.pool.acquire() as conn, conn.transaction():
-        uow = UnitOfWork(conn, runtime.store, runtime.clock, correlation_id=uow_correlation)
-        try:
-            result: ReferralResult = await handle_receive_referral(command, uow, runtime.settings.pseudonym_secret)
-        except ReferralMismatch as error:
-            field, _, reason = str(error).partition(": ")
-            raise DomainRejected(reason, field) from error
-        except PersonalDataErased as error:
-            raise DomainRejected("this patient's data was erased at their request", "patient.bsn") from error
-        await log_access(
-            conn,
-            caller,
-            Access(
-                "intake",
-                Action.CREATE if result.created else Action.READ,
-                "POST /v1/referrals",
-                result.episode_id,
-                result.patient_id,
-            ),
-            runtime.clock.now(),
-        )
-    if not result.created:
-        response.status_code = status.HTTP_200_OK
-    return EpisodeCreated(episode_id=result.episode_id, patient_id=result.patient_id, version=result.version)
+        uow = UnitOfWork(conn, runtime.store, runtime.clock, correlation_id=correlation_id_of(request))
+
+        async def produce() -> tuple[int, dict]:
+            try:
+                result: ReferralResult = await handle_receive_referral(command, uow, runtime.settings.pseudonym_secret)
+            except ReferralMismatch as error:
+                field, _, reason = str(error).partition(": ")
+                raise DomainRejected(reason, field) from error
+            except PersonalDataErased as error:
+                raise DomainRejected("this patient's data was erased at their request", "patient.bsn") from error
+            action = Action.CREATE if result.created else Action.READ
+            await log_access(
+                conn, caller, Access("intake", action, "POST /v1/referrals", result.episode_id, result.patient_id), now
+            )
+            created = EpisodeCreated(episode_id=result.episode_id, patient_id=result.patient_id, version=result.version)
+            return (201 if result.created else 200), created.model_dump(mode="json")
+
+        code, body = await idempotency.once(conn, caller, idempotency_key, "POST referrals", command, now, produce)
+    return JSONResponse(body, status_code=code)
 
 
 @router.get("/episodes/{episode_id}", operation_id="get_intake_episode", response_model=EpisodeView)
