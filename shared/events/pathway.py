@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.payload import EventPayload, event_type
 from shared.events.topics import PATHWAY_EVENTS
@@ -76,3 +76,82 @@ class EscalatedToReferrer(PathwayEvent):
     explanation_en: str
     guideline_section: str = Field(description='The guideline section it rests on, e.g. "II.III Evaluatie".')
     referrer_agb: str | None = Field(default=None, pattern=r"^\d{8}$", description="The verwijzer to contact.")
+
+
+class GuidelineReason(BaseModel):
+    """Why the engine decided so: its reason code, the reason in Dutch and English, and the section."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str = Field(description="Machine-readable reason code of the guideline engine.")
+    reason_nl: str
+    reason_en: str
+    section: str = Field(description='The guideline section, e.g. "II.III Evaluatie".')
+
+
+class BeloopClassified(PathwayEvent):
+    """The course (beloop) was classified: normaal, afwijkend, or not yet classifiable (null) before three
+    weeks of observation; with the duration class and whether the complaints are recurrent."""
+
+    event_type: ClassVar[str] = event_type("pathway", "BeloopClassified")
+    event_version: ClassVar[int] = 1
+
+    beloop: Literal["normaal", "afwijkend"] | None = Field(description="null: not yet classifiable.")
+    classifiable_on: date = Field(description="First day on which the course can be classified.")
+    duration_class: Literal["acute", "subacute", "chronic"]
+    recurrent: bool
+    indications: tuple[str, ...] = Field(description="Reason codes of the indications of a deviating course seen.")
+    decided_on: date
+    reason: GuidelineReason
+
+
+class FlaggedModality(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    modality: str
+    advice: str = Field(description="not_advised, effect_unknown, chronic_only or not_covered.")
+    severity: str
+    reason: GuidelineReason
+
+
+class TreatmentPlanProposed(PathwayEvent):
+    """What the guideline proposes for this course and duration, and remarks on the planned interventions."""
+
+    event_type: ClassVar[str] = event_type("pathway", "TreatmentPlanProposed")
+    event_version: ClassVar[int] = 1
+
+    physiotherapy_indicated: bool | None
+    fits_guideline: bool | None
+    components: tuple[str, ...]
+    not_advised: tuple[str, ...]
+    max_sessions: int | None
+    check_up_on: date | None
+    flagged_modalities: tuple[FlaggedModality, ...] = Field(description="Planned interventions the guideline flags.")
+    decided_on: date
+    reason: GuidelineReason
+
+
+class EvaluationCompleted(PathwayEvent):
+    """An evaluation was measured and judged against the start: did activities and participation increase?"""
+
+    event_type: ClassVar[str] = event_type("pathway", "EvaluationCompleted")
+    event_version: ClassVar[int] = 1
+
+    evaluation_number: int = Field(ge=1)
+    activities_participation_increased: bool | None
+    treatment_days: int | None
+    escalate_to_verwijzer: bool
+    next_evaluation_due: date | None
+    decided_on: date
+    reason: GuidelineReason
+
+
+class ConsultRequested(PathwayEvent):
+    """A proposal (never automatic) to involve another discipline, with the reason (seed 000)."""
+
+    event_type: ClassVar[str] = event_type("pathway", "ConsultRequested")
+    event_version: ClassVar[int] = 1
+
+    discipline: Literal["huisarts", "apotheker", "dietist", "poh_ggz", "bedrijfsarts"]
+    decided_on: date
+    reason: GuidelineReason

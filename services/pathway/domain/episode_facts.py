@@ -1,0 +1,111 @@
+"""From the intake events of one episode to the guideline engine's facts. Pure: no I/O, no clock.
+
+The pathway keeps its own copy of the intake events it consumed; the facts are rebuilt from that copy for
+the day of the event being handled, so a replay decides exactly as the first run did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from services.pathway.domain.guideline import EpisodeFacts
+from shared.events.intake import (
+    ActivityLogged,
+    AssessmentCompleted,
+    EpisodeClosed,
+    HistoryTaken,
+    MeasurementRecorded,
+    ReferralReceived,
+    ReportConsentGiven,
+    ReportObjectionRecorded,
+    TreatmentPlanAgreed,
+)
+from shared.events.payload import EventPayload
+
+# The engine's rule set presupposes a verwijzer (2003: before direct access existed). A direct-access
+# patient is screened by the physiotherapist, who contacts the GP when the guideline asks to contact "the
+# verwijzer"; the screening itself stands in for the referral letter's contents.
+DIRECT_ACCESS_VERWIJZER = "huisarts"
+# The argument for a deviation is free text and travels sealed; the engine only needs to know it exists.
+ARGUED_DEVIATION = "argued; the argument is kept sealed at intake"
+
+
+def referral_facts(referral: ReferralReceived) -> dict:
+    if referral.route == "direct_access":
+        return {
+            "verwijzer": DIRECT_ACCESS_VERWIJZER,
+            "request_for_help_stated": True,
+            "reason_for_referral_stated": True,
+            "course_of_functioning_stated": True,
+            "additional_examinations_stated": True,
+            "prognosis_stated": True,
+        }
+    return {
+        "verwijzer": "medisch_specialist" if referral.route == "specialist_referral" else "huisarts",
+        "request_for_help_stated": referral.has_request_for_help,
+        "reason_for_referral_stated": referral.has_reason,
+        "course_of_functioning_stated": referral.has_course_of_functioning,
+        "additional_examinations_stated": referral.has_earlier_examinations,
+        "prognosis_stated": referral.has_prognosis,
+    }
+
+
+def build_facts(events: Sequence[EventPayload], decision_date: date) -> EpisodeFacts | None:
+    """The facts on `decision_date`, or None while the referral, history or assessment is missing."""
+    referral = next((e for e in events if isinstance(e, ReferralReceived)), None)
+    history = _last(events, HistoryTaken)
+    assessment = _last(events, AssessmentCompleted)
+    if referral is None or history is None or assessment is None:
+        return None
+    plan = _last(events, TreatmentPlanAgreed)
+    closed = _last(events, EpisodeClosed)
+    consent = _last(events, (ReportConsentGiven, ReportObjectionRecorded))
+    measurements = [e.measurement.model_dump() for e in events if isinstance(e, MeasurementRecorded)]
+    facts: dict = {
+        "decision_date": decision_date,
+        "onset_date": history.onset_date,
+        "referral": referral_facts(referral),
+        "previous_episodes": [p.model_dump() for p in history.previous_episodes],
+        "scope": assessment.scope.model_dump(),
+        "course": history.course.model_dump(),
+        "hindering_factors": [f.model_dump() for f in history.hindering_factors],
+        "coping": history.coping,
+        "care_context": history.care_context.model_dump(),
+        "measurements": measurements,
+    }
+    if plan is not None:
+        graded = None
+        if plan.graded_activity is not None:
+            graded = {
+                **plan.graded_activity.model_dump(),
+                "logged_days": [e.day.model_dump() for e in events if isinstance(e, ActivityLogged)],
+            }
+        facts["treatment"] = {
+            "start_date": plan.start_date,
+            "planned_sessions": plan.planned_sessions,
+            "interventions": [
+                {
+                    "modality": i.modality,
+                    "main_component": i.main_component,
+                    "deviation_rationale": ARGUED_DEVIATION if i.deviation_argued else None,
+                }
+                for i in plan.interventions
+            ],
+            "graded_activity": graded,
+        }
+    if closed is not None:
+        facts["closing"] = {
+            "reason": closed.reason,
+            "closed_on": closed.closed_on,
+            "gp_report_consent": "objected" if isinstance(consent, ReportObjectionRecorded) else "given",
+        }
+    return EpisodeFacts.model_validate(facts)
+
+
+def _last(events: Sequence[EventPayload], kind):
+    found = None
+    for event in events:
+        if isinstance(event, kind):
+            found = event
+    return found

@@ -1,0 +1,189 @@
+"""The pathway's reactions to an episode's intake events: which guideline decisions it records, once."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from services.pathway.domain.episode_facts import build_facts
+from services.pathway.domain.guideline import evaluate
+from services.pathway.domain.reactions import PathwayMemory, react
+from shared.events import clinical
+from shared.events.intake import (
+    AssessmentCompleted,
+    HistoryTaken,
+    MeasurementRecorded,
+    TreatmentPlanAgreed,
+    sample_referral,
+)
+from shared.events.pathway import EscalationReason
+
+START = date(2026, 11, 20)
+NORMAL_COURSE = clinical.CourseObservations(
+    complaints="decreasing",
+    rest_moments_per_day="decreasing",
+    analgesic_use="stopped",
+    activities_or_participation_resumed=True,
+    asks_for_specialist_care=False,
+    activities_participation_increased=True,
+)
+DEVIATING_COURSE = clinical.CourseObservations(
+    complaints="same",
+    rest_moments_per_day="increasing",
+    analgesic_use="continuing",
+    activities_or_participation_resumed=False,
+    asks_for_specialist_care=False,
+    activities_participation_increased=False,
+)
+CARE = clinical.CareContext(weight_or_nutrition_concern=False, pain_medication_questions=False, work_problems=False)
+WITHIN = clinical.ScopeFindings(
+    general_illness_signs=(), radicular_signs_suspected=False, neurological_exam=None, specific_cause_suspected=False
+)
+
+
+def history(onset: date, course=NORMAL_COURSE, care=CARE, factors=()) -> HistoryTaken:
+    return HistoryTaken(
+        taken_on=START, onset_date=onset, course=course, care_context=care, hindering_factors=factors, coping="adequate"
+    )
+
+
+def qbpds(level: int) -> clinical.Measurement:
+    return clinical.Measurement(taken_on=START, qbpds=clinical.QbpdsAnswers(items=(level,) * 20), nprs=6)
+
+
+def decide(events, on: date = START, memory: PathwayMemory | None = None):
+    facts = build_facts(events, on)
+    assert facts is not None
+    return react(memory or PathwayMemory(), evaluate(facts), events[-1], "01234567")
+
+
+def names(events) -> list[str]:
+    return [type(e).__name__ for e in events]
+
+
+def test_nothing_is_decided_before_history_and_assessment():
+    assert build_facts([sample_referral()], START) is None
+    assert build_facts([sample_referral(), history(START - timedelta(days=30))], START) is None
+
+
+def test_an_acute_normal_course_gets_a_classification_and_the_advice_plan_without_escalation():
+    events = [
+        sample_referral(),
+        history(START - timedelta(days=25)),
+        AssessmentCompleted(assessed_on=START, scope=WITHIN),
+    ]
+    decided = decide(events)
+    assert names(decided) == ["BeloopClassified", "TreatmentPlanProposed"]
+    course, plan = decided
+    assert course.beloop == "normaal" and course.duration_class == "acute"
+    assert course.reason.section and course.reason.reason_nl
+    assert "information_advice" in plan.components
+
+
+def test_before_three_weeks_the_course_is_recorded_as_not_yet_classifiable():
+    events = [
+        sample_referral(),
+        history(START - timedelta(days=10)),
+        AssessmentCompleted(assessed_on=START, scope=WITHIN),
+    ]
+    [course, *_] = decide(events)
+    assert course.beloop is None and course.classifiable_on == START - timedelta(days=10) + timedelta(days=21)
+
+
+def test_a_positive_neurological_exam_puts_the_patient_outside_the_guideline_and_escalates():
+    radicular = clinical.ScopeFindings(
+        general_illness_signs=(),
+        radicular_signs_suspected=True,
+        neurological_exam=clinical.NeurologicalExam(
+            lasegue_positive=True,
+            muscle_strength_reduced=False,
+            sensibility_disturbed=False,
+            tendon_reflexes_abnormal=False,
+        ),
+        specific_cause_suspected=False,
+    )
+    events = [
+        sample_referral(),
+        history(START - timedelta(days=30)),
+        AssessmentCompleted(assessed_on=START, scope=radicular),
+    ]
+    decided = decide(events)
+    escalations = [e for e in decided if type(e).__name__ == "EscalatedToReferrer"]
+    assert [e.reason for e in escalations] == [EscalationReason.RADICULAR_SIGNS]
+    assert escalations[0].referrer_agb == "01234567" and escalations[0].guideline_section
+    assert "TreatmentPlanProposed" not in names(decided)
+
+
+def test_recording_the_same_decisions_again_records_nothing():
+    events = [
+        sample_referral(),
+        history(START - timedelta(days=25)),
+        AssessmentCompleted(assessed_on=START, scope=WITHIN),
+    ]
+    first = decide(events)
+    assert decide(events, memory=PathwayMemory.rebuild(first)) == []
+
+
+def test_questions_about_pain_medication_propose_the_pharmacist_once():
+    care = clinical.CareContext(weight_or_nutrition_concern=False, pain_medication_questions=True, work_problems=False)
+    events = [
+        sample_referral(),
+        history(START - timedelta(days=25), care=care),
+        AssessmentCompleted(assessed_on=START, scope=WITHIN),
+    ]
+    decided = decide(events)
+    consults = [e for e in decided if type(e).__name__ == "ConsultRequested"]
+    assert [c.discipline for c in consults] == ["apotheker"]
+    assert decide(events, memory=PathwayMemory.rebuild(decided)) == []
+
+
+def test_no_progress_at_the_three_week_evaluation_completes_it_and_escalates_to_the_referrer():
+    onset = START - timedelta(days=120)  # chronic
+    plan = TreatmentPlanAgreed(
+        agreed_on=START,
+        start_date=START,
+        interventions=(clinical.PlannedIntervention(modality="exercise_therapy", main_component=True),),
+    )
+    before = [
+        sample_referral(),
+        history(onset, course=DEVIATING_COURSE),
+        AssessmentCompleted(assessed_on=START, scope=WITHIN),
+        MeasurementRecorded(occasion="intake", measurement=qbpds(3)),
+        plan,
+    ]
+    memory = PathwayMemory.rebuild(decide(before))
+    week3 = START + timedelta(days=21)
+    evaluation = MeasurementRecorded(
+        occasion="evaluation", evaluation_number=1, measurement=qbpds(3).model_copy(update={"taken_on": week3})
+    )
+    decided = decide([*before, evaluation], on=week3, memory=memory)
+    completed = [e for e in decided if type(e).__name__ == "EvaluationCompleted"]
+    assert len(completed) == 1 and completed[0].escalate_to_verwijzer is True
+    assert completed[0].activities_participation_increased is False
+    escalations = [e.reason for e in decided if type(e).__name__ == "EscalatedToReferrer"]
+    assert EscalationReason.NO_PROGRESS_AFTER_THREE_WEEKS in escalations
+
+
+def test_progress_at_the_evaluation_plans_the_next_one_without_escalation():
+    onset = START - timedelta(days=120)
+    plan = TreatmentPlanAgreed(
+        agreed_on=START,
+        start_date=START,
+        interventions=(clinical.PlannedIntervention(modality="exercise_therapy", main_component=True),),
+    )
+    before = [
+        sample_referral(),
+        history(onset, course=DEVIATING_COURSE),
+        AssessmentCompleted(assessed_on=START, scope=WITHIN),
+        MeasurementRecorded(occasion="intake", measurement=qbpds(4)),
+        plan,
+    ]
+    memory = PathwayMemory.rebuild(decide(before))
+    week3 = START + timedelta(days=21)
+    evaluation = MeasurementRecorded(
+        occasion="evaluation", evaluation_number=1, measurement=qbpds(1).model_copy(update={"taken_on": week3})
+    )
+    decided = decide([*before, evaluation], on=week3, memory=memory)
+    [completed] = [e for e in decided if type(e).__name__ == "EvaluationCompleted"]
+    assert completed.activities_participation_increased is True and completed.escalate_to_verwijzer is False
+    assert completed.next_evaluation_due == week3 + timedelta(days=21)
+    assert "EscalatedToReferrer" not in names(decided)
