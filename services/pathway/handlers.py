@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from services.pathway import timers
-from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY
+from services.pathway.domain.episode_facts import build_facts
+from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY, evaluate
+from services.pathway.domain.reactions import PathwayMemory, react
 from shared.consumer.idempotent import ConsumedEvent, Handler
-from shared.events.intake import ReferralReceived
+from shared.events import intake
 from shared.events.pathway import EvaluationScheduled
 from shared.events.payload import EventPayload
 from shared.store.unit_of_work import UnitOfWork
@@ -18,10 +21,10 @@ EVALUATION_INTERVAL = timedelta(days=RULES.evaluation_interval_days)
 
 
 async def on_referral_received(event: ConsumedEvent, uow: UnitOfWork) -> None:
-    """Plan the first evaluation three weeks after the referral arrived, as a durable timer."""
+    """Remember who may see the episode, and plan the first evaluation as a durable timer."""
     episode_id = event.envelope.subject
     referral = event.payload
-    assert isinstance(referral, ReferralReceived)
+    assert isinstance(referral, intake.ReferralReceived)
     await uow.conn.execute(
         "INSERT INTO episode_parties (episode_id, practice_agb, referrer_agb) VALUES ($1, $2, $3)"
         " ON CONFLICT (episode_id) DO NOTHING",
@@ -31,17 +34,61 @@ async def on_referral_received(event: ConsumedEvent, uow: UnitOfWork) -> None:
     )
     due_at = event.envelope.time + EVALUATION_INTERVAL
     timer_id, new = await timers.schedule(uow.conn, episode_id, EVALUATION, 1, due_at)
-    if not new:
-        return
-    version = await uow.store.stream_version(uow.conn, episode_id)
-    await uow.append(
+    if new:
+        version = await uow.store.stream_version(uow.conn, episode_id)
+        await uow.append(
+            episode_id,
+            version,
+            [EvaluationScheduled(timer_id=timer_id, evaluation_number=1, due_at=due_at)],
+            guideline_version=RULES.version,
+        )
+    await on_intake_event(event, uow)
+
+
+async def on_intake_event(event: ConsumedEvent, uow: UnitOfWork) -> None:
+    """Keep the event, rebuild the episode's facts, and record every guideline decision that changed."""
+    episode_id = event.envelope.subject
+    await uow.conn.execute(
+        "INSERT INTO intake_events (episode_id, stream_version, event_id, event_type, data_version, occurred_at,"
+        " data) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) ON CONFLICT DO NOTHING",
         episode_id,
-        version,
-        [EvaluationScheduled(timer_id=timer_id, evaluation_number=1, due_at=due_at)],
-        guideline_version=RULES.version,
+        event.envelope.streamversion,
+        event.envelope.id,
+        event.envelope.type,
+        event.envelope.dataversion,
+        event.envelope.time,
+        json.dumps(event.envelope.data),
     )
+    rows = await uow.conn.fetch(
+        "SELECT event_type, data_version, data::text AS data FROM intake_events WHERE episode_id = $1"
+        " ORDER BY stream_version",
+        episode_id,
+    )
+    history = [uow.store.registry.decode_json(r["event_type"], r["data_version"], r["data"]) for r in rows]
+    facts = build_facts(history, event.envelope.time.date())
+    if facts is None:
+        return
+    own = await uow.store.read_stream(uow.conn, episode_id)
+    memory = PathwayMemory.rebuild(e.payload(uow.store.registry) for e in own)
+    referrer = await uow.conn.fetchval("SELECT referrer_agb FROM episode_parties WHERE episode_id = $1", episode_id)
+    decided = react(memory, evaluate(facts, version=RULES.version), event.payload, referrer)
+    await uow.append(episode_id, len(own), decided, guideline_version=RULES.version)
 
 
 HANDLERS: dict[type[EventPayload], Handler] = {
-    ReferralReceived: on_referral_received,
+    intake.ReferralReceived: on_referral_received,
+    **{
+        kind: on_intake_event
+        for kind in (
+            intake.HistoryTaken,
+            intake.AssessmentCompleted,
+            intake.MeasurementRecorded,
+            intake.TreatmentPlanAgreed,
+            intake.SessionRecorded,
+            intake.ActivityLogged,
+            intake.ReportConsentGiven,
+            intake.ReportObjectionRecorded,
+            intake.EpisodeClosed,
+        )
+    },
 }

@@ -19,7 +19,7 @@ from shared.events.payload import EventPayload
 from shared.events.registry import EventRegistry, InvalidEventData, UnknownEventType
 from shared.logging import correlation, get_logger
 from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, HANDLER_SECONDS
-from shared.store.event_store import EventStore
+from shared.store.event_store import ConcurrencyConflict, EventStore
 from shared.store.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
@@ -108,6 +108,10 @@ class IdempotentConsumer:
                     return Outcome.HANDLED
                 except _UNAVAILABLE as error:
                     log.warning("consumer.database_unavailable", consumer=self.name, error=repr(error))
+                except ConcurrencyConflict as error:
+                    # Another writer (e.g. the timer scheduler) appended to the same stream: the next attempt
+                    # reloads and decides again; this is no failure of the handler.
+                    log.info("consumer.concurrent_append", consumer=self.name, error=str(error))
                 except Exception as error:  # noqa: BLE001 — any handler failure counts toward dead-lettering
                     failures += 1
                     log.warning(
