@@ -1,0 +1,233 @@
+"""Whole episodes through intake and pathway as processes, on the real broker and Postgres, with the shared
+clock moved by weeks: what the pathway decides, with the guideline version and reason on every decision."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.clock import OffsetFileClock
+from tests.conftest import eventually
+from tests.e2e.conftest import running_system
+from tests.support import patient, practice, referrer
+
+pytestmark = pytest.mark.e2e
+
+WITHIN = {
+    "general_illness_signs": [],
+    "radicular_signs_suspected": False,
+    "neurological_exam": None,
+    "specific_cause_suspected": False,
+}
+CARE = {"weight_or_nutrition_concern": False, "pain_medication_questions": False, "work_problems": False}
+NORMAL = {
+    "complaints": "decreasing",
+    "rest_moments_per_day": "decreasing",
+    "analgesic_use": "stopped",
+    "activities_or_participation_resumed": True,
+    "asks_for_specialist_care": False,
+    "activities_participation_increased": True,
+}
+DEVIATING = {
+    "complaints": "same",
+    "rest_moments_per_day": "increasing",
+    "analgesic_use": "continuing",
+    "activities_or_participation_resumed": False,
+    "asks_for_specialist_care": False,
+    "activities_participation_increased": False,
+}
+
+
+class Clinic:
+    """A practice system talking to intake, with the system's shared clock."""
+
+    def __init__(self, system, clock_file: Path) -> None:
+        self.intake = httpx.AsyncClient(base_url=system.url("intake"), headers=practice(), timeout=10)
+        self.pathway = httpx.AsyncClient(base_url=system.url("pathway"), headers=practice(), timeout=10)
+        self.clock_file = clock_file
+        self.offset = timedelta(0)
+
+    def today(self) -> str:
+        return (datetime.now(UTC) + self.offset).date().isoformat()
+
+    def days_ago(self, days: int) -> str:
+        return (datetime.now(UTC) + self.offset - timedelta(days=days)).date().isoformat()
+
+    def advance(self, days: int) -> None:
+        self.offset += timedelta(days=days)
+        OffsetFileClock.write_offset(self.clock_file, self.offset)
+        os.utime(self.clock_file, None)
+
+    async def refer(self, seed: int) -> str:
+        body = {
+            "referral_id": f"FLOW-{uuid.uuid4().hex[:8]}",
+            "route": "gp_referral",
+            "practice_agb": "04123456",
+            "referrer_agb": "01234567",
+            "referred_on": self.today(),
+            "patient": patient(seed),
+            "request_for_help": "Weer kunnen werken",
+            "reason": "Lage rugpijn",
+        }
+        response = await self.intake.post("/v1/referrals", json=body, headers=referrer())
+        assert response.status_code == 201, response.text
+        return response.json()["episode_id"]
+
+    async def record(self, episode: str, command: str, body: dict) -> None:
+        response = await self.intake.post(f"/v1/episodes/{episode}/{command}", json=body)
+        assert response.status_code in (200, 201), f"{command}: {response.text}"
+
+    async def timeline(self, episode: str, until_type: str, count: int = 1) -> list[dict]:
+        async def probe():
+            response = await self.pathway.get(f"/v1/episodes/{episode}")
+            if response.status_code != 200:
+                return None
+            entries = response.json()["timeline"]
+            return entries if sum(e["type"].endswith(until_type) for e in entries) >= count else None
+
+        return await eventually(probe, timeout=30)
+
+    async def close(self) -> None:
+        await self.intake.aclose()
+        await self.pathway.aclose()
+
+
+def of(entries: list[dict], kind: str) -> list[dict]:
+    return [e for e in entries if e["type"].endswith("." + kind)]
+
+
+@pytest.fixture
+def clock_file(tmp_path: Path) -> Path:
+    path = tmp_path / "clock-offset"
+    OffsetFileClock.write_offset(path, timedelta(0))
+    return path
+
+
+async def test_acute_normal_chronic_deviating_and_radicular_episodes(
+    fresh_database, infrastructure, tmp_path, clock_file
+):
+    with running_system(
+        fresh_database,
+        infrastructure.bootstrap,
+        tmp_path,
+        services=("intake", "pathway"),
+        CLOCK_OFFSET_FILE=str(clock_file),
+    ) as system:
+        clinic = Clinic(system, clock_file)
+        try:
+            # acute, normal course: information and advice, no escalation
+            acute = await clinic.refer(11)
+            await clinic.record(
+                acute,
+                "history",
+                {
+                    "taken_on": clinic.today(),
+                    "onset_date": clinic.days_ago(25),
+                    "course": NORMAL,
+                    "care_context": CARE,
+                    "coping": "adequate",
+                },
+            )
+            await clinic.record(acute, "assessment", {"assessed_on": clinic.today(), "scope": WITHIN})
+            entries = await clinic.timeline(acute, "TreatmentPlanProposed")
+            [course] = of(entries, "BeloopClassified")
+            assert course["data"]["beloop"] == "normaal" and course["data"]["duration_class"] == "acute"
+            assert course["guideline_version"] == "kngf-lrp-2003" and course["data"]["reason"]["section"]
+            [plan] = of(entries, "TreatmentPlanProposed")
+            assert "information_advice" in plan["data"]["components"]
+            assert of(entries, "EscalatedToReferrer") == []
+
+            # radicular signs with a positive neurological exam: outside the guideline, escalated
+            radicular = await clinic.refer(12)
+            await clinic.record(
+                radicular,
+                "history",
+                {"taken_on": clinic.today(), "onset_date": clinic.days_ago(30), "course": NORMAL, "care_context": CARE},
+            )
+            await clinic.record(
+                radicular,
+                "assessment",
+                {
+                    "assessed_on": clinic.today(),
+                    "scope": {
+                        **WITHIN,
+                        "radicular_signs_suspected": True,
+                        "neurological_exam": {
+                            "lasegue_positive": True,
+                            "muscle_strength_reduced": False,
+                            "sensibility_disturbed": False,
+                            "tendon_reflexes_abnormal": False,
+                        },
+                    },
+                },
+            )
+            entries = await clinic.timeline(radicular, "EscalatedToReferrer")
+            [escalation] = of(entries, "EscalatedToReferrer")
+            assert escalation["data"]["reason"] == "radicular_signs"
+            assert escalation["data"]["referrer_agb"] == "01234567"
+
+            # chronic, deviating: no progress at week three → evaluation completed, escalated to the referrer
+            chronic = await clinic.refer(13)
+            await clinic.record(
+                chronic,
+                "history",
+                {
+                    "taken_on": clinic.today(),
+                    "onset_date": clinic.days_ago(120),
+                    "course": DEVIATING,
+                    "care_context": CARE,
+                },
+            )
+            await clinic.record(chronic, "assessment", {"assessed_on": clinic.today(), "scope": WITHIN})
+            qbpds = {"items": [3] * 20}
+            await clinic.record(
+                chronic,
+                "measurements",
+                {"occasion": "intake", "measurement": {"taken_on": clinic.today(), "qbpds": qbpds}},
+            )
+            await clinic.record(
+                chronic,
+                "treatment-plan",
+                {
+                    "agreed_on": clinic.today(),
+                    "start_date": clinic.today(),
+                    "interventions": [
+                        {"modality": "exercise_therapy", "main_component": True},
+                        {"modality": "traction", "main_component": False},
+                    ],
+                },
+            )
+            entries = await clinic.timeline(chronic, "TreatmentPlanProposed")
+            [course] = of(entries, "BeloopClassified")
+            assert course["data"]["beloop"] == "afwijkend" and course["data"]["duration_class"] == "chronic"
+            flagged = {
+                f["modality"]: f["advice"]
+                for f in of(entries, "TreatmentPlanProposed")[-1]["data"]["flagged_modalities"]
+            }
+            assert flagged.get("traction") == "not_advised"
+
+            clinic.advance(21)
+            await clinic.record(
+                chronic,
+                "measurements",
+                {
+                    "occasion": "evaluation",
+                    "evaluation_number": 1,
+                    "measurement": {"taken_on": clinic.today(), "qbpds": qbpds},
+                },
+            )
+            entries = await clinic.timeline(chronic, "EvaluationCompleted")
+            [evaluation] = of(entries, "EvaluationCompleted")
+            assert evaluation["data"]["escalate_to_verwijzer"] is True
+            assert evaluation["data"]["activities_participation_increased"] is False
+            entries = await clinic.timeline(chronic, "EscalatedToReferrer")
+            assert [e["data"]["reason"] for e in of(entries, "EscalatedToReferrer")] == [
+                "no_progress_after_three_weeks"
+            ]
+        finally:
+            await clinic.close()
