@@ -22,12 +22,14 @@ console = Console()
 @app.command()
 def demo(
     stay: bool = typer.Option(True, "--stay/--exit", help="Keep the system running after the walk-through."),
+    seed: Annotated[int, typer.Option(help="Seed of the generated cohort")] = 2026,
+    patients: Annotated[int, typer.Option(help="Patients in the cohort", min=1, max=500)] = 36,
 ) -> None:
     """Start PostgreSQL, the broker and the four services, and walk a referral through them."""
     from deploy.demo import Demo
 
     run_dir = ROOT / ".run" / "demo"
-    Demo(console, run_dir).run(stay=stay)
+    Demo(console, run_dir).run(stay=stay, seed=seed, patients=patients)
 
 
 @app.command()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from deploy.cohort_run import CohortRun
 from deploy.local import (
     SERVICES,
     LocalSystem,
@@ -22,6 +24,7 @@ from deploy.local import (
     free_port,
     stop_process,
 )
+from shared.clock import OffsetFileClock
 
 PRACTICE_AGB = "04123456"
 REFERRER_AGB = "01234567"
@@ -33,6 +36,7 @@ def _port(preferred: int) -> int:
     import socket
 
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
         try:
             s.bind(("127.0.0.1", preferred))
             return preferred
@@ -58,7 +62,7 @@ class Demo:
     def step(self, text: str) -> None:
         self.console.print(f"[bold green]✔[/] {text}")
 
-    def run(self, *, stay: bool) -> None:
+    def run(self, *, stay: bool, seed: int = 2026, patients: int = 36) -> None:
         # Ctrl-C and `kill` both end in the cleanup below, even when started from a shell that ignores SIGINT.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _interrupt)
@@ -66,7 +70,11 @@ class Demo:
         with embedded_infrastructure(self.run_dir) as (database_url, broker):
             self.step(f"PostgreSQL ready ([dim]{database_url}[/])")
             self.step(f"Kafka-protocol broker (tansu) ready at [cyan]{broker.bootstrap}[/]")
-            system = LocalSystem(database_url, broker.bootstrap, self.run_dir)
+            clock_file = self.run_dir / "clock-offset"
+            OffsetFileClock.write_offset(clock_file, timedelta(0))
+            system = LocalSystem(
+                database_url, broker.bootstrap, self.run_dir, extra_env={"CLOCK_OFFSET_FILE": str(clock_file)}
+            )
             receiver = None
             try:
                 system.start(ports={name: _port(port) for name, port in DEFAULT_PORTS.items()})
@@ -80,6 +88,16 @@ class Demo:
                     start_new_session=True,
                 )
                 self.walk(system, f"http://127.0.0.1:{receiver_port}")
+                self.console.rule(f"A cohort of {patients} patients through twelve simulated weeks (seed {seed})")
+                cohort = CohortRun(
+                    self.console,
+                    system.url("intake"),
+                    system.url("pathway"),
+                    clock_file,
+                    practices=[PRACTICE_AGB, "04222222", "04333333"],
+                    referrer=REFERRER_AGB,
+                )
+                cohort.summary(cohort.run(seed, patients))
                 self.where_to_look(system)
                 if stay:
                     self.console.print("\n[bold]The system keeps running. Press Ctrl-C to stop every process.[/]")
