@@ -130,10 +130,8 @@ def main() -> None:
         finally:
             system.stop()
     print(f"Episode flow, {args.clients} clients for {args.seconds:.0f} s, four services as processes, 2 cores")
-    print(
     accepted = episodes / driven
     print(f"  intake accepted                      {accepted:8.1f} episodes/s ({episodes} episodes, 3 commands each)")
-    )
     print(f"  end to end (to BeloopClassified)     {rate:8.1f} episodes/s over {span:.1f} s   (target ≥ 200)")
     p50 = statistics.median(latencies)
     p99 = latencies[int(len(latencies) * 0.99) - 1]
