@@ -73,7 +73,10 @@ class Demo:
             clock_file = self.run_dir / "clock-offset"
             OffsetFileClock.write_offset(clock_file, timedelta(0))
             system = LocalSystem(
-                database_url, broker.bootstrap, self.run_dir, extra_env={"CLOCK_OFFSET_FILE": str(clock_file)}
+                database_url,
+                broker.bootstrap,
+                self.run_dir,
+                extra_env={"CLOCK_OFFSET_FILE": str(clock_file), "TIMER_POLL_INTERVAL_SECONDS": "0.2"},
             )
             receiver = None
             try:

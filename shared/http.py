@@ -76,7 +76,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ConcurrencyConflict)
     async def _conflict(request: Request, error: ConcurrencyConflict) -> JSONResponse:
-        return problem(409, "Concurrent change", str(error), current_version=error.actual_version)
+        extra = {"current_version": error.actual_version} if error.actual_version is not None else {}
+        return problem(409, "Concurrent change", str(error), **extra)
 
     @app.exception_handler(DomainRejected)
     async def _rejected(request: Request, error: DomainRejected) -> JSONResponse:

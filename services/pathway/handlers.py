@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from services.pathway import timers
 from services.pathway.domain.episode_facts import build_facts
+from services.pathway.domain.evaluation_schedule import EVALUATION_DUE
 from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY, evaluate
 from services.pathway.domain.reactions import PathwayMemory, react
 from shared.consumer.idempotent import ConsumedEvent, Handler
 from shared.events import intake
-from shared.events.pathway import EvaluationScheduled
+from shared.events.pathway import EvaluationCompleted, EvaluationScheduled
 from shared.events.payload import EventPayload
 from shared.store.unit_of_work import UnitOfWork
 
-EVALUATION = "evaluation_due"
 RULES = DEFAULT_REGISTRY.get(CURRENT)
 EVALUATION_INTERVAL = timedelta(days=RULES.evaluation_interval_days)
 
@@ -33,7 +33,7 @@ async def on_referral_received(event: ConsumedEvent, uow: UnitOfWork) -> None:
         referral.referrer_agb,
     )
     due_at = event.envelope.time + EVALUATION_INTERVAL
-    timer_id, new = await timers.schedule(uow.conn, episode_id, EVALUATION, 1, due_at)
+    timer_id, new = await timers.schedule(uow.conn, episode_id, EVALUATION_DUE, 1, due_at)
     if new:
         version = await uow.store.stream_version(uow.conn, episode_id)
         await uow.append(
@@ -72,7 +72,34 @@ async def on_intake_event(event: ConsumedEvent, uow: UnitOfWork) -> None:
     memory = PathwayMemory.rebuild(e.payload(uow.store.registry) for e in own)
     referrer = await uow.conn.fetchval("SELECT referrer_agb FROM episode_parties WHERE episode_id = $1", episode_id)
     decided = react(memory, evaluate(facts, version=RULES.version), event.payload, referrer)
+    decided += await _timers_follow(uow, episode_id, event, decided)
     await uow.append(episode_id, len(own), decided, guideline_version=RULES.version)
+
+
+async def _timers_follow(
+    uow: UnitOfWork, episode_id: str, event: ConsumedEvent, decided: list[EventPayload]
+) -> list[EventPayload]:
+    """Keep the durable timers in step with the episode; announce every evaluation newly planned."""
+    at = event.envelope.time
+    planned: list[EventPayload] = []
+    trigger = event.payload
+    if isinstance(trigger, intake.TreatmentPlanAgreed):
+        start = datetime.combine(trigger.start_date, at.timetz())
+        moved = await timers.move_first_evaluation(uow.conn, episode_id, start)
+        if moved is not None:
+            planned.append(EvaluationScheduled(timer_id=moved.timer_id, evaluation_number=1, due_at=moved.due_at))
+    for completed in (e for e in decided if isinstance(e, EvaluationCompleted)):
+        try:
+            nxt = await timers.evaluation_recorded(uow.conn, episode_id, completed.evaluation_number, at)
+        except timers.UnknownEvaluation:
+            continue  # measured an evaluation nobody planned: nothing to move on
+        if nxt is not None and nxt.new:
+            planned.append(
+                EvaluationScheduled(timer_id=nxt.timer_id, evaluation_number=nxt.evaluation_number, due_at=nxt.due_at)
+            )
+    if isinstance(trigger, intake.EpisodeClosed):
+        await timers.cancel_open_timers(uow.conn, episode_id, at)
+    return planned
 
 
 HANDLERS: dict[type[EventPayload], Handler] = {

@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from services.pathway.handlers import HANDLERS
 from services.pathway.routes import episodes, guideline
+from services.pathway.scheduler import run_scheduler
 from services.pathway.settings import PathwaySettings
 from shared.access_log import access_log_router
 from shared.auth import Role, allow
@@ -31,6 +32,7 @@ def build(settings: PathwaySettings | None = None) -> tuple[FastAPI, PathwaySett
         description="Applies the KNGF low-back-pain guideline to each episode and plans its evaluations.",
         routers=[episodes.router, guarded_guideline, access_log_router(_episode_parties)],
         handlers=HANDLERS,
+        background=[run_scheduler],
         migrations_package="services.pathway",
     )
     return create_service_app(definition), settings

@@ -1,14 +1,35 @@
-"""The pathway's durable timers table."""
+"""The pathway's durable timers table, and what recording an evaluation or closing an episode does to it.
+
+Every function takes a connection inside the caller's transaction, so a timer change commits with the
+events and inbox row of the same command; nothing here commits on its own.
+
+Per-episode changes take a transaction-scoped advisory lock on the episode: the scheduler firing a timer
+(`try_lock_episode`, never waiting) and `cancel_open_timers` / `evaluation_recorded` (`lock_episode`,
+waiting) take turns, so closing an episode cannot miss an overdue timer that a firing inserts at the same
+moment. The scheduler only ever tries the lock, so the two sides cannot deadlock on each other.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
+from services.pathway.domain.evaluation_schedule import (
+    EVALUATION_DUE,
+    EVALUATION_OVERDUE,
+    evaluation_due_at,
+    next_evaluation_due_at,
+)
+from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY
+
 TIMER_NAMESPACE = uuid.UUID("0c8f3b0e-2a4d-5b7f-8e61-7d9a4c2b1f30")
+EVALUATION_INTERVAL = timedelta(days=DEFAULT_REGISTRY.get(CURRENT).evaluation_interval_days)
+
+_COLUMNS = "timer_id, episode_id, kind, sequence, due_at, fired_at"
 
 
 def timer_id_for(episode_id: str, kind: str, sequence: int) -> uuid.UUID:
@@ -26,13 +47,34 @@ class Timer:
     fired_at: datetime | None
 
 
+@dataclass(frozen=True)
+class ScheduledEvaluation:
+    """The evaluation `evaluation_recorded` planned next; `new` is false when it had been planned before."""
+
+    timer_id: uuid.UUID
+    evaluation_number: int
+    due_at: datetime
+    new: bool
+
+
+class UnknownEvaluation(LookupError):
+    """An evaluation was recorded that the pathway never planned."""
+
+    def __init__(self, episode_id: str, evaluation_number: int) -> None:
+        super().__init__(f"episode {episode_id!r} has no evaluation {evaluation_number} planned")
+        self.episode_id = episode_id
+        self.evaluation_number = evaluation_number
+
+
 async def schedule(
     conn: asyncpg.Connection, episode_id: str, kind: str, sequence: int, due_at: datetime
 ) -> tuple[uuid.UUID, bool]:
-    """Insert the timer; returns its id and whether it was new."""
+    """Insert the timer; returns its id and whether it was new. A closed episode gets no new timers."""
     timer_id = timer_id_for(episode_id, kind, sequence)
     status = await conn.execute(
-        "INSERT INTO timers (timer_id, episode_id, kind, sequence, due_at) VALUES ($1, $2, $3, $4, $5)"
+        "INSERT INTO timers (timer_id, episode_id, kind, sequence, due_at)"
+        " SELECT $1, $2, $3, $4, $5"
+        " WHERE NOT EXISTS (SELECT 1 FROM timer_episodes_closed WHERE episode_id = $2)"
         " ON CONFLICT DO NOTHING",
         timer_id,
         episode_id,
@@ -45,8 +87,164 @@ async def schedule(
 
 async def for_episode(conn: asyncpg.Connection, episode_id: str) -> list[Timer]:
     rows = await conn.fetch(
-        "SELECT timer_id, episode_id, kind, sequence, due_at, fired_at FROM timers"
-        " WHERE episode_id = $1 AND cancelled_at IS NULL ORDER BY due_at",
+        f"SELECT {_COLUMNS} FROM timers WHERE episode_id = $1 AND cancelled_at IS NULL ORDER BY due_at, kind",
         episode_id,
     )
     return [Timer(**dict(r)) for r in rows]
+
+
+async def find(conn: asyncpg.Connection, episode_id: str, kind: str, sequence: int) -> Timer | None:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM timers WHERE episode_id = $1 AND kind = $2 AND sequence = $3",
+        episode_id,
+        kind,
+        sequence,
+    )
+    return Timer(**dict(row)) if row else None
+
+
+async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[Timer]:
+    """Lock up to `limit` due, open timers, oldest first; rows another transaction holds are passed over."""
+    _require_transaction(conn)
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM timers"
+        " WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1"
+        " ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        now,
+        limit,
+    )
+    return [Timer(**dict(r)) for r in rows]
+
+
+async def mark_fired(conn: asyncpg.Connection, timer_id: uuid.UUID, at: datetime) -> None:
+    await conn.execute("UPDATE timers SET fired_at = $2 WHERE timer_id = $1", timer_id, at)
+
+
+async def mark_spent(conn: asyncpg.Connection, timer_id: uuid.UUID, at: datetime) -> None:
+    """A timer whose reason went away before it fired: it will not fire, and was not fired."""
+    await conn.execute("UPDATE timers SET cancelled_at = $2 WHERE timer_id = $1", timer_id, at)
+
+
+async def oldest_unfired_due(conn: asyncpg.Connection) -> datetime | None:
+    return await conn.fetchval("SELECT min(due_at) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL")
+
+
+async def is_closed(conn: asyncpg.Connection, episode_id: str) -> bool:
+    return bool(
+        await conn.fetchval("SELECT EXISTS (SELECT 1 FROM timer_episodes_closed WHERE episode_id = $1)", episode_id)
+    )
+
+
+async def is_recorded(conn: asyncpg.Connection, episode_id: str, evaluation_number: int) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM evaluations_recorded WHERE episode_id = $1 AND evaluation_number = $2)",
+            episode_id,
+            evaluation_number,
+        )
+    )
+
+
+async def lock_episode(conn: asyncpg.Connection, episode_id: str) -> None:
+    _require_transaction(conn)
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _episode_lock_key(episode_id))
+
+
+async def try_lock_episode(conn: asyncpg.Connection, episode_id: str) -> bool:
+    _require_transaction(conn)
+    return bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _episode_lock_key(episode_id)))
+
+
+async def cancel_open_timers(conn: asyncpg.Connection, episode_id: str, at: datetime) -> int:
+    """A closed episode leaves no timers: cancel what is open and refuse new ones; returns how many."""
+    await lock_episode(conn, episode_id)
+    await conn.execute(
+        "INSERT INTO timer_episodes_closed (episode_id, closed_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        episode_id,
+        at,
+    )
+    status = await conn.execute(
+        "UPDATE timers SET cancelled_at = $2 WHERE episode_id = $1 AND fired_at IS NULL AND cancelled_at IS NULL",
+        episode_id,
+        at,
+    )
+    return int(status.rsplit(" ", 1)[1])
+
+
+async def evaluation_recorded(
+    conn: asyncpg.Connection,
+    episode_id: str,
+    evaluation_number: int,
+    at: datetime,
+    *,
+    interval: timedelta = EVALUATION_INTERVAL,
+) -> ScheduledEvaluation | None:
+    """Evaluation n was done at `at`: its open timers stop, and evaluation n+1 is planned one interval later.
+
+    Recording the same evaluation again plans nothing new and returns the evaluation planned the first
+    time. A closed episode plans nothing (None). The caller announces a new plan with `EvaluationScheduled`
+    in the same transaction, as the referral handler does for the first evaluation.
+    """
+    await lock_episode(conn, episode_id)
+    if await is_closed(conn, episode_id):
+        return None
+    if await find(conn, episode_id, EVALUATION_DUE, evaluation_number) is None:
+        raise UnknownEvaluation(episode_id, evaluation_number)
+    recorded_at = await conn.fetchval(
+        "INSERT INTO evaluations_recorded (episode_id, evaluation_number, recorded_at) VALUES ($1, $2, $3)"
+        " ON CONFLICT DO NOTHING RETURNING recorded_at",
+        episode_id,
+        evaluation_number,
+        at,
+    )
+    if recorded_at is None:
+        recorded_at = await conn.fetchval(
+            "SELECT recorded_at FROM evaluations_recorded WHERE episode_id = $1 AND evaluation_number = $2",
+            episode_id,
+            evaluation_number,
+        )
+    else:
+        # Recorded before it fell due, the due timer goes too: nobody needs telling to do what was done.
+        await conn.execute(
+            "UPDATE timers SET cancelled_at = $3"
+            " WHERE episode_id = $1 AND sequence = $2 AND kind = ANY($4::text[])"
+            " AND fired_at IS NULL AND cancelled_at IS NULL",
+            episode_id,
+            evaluation_number,
+            at,
+            [EVALUATION_DUE, EVALUATION_OVERDUE],
+        )
+    next_number = evaluation_number + 1
+    timer_id, new = await schedule(
+        conn, episode_id, EVALUATION_DUE, next_number, next_evaluation_due_at(recorded_at, interval)
+    )
+    planned = await find(conn, episode_id, EVALUATION_DUE, next_number)
+    assert planned is not None  # just inserted, or there before; the episode lock keeps it so
+    return ScheduledEvaluation(timer_id, next_number, planned.due_at, new)
+
+
+def _episode_lock_key(episode_id: str) -> int:
+    digest = hashlib.sha256(f"pathway.timers:{episode_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _require_transaction(conn: asyncpg.Connection) -> None:
+    # Outside a transaction the row and advisory locks would end with the statement and protect nothing.
+    if not conn.is_in_transaction():
+        raise RuntimeError("timers: this needs the caller's transaction")
+
+
+async def move_first_evaluation(
+    conn: asyncpg.Connection, episode_id: str, treatment_start: datetime, *, interval: timedelta = EVALUATION_INTERVAL
+) -> Timer | None:
+    """Treatment started: the first evaluation falls due three weeks after its start rather than after the
+    referral. Returns the moved timer, or None when it already fired, was cancelled, or is already there."""
+    await lock_episode(conn, episode_id)
+    row = await conn.fetchrow(
+        f"UPDATE timers SET due_at = $3 WHERE episode_id = $1 AND kind = $2 AND sequence = 1"
+        f" AND fired_at IS NULL AND cancelled_at IS NULL AND due_at <> $3 RETURNING {_COLUMNS}",
+        episode_id,
+        EVALUATION_DUE,
+        evaluation_due_at(treatment_start, 1, interval),
+    )
+    return Timer(**dict(row)) if row else None

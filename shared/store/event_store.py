@@ -180,9 +180,9 @@ class EventStore:
         except asyncpg.UniqueViolationError as error:
             if error.constraint_name and "event_id" in error.constraint_name:
                 raise
-            raise ConcurrencyConflict(
-                stream_id, expected_version, await self.stream_version(conn, stream_id)
-            ) from error
+            # Inside a transaction the failed INSERT aborted it: no further query can tell the version.
+            actual = None if conn.is_in_transaction() else await self.stream_version(conn, stream_id)
+            raise ConcurrencyConflict(stream_id, expected_version, actual) from error
         if not rows:
             raise ConcurrencyConflict(stream_id, expected_version, await self.stream_version(conn, stream_id))
         return [

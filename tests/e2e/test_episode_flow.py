@@ -141,6 +141,24 @@ async def test_acute_normal_chronic_deviating_and_radicular_episodes(
             [plan] = of(entries, "TreatmentPlanProposed")
             assert "information_advice" in plan["data"]["components"]
             assert of(entries, "EscalatedToReferrer") == []
+            # one session of information and advice, closed: no timers left
+            await clinic.record(
+                acute,
+                "treatment-plan",
+                {
+                    "agreed_on": clinic.today(),
+                    "start_date": clinic.today(),
+                    "interventions": [{"modality": "information_advice", "main_component": True}],
+                },
+            )
+            await clinic.record(acute, "sessions", {"session_on": clinic.today()})
+            await clinic.record(acute, "closing", {"closed_on": clinic.today(), "reason": "goals_met"})
+
+            async def no_timers_left():
+                view = (await clinic.pathway.get(f"/v1/episodes/{acute}")).json()
+                return view["evaluations"] == []
+
+            await eventually(no_timers_left)
 
             # radicular signs with a positive neurological exam: outside the guideline, escalated
             radicular = await clinic.refer(12)

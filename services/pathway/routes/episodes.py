@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.pathway import timers
+from services.pathway.domain.evaluation_schedule import EVALUATION_DUE, EVALUATION_OVERDUE
 from shared.access import episode_not_found, require_episode_access
 from shared.access_log import Access, Action, log_access
 from shared.auth import Caller, Role, allow
@@ -32,6 +33,7 @@ class PlannedEvaluation(BaseModel):
     evaluation_number: int
     due_at: datetime
     fired: bool
+    overdue: bool = Field(description="It fell due and was not recorded within the grace period.")
 
 
 class PathwayEpisode(BaseModel):
@@ -60,6 +62,8 @@ async def get_episode(
             Access("pathway", Action.READ, "GET /v1/episodes/{episode_id}", episode_id),
             runtime.clock.now(),
         )
+    # An evaluation's overdue check is a timer of its own; here it only marks the evaluation it belongs to.
+    overdue = {t.sequence for t in planned if t.kind == EVALUATION_OVERDUE and t.fired_at is not None}
     return PathwayEpisode(
         episode_id=episode_id,
         timeline=[
@@ -75,9 +79,13 @@ async def get_episode(
         ],
         evaluations=[
             PlannedEvaluation(
-                timer_id=t.timer_id, evaluation_number=t.sequence, due_at=t.due_at, fired=t.fired_at is not None
+                timer_id=t.timer_id,
+                evaluation_number=t.sequence,
+                due_at=t.due_at,
+                fired=t.fired_at is not None,
+                overdue=t.sequence in overdue,
             )
             for t in planned
-            if t.kind == "evaluation_due"
+            if t.kind == EVALUATION_DUE
         ],
     )

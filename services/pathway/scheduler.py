@@ -1,0 +1,195 @@
+"""The durable-timer scheduler: fires due evaluation timers into the episode's pathway stream.
+
+One batch is one transaction: claim due timers with `FOR UPDATE SKIP LOCKED`, and for each mark it fired
+and append its event (and plan the overdue check) before commit. A crash before commit leaves the timer
+open, so it fires after restart; after commit it is fired and no scheduler claims it again. Event ids are
+derived from the timer id, so even a second firing could not put a second event in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+from prometheus_client import Counter, Gauge
+
+from services.pathway import timers
+from services.pathway.domain.evaluation_schedule import (
+    EVALUATION_DUE,
+    EVALUATION_OVERDUE,
+    Firing,
+    is_due,
+    overdue_at,
+    what_fires,
+)
+from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY
+from services.pathway.settings import PathwaySettings
+from shared.clock import Clock
+from shared.events.pathway import EvaluationDue, EvaluationOverdue
+from shared.logging import correlation, get_logger
+from shared.service import Runtime
+from shared.store.event_store import ConcurrencyConflict, EventStore
+from shared.store.unit_of_work import UnitOfWork
+
+log = get_logger(__name__)
+
+TIMERS_FIRED = Counter("ruggengraat_timers_fired_total", "Durable timers fired (event appended), by kind", ["kind"])
+SCHEDULER_LAG = Gauge(
+    "ruggengraat_timer_scheduler_lag_seconds",
+    "Clock time minus the due time of the oldest due timer not yet fired (0 when none is due)",
+)
+
+GUIDELINE_VERSION = DEFAULT_REGISTRY.get(CURRENT).version
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    poll_interval_seconds: float = 1.0
+    batch_size: int = 100
+    overdue_grace: timedelta = timedelta(days=7)
+
+    @classmethod
+    def from_settings(cls, settings: PathwaySettings) -> SchedulerConfig:
+        return cls(settings.timer_poll_interval_seconds, settings.timer_batch_size, settings.evaluation_overdue_grace)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    claimed: int
+    fired: int  # with an event appended
+    spent: int  # closed without an event: the evaluation was recorded or the episode closed meanwhile
+    deferred: int  # left for a later batch: the episode was busy or its stream moved under us
+
+
+def evaluation_correlation_id(episode_id: str, evaluation_number: int) -> uuid.UUID:
+    """EvaluationDue and EvaluationOverdue of one evaluation share a correlation id, stable across restarts."""
+    return uuid.uuid5(timers.TIMER_NAMESPACE, f"{episode_id}:evaluation:{evaluation_number}:correlation")
+
+
+def event_id_for(timer_id: uuid.UUID) -> uuid.UUID:
+    return uuid.uuid5(timers.TIMER_NAMESPACE, f"{timer_id}:fired")
+
+
+class TimerScheduler:
+    def __init__(self, pool: asyncpg.Pool, store: EventStore, clock: Clock, config: SchedulerConfig) -> None:
+        self.pool = pool
+        self.store = store
+        self.clock = clock
+        self.config = config
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fire due timers until `stop` is set; the first batch runs at once, so timers due while down fire on start."""
+        while not stop.is_set():
+            result: BatchResult | None = None
+            try:
+                result = await self.run_once()
+            except Exception as error:  # noqa: BLE001 — a dead scheduler fires nothing; keep trying
+                log.warning("timers.batch_failed", error=repr(error))
+            full = result is not None and result.claimed >= self.config.batch_size and result.deferred < result.claimed
+            if full:
+                continue  # more may be due right now; do not wait a poll interval behind a backlog
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.config.poll_interval_seconds)
+
+    async def run_once(self) -> BatchResult:
+        """Claim one batch of due timers and fire each, all in one transaction."""
+        now = self.clock.now()
+        fired: list[tuple[timers.Timer, Firing]] = []
+        spent = deferred = 0
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                claimed = await timers.claim_due(conn, now, self.config.batch_size)
+                # One episode's timers in a row, and episodes in one order, so batches meet in one order.
+                for timer in sorted(claimed, key=lambda t: (t.episode_id, t.due_at, t.kind)):
+                    if not await timers.try_lock_episode(conn, timer.episode_id):
+                        deferred += 1
+                        continue
+                    try:
+                        async with conn.transaction():  # a savepoint: one failing timer spoils no other
+                            firing = await self._fire(conn, timer, now)
+                    except (ConcurrencyConflict, asyncpg.InFailedSQLTransactionError) as error:
+                        # A consumer appended to the stream meanwhile (a lost race on the stream's key shows
+                        # as a failed savepoint); the timer is still open and the next batch retries it.
+                        log.warning("timers.fire_deferred", timer_id=str(timer.timer_id), error=repr(error))
+                        deferred += 1
+                        continue
+                    except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
+                        raise  # the database went away: the whole batch is lost, not this one timer
+                    except Exception as error:  # noqa: BLE001 — one bad timer must not stop every other one
+                        log.error("timers.fire_failed", timer_id=str(timer.timer_id), error=repr(error))
+                        deferred += 1
+                        continue
+                    if firing is Firing.NOTHING:
+                        spent += 1
+                    else:
+                        fired.append((timer, firing))
+            oldest = await timers.oldest_unfired_due(conn)
+        # Counted and logged after commit, so a rolled-back batch claims nothing happened.
+        for timer, firing in fired:
+            TIMERS_FIRED.labels(timer.kind).inc()
+            with correlation(
+                str(evaluation_correlation_id(timer.episode_id, timer.sequence)), episode_id=timer.episode_id
+            ):
+                log.info(
+                    "timers.fired", raised=firing.value, timer_id=str(timer.timer_id), evaluation_number=timer.sequence
+                )
+        later = self.clock.now()
+        SCHEDULER_LAG.set((later - oldest).total_seconds() if oldest and is_due(oldest, later) else 0.0)
+        return BatchResult(len(claimed), len(fired), spent, deferred)
+
+    async def _fire(self, conn: asyncpg.Connection, timer: timers.Timer, now: datetime) -> Firing:
+        episode_id, number = timer.episode_id, timer.sequence
+        firing = what_fires(
+            timer.kind,
+            evaluation_recorded=await timers.is_recorded(conn, episode_id, number),
+            episode_closed=await timers.is_closed(conn, episode_id),
+        )
+        if firing is Firing.NOTHING:
+            await timers.mark_spent(conn, timer.timer_id, now)
+            return firing
+        correlation_id = evaluation_correlation_id(episode_id, number)
+        if firing is Firing.EVALUATION_DUE:
+            overdue_after = overdue_at(timer.due_at, self.config.overdue_grace)
+            await timers.schedule(conn, episode_id, EVALUATION_OVERDUE, number, overdue_after)
+            payload: EvaluationDue | EvaluationOverdue = EvaluationDue(
+                timer_id=timer.timer_id,
+                evaluation_number=number,
+                due_at=timer.due_at,
+                fired_at=now,
+                overdue_after=overdue_after,
+            )
+        else:
+            evaluation = await timers.find(conn, episode_id, EVALUATION_DUE, number)
+            if evaluation is None:
+                raise LookupError(f"overdue timer {timer.timer_id} has no evaluation timer")
+            # The evaluation's own timer id, as in EvaluationScheduled and EvaluationDue, so readers can join.
+            payload = EvaluationOverdue(
+                timer_id=evaluation.timer_id,
+                evaluation_number=number,
+                due_at=evaluation.due_at,
+                overdue_since=timer.due_at,
+            )
+        await timers.mark_fired(conn, timer.timer_id, now)
+        version = await self.store.stream_version(conn, episode_id)
+        uow = UnitOfWork(conn, self.store, self.clock, correlation_id=correlation_id)
+        await uow.append(
+            episode_id,
+            version,
+            [payload],
+            guideline_version=GUIDELINE_VERSION,
+            event_ids=[event_id_for(timer.timer_id)],
+        )
+        return firing
+
+
+async def run_scheduler(runtime: Runtime) -> None:
+    """The pathway's background task: the timer scheduler, stopped with the service."""
+    settings = runtime.settings
+    if not isinstance(settings, PathwaySettings):
+        raise TypeError("run_scheduler needs the pathway's settings")
+    scheduler = TimerScheduler(runtime.pool, runtime.store, runtime.clock, SchedulerConfig.from_settings(settings))
+    await scheduler.run(runtime.stop)
