@@ -105,6 +105,51 @@ def retention_due(
     console.print(table)
 
 
+PROJECTIONS = {"pathway": ("services.pathway.projection", "EpisodeView")}
+
+
+@app.command()
+def replay(service: Annotated[str, typer.Argument(help=f"One of: {', '.join(PROJECTIONS)}")]) -> None:
+    """Rebuild a service's read model from its event store (DATABASE_URL), with a progress bar."""
+    import asyncio
+    import importlib
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from shared.db import create_pool
+    from shared.events import REGISTRY
+    from shared.settings import ServiceSettings
+    from shared.store.event_store import EventStore
+    from shared.store.projection import ProjectionRunner
+
+    if service not in PROJECTIONS:
+        console.print(f"[red]service: {service!r} has no read model to replay; known: {', '.join(PROJECTIONS)}[/]")
+        raise typer.Exit(2)
+    module, name = PROJECTIONS[service]
+    projection = getattr(importlib.import_module(module), name)()
+
+    async def rebuild() -> int:
+        pool = await create_pool(ServiceSettings().require_database_url(), service, min_size=1, max_size=2)
+        try:
+            with Progress(
+                TextColumn(f"[bold]{projection.name}[/]"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress:
+                task = progress.add_task("replay", total=None)
+
+                def report(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                return await ProjectionRunner(pool, EventStore(service, REGISTRY), projection).rebuild(report)
+        finally:
+            await pool.close()
+
+    console.print(f"replayed {asyncio.run(rebuild())} events into {projection.name}")
+
+
 @app.command()
 def schemas(check: bool = typer.Option(False, help="Fail when the checked-in files are stale.")) -> None:
     """Regenerate the JSON Schemas and the AsyncAPI document from the payload models."""

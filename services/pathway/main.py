@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from services.pathway.handlers import HANDLERS
-from services.pathway.routes import episodes, guideline
+from services.pathway.projection import EpisodeView
+from services.pathway.routes import episodes, escalations, guideline
 from services.pathway.scheduler import run_scheduler
 from services.pathway.settings import PathwaySettings
 from shared.access_log import access_log_router
 from shared.auth import Role, allow
-from shared.service import ServiceDefinition, create_service_app, serve
+from shared.service import Runtime, ServiceDefinition, create_service_app, serve
+from shared.store.projection import ProjectionRunner
 
 # Decision support holds no patient identity; practices and verwijzers use it, nobody anonymous.
 guarded_guideline = APIRouter(dependencies=[allow(Role.PRACTICE, Role.REFERRER)])
@@ -24,15 +26,19 @@ async def _episode_parties(conn, episode_id):
     return (row["practice_agb"], row["referrer_agb"]) if row else None
 
 
+async def run_episode_view(runtime: Runtime) -> None:
+    await ProjectionRunner(runtime.pool, runtime.store, EpisodeView()).run(runtime.stop)
+
+
 def build(settings: PathwaySettings | None = None) -> tuple[FastAPI, PathwaySettings]:
     settings = settings or PathwaySettings()
     definition = ServiceDefinition(
         settings=settings,
         title="Ruggengraat pathway",
         description="Applies the KNGF low-back-pain guideline to each episode and plans its evaluations.",
-        routers=[episodes.router, guarded_guideline, access_log_router(_episode_parties)],
+        routers=[episodes.router, escalations.router, guarded_guideline, access_log_router(_episode_parties)],
         handlers=HANDLERS,
-        background=[run_scheduler],
+        background=[run_scheduler, run_episode_view],
         migrations_package="services.pathway",
     )
     return create_service_app(definition), settings

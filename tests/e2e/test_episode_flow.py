@@ -220,7 +220,7 @@ async def test_acute_normal_chronic_deviating_and_radicular_episodes(
                     ],
                 },
             )
-            entries = await clinic.timeline(chronic, "TreatmentPlanProposed")
+            entries = await clinic.timeline(chronic, "TreatmentPlanProposed", count=2)  # the agreed plan checked
             [course] = of(entries, "BeloopClassified")
             assert course["data"]["beloop"] == "afwijkend" and course["data"]["duration_class"] == "chronic"
             flagged = {
@@ -247,5 +247,52 @@ async def test_acute_normal_chronic_deviating_and_radicular_episodes(
             assert [e["data"]["reason"] for e in of(entries, "EscalatedToReferrer")] == [
                 "no_progress_after_three_weeks"
             ]
+
+            # the read API: current state and the verwijzer's open escalations
+            async def state_caught_up():
+                view = (await clinic.pathway.get(f"/v1/episodes/{chronic}")).json()["state"]
+                return view if view and view["evaluations_completed"] == 1 else None
+
+            state = await eventually(state_caught_up)
+            assert state["beloop"] == "afwijkend" and state["next_evaluation_number"] == 2
+            assert [e["reason"] for e in state["escalations"]] == ["no_progress_after_three_weeks"]
+            sources = {e["source"] for e in (await clinic.pathway.get(f"/v1/episodes/{chronic}")).json()["timeline"]}
+            assert sources == {"intake", "pathway"}
+            open_for_gp = (await clinic.pathway.get("/v1/escalations", headers=referrer())).json()
+            assert {(e["episode_id"], e["reason"]) for e in open_for_gp} >= {
+                (radicular, "radicular_signs"),
+                (chronic, "no_progress_after_three_weeks"),
+            }
+            assert (await clinic.pathway.get("/v1/escalations", headers=referrer("01999999"))).json() == []
+
         finally:
             await clinic.close()
+    # the read model is disposable: dropped and rebuilt by replay it is the same (services stopped, so
+    # nothing is appended meanwhile)
+    await replay_compares_equal(fresh_database)
+
+
+async def replay_compares_equal(database_url: str) -> None:
+
+    from services.pathway.projection import EpisodeView
+    from shared.db import create_pool
+    from shared.events import REGISTRY
+    from shared.store.event_store import EventStore
+    from shared.store.projection import ProjectionRunner
+
+    pool = await create_pool(database_url, "pathway", min_size=1, max_size=2)
+    query = "SELECT * FROM episode_view ORDER BY episode_id"
+    try:
+        runner = ProjectionRunner(pool, EventStore("pathway", REGISTRY), EpisodeView())
+        while await runner.run_once():  # whatever the stopped service had not applied yet
+            pass
+        async with pool.acquire() as conn:
+            before = [dict(r) for r in await conn.fetch(query)]
+        assert len(before) == 3
+        replayed = await runner.rebuild()
+        async with pool.acquire() as conn:
+            after = [dict(r) for r in await conn.fetch(query)]
+            total = await conn.fetchval("SELECT count(*) FROM events")
+        assert replayed == total and after == before
+    finally:
+        await pool.close()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -20,12 +21,32 @@ router = APIRouter(prefix="/v1/episodes", tags=["episodes"])
 
 
 class TimelineEntry(BaseModel):
+    source: Literal["intake", "pathway"] = Field(
+        description="intake: a fact recorded at the practice (details stay at intake); pathway: a decision."
+    )
     event_id: uuid.UUID
     type: str
     time: datetime
     version: int
     guideline_version: str | None
-    data: dict[str, Any]
+    data: dict[str, Any] = Field(
+        default_factory=dict, description="A decision with its reason and guideline section; empty for facts."
+    )
+
+
+class EpisodeState(BaseModel):
+    beloop: str | None
+    duration_class: str | None
+    classified_on: date | None
+    plan_components: list[str]
+    flagged_modalities: list[str]
+    next_evaluation_number: int | None
+    next_evaluation_due: datetime | None
+    evaluations_due: int
+    evaluations_completed: int
+    evaluations_overdue: int
+    escalations: list[dict[str, Any]]
+    consults: list[str]
 
 
 class PlannedEvaluation(BaseModel):
@@ -38,6 +59,7 @@ class PlannedEvaluation(BaseModel):
 
 class PathwayEpisode(BaseModel):
     episode_id: uuid.UUID
+    state: EpisodeState | None = Field(description="The current view; null until the guideline decided anything.")
     timeline: list[TimelineEntry]
     evaluations: list[PlannedEvaluation]
 
@@ -56,6 +78,11 @@ async def get_episode(
         require_episode_access(caller, episode_id, parties["practice_agb"], parties["referrer_agb"])
         events = await runtime.store.read_stream(conn, str(episode_id))
         planned = await timers.for_episode(conn, str(episode_id))
+        facts = await conn.fetch(
+            "SELECT event_id, event_type, occurred_at, stream_version FROM intake_events WHERE episode_id = $1",
+            str(episode_id),
+        )
+        view = await conn.fetchrow("SELECT * FROM episode_view WHERE episode_id = $1", str(episode_id))
         await log_access(
             conn,
             caller,
@@ -64,19 +91,39 @@ async def get_episode(
         )
     # An evaluation's overdue check is a timer of its own; here it only marks the evaluation it belongs to.
     overdue = {t.sequence for t in planned if t.kind == EVALUATION_OVERDUE and t.fired_at is not None}
+    state = None
+    if view is not None:
+        state = EpisodeState(
+            **{k: view[k] for k in EpisodeState.model_fields if k != "escalations"},
+            escalations=json.loads(view["escalations"]),
+        )
+    timeline = [
+        TimelineEntry(
+            source="intake",
+            event_id=f["event_id"],
+            type=f["event_type"],
+            time=f["occurred_at"],
+            version=f["stream_version"],
+            guideline_version=None,
+        )
+        for f in facts
+    ] + [
+        TimelineEntry(
+            source="pathway",
+            event_id=e.event_id,
+            type=e.event_type,
+            time=e.occurred_at,
+            version=e.stream_version,
+            guideline_version=e.guideline_version,
+            data=e.envelope().data,
+        )
+        for e in events
+    ]
+    timeline.sort(key=lambda entry: (entry.time, entry.source == "pathway"))
     return PathwayEpisode(
         episode_id=episode_id,
-        timeline=[
-            TimelineEntry(
-                event_id=e.event_id,
-                type=e.event_type,
-                time=e.occurred_at,
-                version=e.stream_version,
-                guideline_version=e.guideline_version,
-                data=e.envelope().data,
-            )
-            for e in events
-        ],
+        state=state,
+        timeline=timeline,
         evaluations=[
             PlannedEvaluation(
                 timer_id=t.timer_id,

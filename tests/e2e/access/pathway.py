@@ -5,6 +5,7 @@ from tests.e2e.access import Matrix, only
 
 MATRIX: Matrix = {
     ("GET", "/v1/episodes/{episode_id}"): only(Role.PRACTICE, Role.REFERRER),
+    ("GET", "/v1/escalations"): only(Role.PRACTICE, Role.REFERRER),
     ("POST", "/v1/guideline/evaluate"): only(Role.PRACTICE, Role.REFERRER),
     ("POST", "/v1/guideline/compare"): only(Role.PRACTICE, Role.REFERRER),
     ("GET", "/v1/access-log"): only(Role.PRACTICE, Role.SERVICE),
