@@ -296,3 +296,109 @@ async def replay_compares_equal(database_url: str) -> None:
         assert replayed == total and after == before
     finally:
         await pool.close()
+
+
+async def test_chronic_course_with_graded_activity_progresses_over_two_evaluations_and_an_objection_is_kept(
+    fresh_database, infrastructure, tmp_path, clock_file
+):
+    with running_system(
+        fresh_database,
+        infrastructure.bootstrap,
+        tmp_path,
+        services=("intake", "pathway"),
+        CLOCK_OFFSET_FILE=str(clock_file),
+    ) as system:
+        clinic = Clinic(system, clock_file)
+        try:
+            episode = await clinic.refer(21)
+            await clinic.record(episode, "report-consent", {"consent": "objected", "on": clinic.today()})
+            await clinic.record(
+                episode,
+                "history",
+                {
+                    "taken_on": clinic.today(),
+                    "onset_date": clinic.days_ago(200),
+                    "course": DEVIATING,
+                    "care_context": CARE,
+                    "hindering_factors": [{"kind": "fear_of_movement", "influence": "yes"}],
+                },
+            )
+            await clinic.record(episode, "assessment", {"assessed_on": clinic.today(), "scope": WITHIN})
+            await clinic.record(
+                episode,
+                "measurements",
+                {
+                    "occasion": "intake",
+                    "measurement": {"taken_on": clinic.today(), "qbpds": {"items": [4] * 20}, "nprs": 7},
+                },
+            )
+            await clinic.record(
+                episode,
+                "treatment-plan",
+                {
+                    "agreed_on": clinic.today(),
+                    "start_date": clinic.today(),
+                    "interventions": [
+                        {"modality": "exercise_therapy", "main_component": True},
+                        {"modality": "graded_activity", "main_component": True},
+                    ],
+                    "graded_activity": {
+                        "start_date": clinic.today(),
+                        "days_to_goal": 42,
+                        "activities": [
+                            {
+                                "activity": "wandelen",
+                                "intensity_unit": "km/u",
+                                "threat_rank": 1,
+                                "baseline": [{"duration_minutes": 10, "frequency_per_day": 1, "intensity": 3}],
+                                "goal": {"duration_minutes": 40, "frequency_per_day": 2, "intensity": 5},
+                            }
+                        ],
+                    },
+                },
+            )
+            for evaluation, level in ((1, 2), (2, 1)):
+                for day in range(3):
+                    await clinic.record(
+                        episode,
+                        "activity-logs",
+                        {
+                            "day": {
+                                "activity": "wandelen",
+                                "on": clinic.days_ago(-day),
+                                "duration_minutes": 10 + 5 * evaluation,
+                                "frequency_per_day": 1,
+                                "intensity": 3.5,
+                            }
+                        },
+                    )
+                clinic.advance(21)
+                await clinic.record(episode, "sessions", {"session_on": clinic.today()})
+                await clinic.record(
+                    episode,
+                    "measurements",
+                    {
+                        "occasion": "evaluation",
+                        "evaluation_number": evaluation,
+                        "measurement": {
+                            "taken_on": clinic.today(),
+                            "qbpds": {"items": [level] * 20},
+                            "nprs": 7 - 2 * evaluation,
+                        },
+                    },
+                )
+                entries = await clinic.timeline(episode, "EvaluationCompleted", count=evaluation)
+            completed = of(entries, "EvaluationCompleted")
+            assert [c["data"]["activities_participation_increased"] for c in completed] == [True, True]
+            assert [c["data"]["escalate_to_verwijzer"] for c in completed] == [False, False]
+            assert of(entries, "EscalatedToReferrer") == []
+            [course] = of(entries, "BeloopClassified")[-1:]
+            assert course["data"]["beloop"] == "afwijkend" and course["data"]["duration_class"] == "chronic"
+            assert "exercise_therapy_varied_programme" in of(entries, "TreatmentPlanProposed")[-1]["data"]["components"]
+            scheduled = [e["data"]["evaluation_number"] for e in of(entries, "EvaluationScheduled")]
+            assert scheduled[-1] == 3  # the next one is planned after every evaluation
+            # the objection is a fact in the episode's timeline (reporting acts on it)
+            facts = [e["type"].rsplit(".", 1)[1] for e in entries if e["source"] == "intake"]
+            assert "ReportObjectionRecorded" in facts
+        finally:
+            await clinic.close()
