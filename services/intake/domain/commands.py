@@ -17,6 +17,36 @@ class Command(BaseModel):
 
 
 class TakeHistory(Command):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "taken_on": "2026-11-23",
+                    "onset_date": "2026-08-01",
+                    "previous_episodes": [],
+                    "course": {
+                        "complaints": "same",
+                        "rest_moments_per_day": "increasing",
+                        "analgesic_use": "continuing",
+                        "activities_or_participation_resumed": False,
+                        "asks_for_specialist_care": False,
+                        "activities_participation_increased": False,
+                    },
+                    "hindering_factors": [{"kind": "fear_of_movement", "influence": "yes"}],
+                    "coping": "inadequate",
+                    "care_context": {
+                        "weight_or_nutrition_concern": False,
+                        "pain_medication_questions": True,
+                        "work_problems": False,
+                    },
+                    "notes": "Durft niet te bukken sinds het begin van de klachten.",
+                }
+            ]
+        },
+    )
+
     taken_on: date
     onset_date: date = Field(description="First day of the current episode of low back pain.")
     previous_episodes: tuple[clinical.PastEpisode, ...] = ()
@@ -34,12 +64,50 @@ class TakeHistory(Command):
 
 
 class CompleteAssessment(Command):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "assessed_on": "2026-11-23",
+                    "scope": {
+                        "general_illness_signs": [],
+                        "radicular_signs_suspected": False,
+                        "neurological_exam": None,
+                        "specific_cause_suspected": False,
+                    },
+                    "notes": "Beperkte flexie, geen uitstraling.",
+                }
+            ]
+        },
+    )
+
     assessed_on: date
     scope: clinical.ScopeFindings
     notes: FreeText = Field(default=None, max_length=8000)
 
 
 class RecordMeasurement(Command):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "occasion": "evaluation",
+                    "evaluation_number": 1,
+                    "measurement": {
+                        "taken_on": "2026-12-14",
+                        "qbpds": {"items": [2, 2, 1, 1, 2, 2, 1, 1, 3, 1, 1, 2, 1, 1, 2, 2, 1, 2, 2, 3]},
+                        "psk": {"scale": "0-10", "activities": [{"activity": "fietsen", "score": 5}]},
+                        "nprs": 4,
+                    },
+                }
+            ]
+        },
+    )
+
     occasion: Literal["intake", "evaluation"]
     evaluation_number: int | None = Field(default=None, ge=1)
     measurement: clinical.Measurement
@@ -55,6 +123,38 @@ class RecordMeasurement(Command):
 
 
 class AgreeTreatmentPlan(Command):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "agreed_on": "2026-11-24",
+                    "start_date": "2026-11-30",
+                    "planned_sessions": 12,
+                    "interventions": [
+                        {"modality": "exercise_therapy", "main_component": True},
+                        {"modality": "graded_activity", "main_component": True},
+                    ],
+                    "graded_activity": {
+                        "start_date": "2026-11-30",
+                        "days_to_goal": 42,
+                        "activities": [
+                            {
+                                "activity": "wandelen",
+                                "intensity_unit": "km/u",
+                                "baseline": [{"duration_minutes": 10, "frequency_per_day": 1, "intensity": 3}],
+                                "goal": {"duration_minutes": 40, "frequency_per_day": 2, "intensity": 5},
+                                "threat_rank": 1,
+                            }
+                        ],
+                    },
+                    "goals": "Weer een uur wandelen met de hond.",
+                }
+            ]
+        },
+    )
+
     agreed_on: date
     start_date: date
     planned_sessions: int | None = Field(default=None, ge=1, le=200)
@@ -71,19 +171,55 @@ class AgreeTreatmentPlan(Command):
 
 
 class RecordSession(Command):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"session_on": "2026-11-30", "notes": "Uitleg over pijn en eerste oefeningen."}]
+        },
+    )
+
     session_on: date
     notes: FreeText = Field(default=None, max_length=8000)
 
 
 class LogActivity(Command):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "day": {
+                        "activity": "wandelen",
+                        "on": "2026-12-01",
+                        "duration_minutes": 12,
+                        "frequency_per_day": 1,
+                        "intensity": 3.0,
+                    }
+                }
+            ]
+        },
+    )
+
     day: clinical.LoggedDay
 
 
 class RecordReportConsent(Command):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_extra={"examples": [{"consent": "given", "on": "2026-11-23"}]}
+    )
+
     consent: Literal["given", "objected"]
     on: date
 
 
 class CloseEpisode(Command):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={"examples": [{"closed_on": "2027-01-15", "reason": "goals_met"}]},
+    )
+
     closed_on: date
     reason: clinical.ClosingReason
