@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -20,10 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 from fastapi import FastAPI, Request, Response
 from pydantic import BaseModel
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from deploy.local import free_port, kill_process, stop_process, wait_for_port
 
 DEFAULT = "default"
 
@@ -158,6 +163,58 @@ def _answer(target: Endpoint, config: ReceiverConfig, body: bytes, headers: dict
             }
         )
     return answer(204)
+
+
+class ReceiverProcess:
+    """This receiver as its own process (tests, benchmark); it can be stopped and started again on one port."""
+
+    def __init__(self, run_dir: Path, name: str = "receiver", *, store: bool = True) -> None:
+        self.port = free_port()
+        self.log_path = run_dir / f"{name}.log"
+        self.store = run_dir / f"{name}.jsonl" if store else None
+        self.process: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        args = [sys.executable, "-m", "deploy.receiver", "--port", str(self.port)]
+        if self.store is not None:
+            args += ["--store", str(self.store)]
+        self.process = subprocess.Popen(
+            args,
+            stdout=open(self.log_path, "ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # noqa: SIM115
+        )
+        wait_for_port("127.0.0.1", self.port, 20)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process, grace=5)
+            self.process = None
+
+    def kill(self) -> None:
+        if self.process is not None:
+            kill_process(self.process)
+            self.process = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, name: str) -> str:
+        return f"{self.base}/hook/{name}"
+
+    def configure(self, name: str, **config: Any) -> None:
+        httpx.put(f"{self.base}/_config/{name}", json=config).raise_for_status()
+
+    def received(self, name: str) -> dict[str, Any]:
+        return httpx.get(f"{self.base}/_received/{name}").json()
+
+    def attempts(self, name: str) -> list[dict[str, Any]]:
+        return httpx.get(f"{self.base}/_attempts/{name}").json()["attempts"]
+
+    def post(self, name: str, headers: dict[str, str], body: bytes) -> int:
+        return httpx.post(self.url(name), headers=headers, content=body).status_code
 
 
 def main() -> None:

@@ -190,4 +190,13 @@ async def _run_faust(runtime: Runtime) -> None:
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
     import uvicorn
 
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning", lifespan="on")
+    # X-Forwarded-For is trusted only when a proxy in front is configured: the access log records the client.
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="warning",
+        lifespan="on",
+        proxy_headers=settings.trusted_proxies is not None,
+        forwarded_allow_ips=settings.trusted_proxies,
+    )

@@ -33,6 +33,9 @@ class ServiceSettings(BaseSettings):
     relay_idle_sleep_seconds: float = Field(default=0.05, gt=0)
     relay_reset_check_seconds: float = Field(default=2.0, gt=0)
     consumer_max_attempts: int = Field(default=3, ge=1, le=100)
+    trusted_proxies: str | None = Field(
+        default=None, description="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated)."
+    )
     jwt_secret: str = Field(default=DEVELOPMENT_SECRET, min_length=32, description="HS256 key for caller tokens.")
 
     @model_validator(mode="after")

@@ -1,186 +1,305 @@
-"""Deliveries: enqueued with the consumed event, sent as signed CloudEvents by the dispatcher."""
+"""The deliveries table: a lane's next deliveries, numbering them, recording attempts; lists, replay, re-drive."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 
 import asyncpg
-import httpx
-from standardwebhooks.webhooks import Webhook
 
-from services.notifications import retry_policy
-from shared.clock import Clock
-from shared.consumer.idempotent import ConsumedEvent
-from shared.logging import get_logger
-from shared.store.unit_of_work import UnitOfWork
-
-log = get_logger(__name__)
-
-CLOUDEVENTS_JSON = "application/cloudevents+json"
-
-
-async def enqueue(event: ConsumedEvent, uow: UnitOfWork) -> None:
-    """One pending delivery per active subscription that wants this type, numbered per subscription."""
-    now = uow.clock.now()
-    body = event.envelope.to_json()
-    await uow.conn.execute(
-        """
-        WITH wanted AS (
-            UPDATE subscriptions SET next_sequence = next_sequence + 1
-            WHERE active AND $1 = ANY (event_types)
-            RETURNING subscription_id, next_sequence - 1 AS sequence
-        )
-        INSERT INTO deliveries (delivery_id, subscription_id, sequence, event_id, event_type, subject, body,
-                                next_attempt_at, created_at)
-        SELECT gen_random_uuid(), subscription_id, sequence, $2, $1, $3, $4, $5, $5 FROM wanted
-        """,
-        event.envelope.type,
-        event.envelope.id,
-        event.envelope.subject,
-        body,
-        now,
-    )
+from services.notifications.domain.breaker import Breaker
+from services.notifications.domain.messages import ContentMode
+from services.notifications.domain.ordering import Pending
+from services.notifications.domain.outcome import Attempt, Decision, DeliveryStatus
+from shared.events.envelope import Envelope
 
 
 @dataclass(frozen=True)
-class Due:
-    delivery_id: uuid.UUID
+class Lane:
+    """What a lane needs of its subscription, read while it holds the lease."""
+
     subscription_id: uuid.UUID
-    sequence: int
-    event_id: uuid.UUID
-    body: bytes
-    attempts: int
     endpoint_url: str
+    content_mode: ContentMode
     secret: str
+    previous_secret: str | None
+    previous_secret_until: datetime | None
+    breaker: Breaker
 
 
-# Only the oldest pending delivery per subscription and episode is eligible, which keeps each
-# subscriber's order per episode even when an earlier one is waiting for a retry.
-_CLAIM = """
-SELECT d.delivery_id, d.subscription_id, d.sequence, d.event_id, d.body, d.attempts, s.endpoint_url, s.secret
-FROM deliveries d JOIN subscriptions s USING (subscription_id)
-WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND s.active
-  AND NOT EXISTS (
-      SELECT 1 FROM deliveries e
-      WHERE e.subscription_id = d.subscription_id AND e.subject = d.subject
-        AND e.status = 'pending' AND e.sequence < d.sequence)
-ORDER BY d.next_attempt_at, d.sequence
-LIMIT $2
-FOR UPDATE OF d SKIP LOCKED
+@dataclass(frozen=True)
+class Outgoing:
+    """A delivery about to be sent, with its number and the event it carries."""
+
+    delivery_id: uuid.UUID
+    sequence: int
+    round_attempts: int
+    envelope: Envelope
+
+
+# Head of each active lane: its lowest-numbered pending delivery, else its oldest unnumbered one. A lane is
+# due when that head is due, its breaker lets an attempt through, and no other process holds its lease.
+_DUE_LANES = """
+SELECT s.subscription_id
+FROM subscriptions s
+CROSS JOIN LATERAL (
+    SELECT d.next_attempt_at FROM deliveries d
+    WHERE d.subscription_id = s.subscription_id AND d.status = 'pending'
+    ORDER BY d.sequence, d.position LIMIT 1) head
+WHERE s.state = 'active' AND head.next_attempt_at <= $1
+  AND (s.breaker_open_until IS NULL OR s.breaker_open_until <= $1)
+  AND (s.lane_lease_until IS NULL OR s.lane_lease_until < clock_timestamp() OR s.lane_owner = $2)
+LIMIT $3
 """
 
 
-@dataclass(frozen=True)
-class AttemptResult:
-    status_code: int | None
-    latency_ms: float
-    error: str | None
-    retry_after: timedelta | None
-
-    @property
-    def delivered(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
-
-    @property
-    def gone(self) -> bool:
-        return self.status_code == 410
+async def due_lanes(conn: asyncpg.Connection, now: datetime, owner: str, limit: int) -> list[uuid.UUID]:
+    return [r["subscription_id"] for r in await conn.fetch(_DUE_LANES, now, owner, limit)]
 
 
-def signed_headers(due: Due, sent_at: datetime) -> dict[str, str]:
-    msg_id = str(due.delivery_id)
-    signature = Webhook(due.secret).sign(msg_id, sent_at, due.body.decode())
-    return {
-        "content-type": CLOUDEVENTS_JSON,
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(int(sent_at.timestamp())),
-        "webhook-signature": signature,
-        "ruggengraat-sequence": str(due.sequence),
-    }
+async def take_lane(
+    conn: asyncpg.Connection, subscription_id: uuid.UUID, owner: str, lease_seconds: float
+) -> Lane | None:
+    """Take or extend the lease on an active subscription's lane and read what sending needs; None when
+    another process holds it or the subscription is not active."""
+    row = await conn.fetchrow(
+        "UPDATE subscriptions SET lane_owner = $2, lane_lease_until = clock_timestamp() + make_interval(secs => $3)"
+        " WHERE subscription_id = $1 AND state = 'active'"
+        " AND (lane_owner = $2 OR lane_lease_until IS NULL OR lane_lease_until < clock_timestamp())"
+        " RETURNING endpoint_url, content_mode, secret, previous_secret, previous_secret_until, breaker_failures,"
+        " breaker_open_until",
+        subscription_id,
+        owner,
+        lease_seconds,
+    )
+    if row is None:
+        return None
+    return Lane(
+        subscription_id,
+        row["endpoint_url"],
+        ContentMode(row["content_mode"]),
+        row["secret"],
+        row["previous_secret"],
+        row["previous_secret_until"],
+        Breaker(row["breaker_failures"], row["breaker_open_until"]),
+    )
 
 
-async def attempt(client: httpx.AsyncClient, due: Due, timeout: float) -> AttemptResult:
-    # The signature carries real time, not the service clock: receivers check it against theirs.
-    sent_at = datetime.now(UTC)
-    started = time.perf_counter()
-    try:
-        response = await client.post(
-            due.endpoint_url, content=due.body, headers=signed_headers(due, sent_at), timeout=timeout
+async def release_lanes(conn: asyncpg.Connection, owner: str) -> None:
+    """Hand back every lease of this process (on shutdown), so another process can go on at once."""
+    await conn.execute(
+        "UPDATE subscriptions SET lane_owner = NULL, lane_lease_until = NULL WHERE lane_owner = $1", owner
+    )
+
+
+async def pending_window(conn: asyncpg.Connection, subscription_id: uuid.UUID, window: int) -> list[Pending]:
+    """The oldest pending deliveries (numbered first), plus every pending one of an episode that has a
+    pending escalation, so an escalation can go ahead without overtaking its own episode."""
+    rows = await conn.fetch(
+        """
+        (SELECT delivery_id, position, subject, event_id, causation_id, sequence, priority, next_attempt_at
+         FROM deliveries WHERE subscription_id = $1 AND status = 'pending'
+         ORDER BY sequence, position LIMIT $2)
+        UNION
+        (SELECT delivery_id, position, subject, event_id, causation_id, sequence, priority, next_attempt_at
+         FROM deliveries WHERE subscription_id = $1 AND status = 'pending' AND subject IN (
+             SELECT subject FROM deliveries WHERE subscription_id = $1 AND status = 'pending' AND priority > 0
+             ORDER BY position LIMIT 20))
+        """,
+        subscription_id,
+        window,
+    )
+    return [Pending(**dict(r)) for r in rows]
+
+
+async def number_and_load(
+    conn: asyncpg.Connection, subscription_id: uuid.UUID, planned: list[Pending]
+) -> list[Outgoing]:
+    """Give the unnumbered ones the next sequence numbers, in plan order, and load the events."""
+    fresh = [p.delivery_id for p in planned if p.sequence is None]
+    numbers: dict[uuid.UUID, int] = {p.delivery_id: p.sequence for p in planned if p.sequence is not None}
+    if fresh:
+        first = await conn.fetchval(
+            "UPDATE subscriptions SET next_sequence = next_sequence + $2 WHERE subscription_id = $1"
+            " RETURNING next_sequence - $2",
+            subscription_id,
+            len(fresh),
         )
-    except httpx.HTTPError as error:
-        return AttemptResult(None, (time.perf_counter() - started) * 1000, repr(error), None)
-    latency = (time.perf_counter() - started) * 1000
-    error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-    return AttemptResult(response.status_code, latency, error, _retry_after(response))
-
-
-def _retry_after(response: httpx.Response) -> timedelta | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    if value.isdigit():
-        return timedelta(seconds=int(value))
-    try:
-        return max(parsedate_to_datetime(value) - datetime.now(UTC), timedelta(0))
-    except (TypeError, ValueError):
-        return None
-
-
-async def record(conn: asyncpg.Connection, due: Due, result: AttemptResult, now: datetime) -> str:
-    """Store the attempt and move the delivery on; returns its new status."""
-    await conn.execute(
-        "INSERT INTO delivery_attempts (delivery_id, attempted_at, status_code, latency_ms, error)"
-        " VALUES ($1, $2, $3, $4, $5)",
-        due.delivery_id,
-        now,
-        result.status_code,
-        result.latency_ms,
-        result.error,
+        numbers.update({delivery_id: first + i for i, delivery_id in enumerate(fresh)})
+        await conn.execute(
+            "UPDATE deliveries d SET sequence = n.sequence FROM unnest($1::uuid[], $2::bigint[]) AS n(id, sequence)"
+            " WHERE d.delivery_id = n.id",
+            fresh,
+            [numbers[d] for d in fresh],
+        )
+    rows = await conn.fetch(
+        "SELECT d.delivery_id, d.round_attempts, e.body FROM deliveries d JOIN received_events e USING (event_id)"
+        " WHERE d.delivery_id = ANY ($1::uuid[])",
+        [p.delivery_id for p in planned],
     )
-    attempts = due.attempts + 1
-    if result.delivered:
-        status, next_at = "delivered", now
-    elif result.gone:
-        status, next_at = "dead", now
-        await conn.execute("UPDATE subscriptions SET active = false WHERE subscription_id = $1", due.subscription_id)
-    elif attempts >= retry_policy.MAX_ATTEMPTS:
-        status, next_at = "dead", now
-    else:
-        status, next_at = "pending", now + retry_policy.delay_after(attempts, result.retry_after)
-    await conn.execute(
-        "UPDATE deliveries SET status = $2, attempts = $3, next_attempt_at = $4,"
-        " delivered_at = CASE WHEN $2 = 'delivered' THEN $5 ELSE delivered_at END WHERE delivery_id = $1",
-        due.delivery_id,
-        status,
-        attempts,
-        next_at,
+    by_id = {r["delivery_id"]: r for r in rows}
+    return [
+        Outgoing(
+            p.delivery_id,
+            numbers[p.delivery_id],
+            by_id[p.delivery_id]["round_attempts"],
+            Envelope.from_json(by_id[p.delivery_id]["body"]),
+        )
+        for p in planned
+        if p.delivery_id in by_id
+    ]
+
+
+_RECORD = """
+WITH attempt AS (
+    INSERT INTO delivery_attempts (delivery_id, attempted_at, status_code, latency_ms, error)
+    VALUES ($1, $2, $3, $4, $5)
+), delivery AS (
+    UPDATE deliveries SET status = $6, next_attempt_at = $7, attempts = attempts + 1,
+        round_attempts = round_attempts + 1,
+        first_attempt_at = coalesce(first_attempt_at, $2), last_status_code = $3, last_error = $5,
+        delivered_at = CASE WHEN $6 = 'delivered' THEN $2 ELSE delivered_at END,
+        dead_at = CASE WHEN $6 = 'dead' THEN $2 ELSE NULL END
+    WHERE delivery_id = $1
+)
+UPDATE subscriptions SET breaker_failures = $8, breaker_open_until = $9,
+    state = CASE WHEN $10 THEN 'gone' ELSE state END,
+    state_reason = CASE WHEN $10 THEN 'the endpoint answered 410 Gone' ELSE state_reason END,
+    state_changed_at = CASE WHEN $10 THEN $2 ELSE state_changed_at END,
+    lane_lease_until = clock_timestamp() + make_interval(secs => $13)
+WHERE subscription_id = $11 AND lane_owner = $12
+RETURNING state
+"""
+
+
+async def record_attempt(
+    conn: asyncpg.Connection,
+    subscription_id: uuid.UUID,
+    owner: str,
+    lease_seconds: float,
+    delivery_id: uuid.UUID,
+    attempt: Attempt,
+    decision: Decision,
+    now: datetime,
+) -> str | None:
+    """Store the attempt, move the delivery on, update the breaker; the subscription's state, or None when
+    the lane is no longer ours."""
+    return await conn.fetchval(
+        _RECORD,
+        delivery_id,
         now,
+        attempt.status_code,
+        attempt.latency_ms,
+        attempt.error,
+        decision.status.value,
+        decision.next_attempt_at,
+        decision.breaker.failures,
+        decision.breaker.open_until,
+        decision.deactivate,
+        subscription_id,
+        owner,
+        lease_seconds,
     )
-    return status
 
 
-async def dispatch_once(
-    pool: asyncpg.Pool, client: httpx.AsyncClient, clock: Clock, batch_size: int, timeout: float
-) -> int:
-    """Send what is due; rows stay locked while they are sent so two dispatchers never send one twice."""
-    async with pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(_CLAIM, clock.now(), batch_size)
-        if not rows:
-            return 0
-        dues = [Due(**dict(r)) for r in rows]
-        results = await asyncio.gather(*(attempt(client, d, timeout) for d in dues))
-        now = clock.now()
-        for due, result in zip(dues, results, strict=True):
-            status = await record(conn, due, result, now)
-            log.info(
-                "notifications.attempt",
-                delivery_id=str(due.delivery_id),
-                subscription_id=str(due.subscription_id),
-                status=status,
-                status_code=result.status_code,
-            )
-    return len(dues)
+# ---- reading and requeueing, for the routes ----
+
+DELIVERY_COLUMNS = (
+    "delivery_id, sequence, event_id, event_type, subject, status, attempts, next_attempt_at, delivered_at,"
+    " dead_at, last_status_code, last_error, occurred_at, created_at, priority"
+)
+
+
+async def list_for(
+    conn: asyncpg.Connection,
+    subscription_id: uuid.UUID,
+    *,
+    status: DeliveryStatus | None,
+    after_sequence: int | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Numbered deliveries in sequence order, then the not yet numbered ones in arrival order."""
+    return await conn.fetch(
+        f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE subscription_id = $1"
+        " AND ($2::text IS NULL OR status = $2) AND ($3::bigint IS NULL OR sequence > $3)"
+        " ORDER BY sequence NULLS LAST, position LIMIT $4",
+        subscription_id,
+        status.value if status else None,
+        after_sequence,
+        limit,
+    )
+
+
+async def get_one(conn: asyncpg.Connection, subscription_id: uuid.UUID, delivery_id: uuid.UUID):
+    row = await conn.fetchrow(
+        f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE subscription_id = $1 AND delivery_id = $2",
+        subscription_id,
+        delivery_id,
+    )
+    if row is None:
+        return None, []
+    attempts = await conn.fetch(
+        "SELECT attempted_at, status_code, latency_ms, error FROM delivery_attempts WHERE delivery_id = $1 ORDER BY id",
+        delivery_id,
+    )
+    return row, attempts
+
+
+async def page(
+    conn: asyncpg.Connection,
+    subscription_id: uuid.UUID,
+    since_sequence: int | None,
+    since_time: datetime | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Numbered deliveries after a sequence number or since an event time, with the events they carry."""
+    return await conn.fetch(
+        "SELECT d.delivery_id, d.sequence, d.status, e.body FROM deliveries d JOIN received_events e USING (event_id)"
+        " WHERE d.subscription_id = $1 AND d.sequence IS NOT NULL"
+        " AND ($2::bigint IS NULL OR d.sequence > $2) AND ($3::timestamptz IS NULL OR d.occurred_at >= $3)"
+        " ORDER BY d.sequence LIMIT $4",
+        subscription_id,
+        since_sequence,
+        since_time,
+        limit,
+    )
+
+
+async def requeue(
+    conn: asyncpg.Connection,
+    subscription_id: uuid.UUID,
+    now: datetime,
+    *,
+    since_sequence: int | None = None,
+    since_time: datetime | None = None,
+    dead_only: bool = False,
+    delivery_ids: list[uuid.UUID] | None = None,
+) -> list[int]:
+    """Send numbered deliveries again (with their own numbers, as a fresh round of attempts); returns the
+    sequence numbers requeued."""
+    rows = await conn.fetch(
+        "UPDATE deliveries SET status = 'pending', next_attempt_at = $2, round_attempts = 0, dead_at = NULL,"
+        " requeued = requeued + 1"
+        " WHERE subscription_id = $1 AND sequence IS NOT NULL AND status <> 'pending'"
+        " AND ($3::bigint IS NULL OR sequence > $3) AND ($4::timestamptz IS NULL OR occurred_at >= $4)"
+        " AND (NOT $5 OR status = 'dead') AND ($6::uuid[] IS NULL OR delivery_id = ANY ($6::uuid[]))"
+        " RETURNING sequence",
+        subscription_id,
+        now,
+        since_sequence,
+        since_time,
+        dead_only,
+        delivery_ids,
+    )
+    return sorted(r["sequence"] for r in rows)
+
+
+async def all_dead(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+    """Every subscription's dead letters, without the events (for operators)."""
+    return await conn.fetch(
+        "SELECT d.subscription_id, s.subscriber, d.delivery_id, d.sequence, d.event_id, d.event_type, d.attempts,"
+        " d.last_status_code, d.last_error, d.dead_at FROM deliveries d JOIN subscriptions s USING (subscription_id)"
+        " WHERE d.status = 'dead' ORDER BY d.dead_at, d.position LIMIT $1",
+        limit,
+    )

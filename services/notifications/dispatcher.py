@@ -1,38 +1,203 @@
-"""The background loop that sends due deliveries."""
+"""The delivery loop: one lane per subscriber, each with one request in flight, many lanes at once.
+
+A scheduler looks for lanes that are due (their next delivery is due, their breaker lets an attempt
+through, nobody else holds their lease) and starts a task per lane. A lane takes a lease on its
+subscription (so two processes never send one subscriber's deliveries at once), plans the next deliveries
+(domain/ordering.py), numbers them in a committed transaction, then sends them one by one and records
+each attempt. It stops at the first failure: when the retry is due, the scheduler starts it again. A
+slow or dead endpoint thus holds one lane and one of `delivery_max_concurrency` slots, never the others;
+its breaker parks it after repeated failures.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
 
-from services.notifications.deliveries import dispatch_once
+from services.notifications import deliveries, fanout
+from services.notifications.domain.breaker import Breaker
+from services.notifications.domain.messages import render, signed, signing_secrets
+from services.notifications.domain.ordering import plan
+from services.notifications.domain.outcome import DeliveryStatus, decide
+from services.notifications.sender import AddressGuard, post
 from services.notifications.settings import NotificationsSettings
+from shared.clock import Clock
 from shared.logging import get_logger
 from shared.service import Runtime
 
 log = get_logger(__name__)
+# httpx logs every request at INFO through the standard library; the attempt log above says more, once.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+_DATABASE_TROUBLE = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+_SWEEP_EVERY_SECONDS = 1.0
+_IDLE_CLIENT_SECONDS = 60.0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        clock: Clock,
+        settings: NotificationsSettings,
+        owner: str | None = None,
+    ) -> None:
+        self.pool = pool
+        self.clock = clock
+        self.settings = settings
+        # One HTTP client per subscriber lane, holding at most one connection: a subscriber's endpoint gets
+        # one request at a time and keeps its connection alive between them, and no lane waits on a
+        # connection pool shared with slow endpoints.
+        self.clients: dict[uuid.UUID, tuple[httpx.AsyncClient, float]] = {}
+        self.tls = httpx.create_ssl_context()  # loading the CA bundle takes ~20 ms: once, not per client
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.guard = AddressGuard(allow_loopback=settings.environment == "development")
+        self.retry = settings.retry_policy()
+        self.breaker_policy = settings.breaker_policy()
+        self.slots = asyncio.Semaphore(settings.delivery_max_concurrency)
+        self.lanes: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self.stop = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.stop = stop
+        last_sweep = 0.0
+        try:
+            while not stop.is_set():
+                try:
+                    async with self.pool.acquire() as conn:
+                        due = await deliveries.due_lanes(conn, self.clock.now(), self.owner, 10_000)
+                    for subscription_id in due:
+                        if subscription_id not in self.lanes:
+                            task = asyncio.create_task(self._lane(subscription_id), name=f"lane-{subscription_id}")
+                            self.lanes[subscription_id] = task
+                            task.add_done_callback(lambda _, s=subscription_id: self.lanes.pop(s, None))
+                    if time.monotonic() - last_sweep >= _SWEEP_EVERY_SECONDS:
+                        last_sweep = time.monotonic()
+                        await fanout.release_overdue(self.pool, self.clock.now())
+                        await self._close_idle_clients()
+                except _DATABASE_TROUBLE as error:
+                    log.warning("notifications.dispatch_failed", error=repr(error))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.dispatch_idle_seconds)
+        finally:
+            for task in list(self.lanes.values()):
+                task.cancel()
+            await asyncio.gather(*self.lanes.values(), return_exceptions=True)
+            await asyncio.gather(*(client.aclose() for client, _ in self.clients.values()), return_exceptions=True)
+            self.clients.clear()
+            with contextlib.suppress(*_DATABASE_TROUBLE):
+                async with self.pool.acquire() as conn:
+                    await deliveries.release_lanes(conn, self.owner)
+
+    def _client(self, subscription_id: uuid.UUID) -> httpx.AsyncClient:
+        found = self.clients.get(subscription_id)
+        client = found[0] if found else None
+        if client is None:
+            timeout = httpx.Timeout(
+                self.settings.delivery_timeout_seconds, connect=self.settings.delivery_connect_timeout_seconds
+            )
+            limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=_IDLE_CLIENT_SECONDS)
+            client = httpx.AsyncClient(follow_redirects=False, timeout=timeout, limits=limits, verify=self.tls)
+        self.clients[subscription_id] = (client, time.monotonic())
+        return client
+
+    async def _close_idle_clients(self) -> None:
+        idle = [
+            s
+            for s, (_, used) in self.clients.items()
+            if s not in self.lanes and time.monotonic() - used > _IDLE_CLIENT_SECONDS
+        ]
+        for subscription_id in idle:
+            client, _ = self.clients.pop(subscription_id)
+            await client.aclose()
+
+    async def _lane(self, subscription_id: uuid.UUID) -> None:
+        try:
+            while not self.stop.is_set() and await self._batch(subscription_id):
+                pass
+        except _DATABASE_TROUBLE as error:
+            log.warning("notifications.lane_failed", subscription_id=str(subscription_id), error=repr(error))
+
+    async def _batch(self, subscription_id: uuid.UUID) -> bool:
+        """Take the lane, plan, number and send its next deliveries; True when a full batch went out and
+        more may be waiting. The lease stays with this process afterwards (its connection stays warm); it
+        lapses by itself when the process is gone, and is handed back on shutdown."""
+        settings = self.settings
+        async with self.pool.acquire() as conn, conn.transaction():
+            lane = await deliveries.take_lane(conn, subscription_id, self.owner, settings.lane_lease_seconds)
+            now = self.clock.now()
+            if lane is None or not lane.breaker.allows_attempt(now):
+                return False
+            window = await deliveries.pending_window(conn, subscription_id, max(4 * settings.delivery_batch_size, 200))
+            planned = plan(window, now, settings.delivery_batch_size)
+            if not planned:
+                return False
+            outgoing = await deliveries.number_and_load(conn, subscription_id, planned)
+        breaker = lane.breaker
+        for item in outgoing:
+            if self.stop.is_set():
+                return False
+            delivered, breaker = await self._send(lane, breaker, item)
+            if not delivered:
+                return False
+        return len(planned) == settings.delivery_batch_size
+
+    async def _send(self, lane: deliveries.Lane, breaker: Breaker, item: deliveries.Outgoing) -> tuple[bool, Breaker]:
+        secrets = signing_secrets(lane.secret, lane.previous_secret, lane.previous_secret_until, self.clock.now())
+        # The signature carries real time, not the service clock: receivers check it against theirs.
+        message = signed(
+            render(item.envelope, item.sequence, lane.content_mode), str(item.delivery_id), datetime.now(UTC), secrets
+        )
+        async with self.slots:
+            attempt = await post(
+                self._client(lane.subscription_id),
+                self.guard,
+                lane.endpoint_url,
+                message,
+                self.settings.delivery_timeout_seconds,
+            )
+        now = self.clock.now()
+        decision = decide(attempt, item.round_attempts, breaker, now, self.retry, self.breaker_policy)
+        async with self.pool.acquire() as conn:
+            state = await deliveries.record_attempt(
+                conn,
+                lane.subscription_id,
+                self.owner,
+                self.settings.lane_lease_seconds,
+                item.delivery_id,
+                attempt,
+                decision,
+                now,
+            )
+        (log.debug if attempt.delivered else log.info)(
+            "notifications.attempt",
+            subscription_id=str(lane.subscription_id),
+            delivery_id=str(item.delivery_id),
+            sequence=item.sequence,
+            status=decision.status.value,
+            status_code=attempt.status_code,
+            latency_ms=round(attempt.latency_ms, 1),
+            error=attempt.error,
+        )
+        if decision.status is DeliveryStatus.DEAD:
+            log.error(
+                "notifications.dead_lettered",
+                subscription_id=str(lane.subscription_id),
+                delivery_id=str(item.delivery_id),
+            )
+        return decision.status is DeliveryStatus.DELIVERED and state == "active", decision.breaker
 
 
 async def run_dispatcher(runtime: Runtime) -> None:
     settings = runtime.settings
     assert isinstance(settings, NotificationsSettings)
-    async with httpx.AsyncClient(follow_redirects=False) as client:
-        while not runtime.stop.is_set():
-            try:
-                sent = await dispatch_once(
-                    runtime.pool,
-                    client,
-                    runtime.clock,
-                    settings.delivery_batch_size,
-                    settings.delivery_timeout_seconds,
-                )
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
-                log.warning("notifications.dispatch_failed", error=repr(error))
-                sent = 0
-            if sent == 0:
-                try:
-                    await asyncio.wait_for(runtime.stop.wait(), settings.dispatch_idle_seconds)
-                except TimeoutError:
-                    pass
+    await Dispatcher(runtime.pool, runtime.clock, settings).run(runtime.stop)

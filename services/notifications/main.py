@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.notifications import fanout
 from services.notifications.dispatcher import run_dispatcher
-from services.notifications.handlers import HANDLERS
-from services.notifications.routes import subscriptions
+from services.notifications.handlers import handlers_for
+from services.notifications.routes import deliveries, escalations, subscriptions
 from services.notifications.settings import NotificationsSettings
+from shared.access_log import access_log_router
 from shared.service import ServiceDefinition, create_service_app, serve
+
+
+async def _episode_parties(conn, episode_id):
+    parties = await fanout.parties_of(conn, str(episode_id))
+    return (parties.practice_agb, parties.referrer_agb) if parties else None
 
 
 def build(settings: NotificationsSettings | None = None) -> tuple[FastAPI, NotificationsSettings]:
@@ -17,8 +24,14 @@ def build(settings: NotificationsSettings | None = None) -> tuple[FastAPI, Notif
         settings=settings,
         title="Ruggengraat notifications",
         description="GP and practice systems subscribe to episode events and receive signed CloudEvents.",
-        routers=[subscriptions.router],
-        handlers=HANDLERS,
+        routers=[
+            subscriptions.router,
+            deliveries.router,
+            deliveries.operations,
+            escalations.router,
+            access_log_router(_episode_parties),
+        ],
+        handlers=handlers_for(settings),
         background=[run_dispatcher],
         migrations_package="services.notifications",
     )

@@ -3,23 +3,53 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import timedelta
 
-# Base delays after attempt 1, 2, …: 5 s doubling to a cap of 4 h; 18 attempts span ~29 h.
+# Production defaults. Base delays after attempt 1, 2, …: 5 s doubling to a cap of 4 h; 18 attempts span ~29 h.
 BASE = timedelta(seconds=5)
 CAP = timedelta(hours=4)
 MAX_ATTEMPTS = 18
+RETRY_AFTER_CAP = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base: timedelta = BASE
+    cap: timedelta = CAP
+    max_attempts: int = MAX_ATTEMPTS
+    #: A receiver's Retry-After is honoured up to this long, so one header cannot park a delivery for ever.
+    retry_after_cap: timedelta = RETRY_AFTER_CAP
+
+    def base_delay(self, attempt: int) -> timedelta:
+        return min(self.base * (2 ** min(attempt - 1, 62)), self.cap)
+
+    def delay_after(
+        self, attempt: int, retry_after: timedelta | None = None, rng: random.Random | None = None
+    ) -> timedelta:
+        """Delay before the attempt after `attempt` (1-based); a receiver's Retry-After wins when longer."""
+        delay = self.base_delay(attempt) * (rng or random).uniform(0.8, 1.2)
+        if retry_after is not None:
+            retry_after = min(retry_after, self.retry_after_cap)
+            if retry_after > delay:
+                return retry_after
+        return delay
+
+    def exhausted(self, attempts: int) -> bool:
+        """True when `attempts` failed attempts are all this delivery gets before the dead-letter list."""
+        return attempts >= self.max_attempts
+
+    def total_span(self) -> timedelta:
+        """The shortest time from the first attempt to the last, before jitter."""
+        return sum((self.base_delay(a) for a in range(1, self.max_attempts)), timedelta(0))
+
+
+DEFAULT = RetryPolicy()
 
 
 def delay_after(attempt: int, retry_after: timedelta | None = None, rng: random.Random | None = None) -> timedelta:
-    """Delay before the attempt after `attempt` (1-based); a receiver's Retry-After wins when longer."""
-    base = min(BASE * (2 ** (attempt - 1)), CAP)
-    jitter = (rng or random).uniform(0.8, 1.2)
-    delay = base * jitter
-    if retry_after is not None and retry_after > delay:
-        return retry_after
-    return delay
+    return DEFAULT.delay_after(attempt, retry_after, rng)
 
 
 def total_span() -> timedelta:
-    return sum((min(BASE * (2 ** (a - 1)), CAP) for a in range(1, MAX_ATTEMPTS)), timedelta(0))
+    return DEFAULT.total_span()

@@ -1,13 +1,61 @@
-"""Notifications settings, read from the environment."""
+"""Notifications settings, read from the environment.
 
-from pydantic import Field
+Every delay that decides when something is tried again is a setting, so that tests run the whole retry,
+breaker and lease machinery in seconds while production keeps a retry span of more than a day.
+"""
 
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field, model_validator
+
+from services.notifications.domain.breaker import BreakerPolicy
+from services.notifications.retry_policy import RetryPolicy
 from shared.settings import ServiceSettings
 
 
 class NotificationsSettings(ServiceSettings):
     service_name: str = "notifications"
     http_port: int = 8004
-    delivery_timeout_seconds: float = Field(default=10.0, gt=0)
-    delivery_batch_size: int = Field(default=50, ge=1, le=1000)
-    dispatch_idle_seconds: float = Field(default=0.1, gt=0)
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0, description="Whole-request timeout per attempt.")
+    delivery_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    delivery_batch_size: int = Field(default=50, ge=1, le=1000, description="Deliveries a lane plans at once.")
+    delivery_max_concurrency: int = Field(
+        default=200, ge=1, le=5000, description="Requests in flight at once over all subscribers."
+    )
+    dispatch_idle_seconds: float = Field(default=0.05, gt=0, description="How often due lanes are looked for.")
+    retry_base_seconds: float = Field(default=5.0, gt=0, description="Delay after the first failed attempt.")
+    retry_cap_seconds: float = Field(default=4 * 3600.0, gt=0, description="Longest delay between attempts.")
+    retry_max_attempts: int = Field(default=18, ge=1, le=1000, description="Attempts before the dead-letter list.")
+    retry_after_cap_seconds: float = Field(default=24 * 3600.0, gt=0, description="Longest Retry-After honoured.")
+    breaker_failure_threshold: int = Field(default=5, ge=1, description="Consecutive failures that open it.")
+    breaker_probe_seconds: float = Field(default=60.0, gt=0, description="How long an open breaker parks.")
+    lane_lease_seconds: float = Field(
+        default=30.0, gt=0, description="How long a process owns a subscriber's lane without renewing it."
+    )
+    causal_hold_seconds: float = Field(
+        default=300.0, gt=0, description="Longest an event waits for its cause before it is delivered anyway."
+    )
+    secret_overlap_seconds: float = Field(
+        default=24 * 3600.0, ge=0, description="How long the old secret still signs after a rotation."
+    )
+
+    @model_validator(mode="after")
+    def _retries_span_a_day_in_production(self) -> NotificationsSettings:
+        if self.environment == "production" and self.retry_policy().total_span() <= timedelta(hours=24):
+            raise ValueError("retry_base_seconds: in production the retries must span more than 24 hours")
+        if self.lane_lease_seconds <= self.delivery_timeout_seconds:
+            raise ValueError("lane_lease_seconds: must be longer than delivery_timeout_seconds")
+        return self
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            base=timedelta(seconds=self.retry_base_seconds),
+            cap=timedelta(seconds=self.retry_cap_seconds),
+            max_attempts=self.retry_max_attempts,
+            retry_after_cap=timedelta(seconds=self.retry_after_cap_seconds),
+        )
+
+    def breaker_policy(self) -> BreakerPolicy:
+        return BreakerPolicy(self.breaker_failure_threshold, timedelta(seconds=self.breaker_probe_seconds))

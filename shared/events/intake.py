@@ -181,4 +181,3 @@ def sample_referral(practice_agb: str = "04123456", **overrides: object) -> Refe
     }
     fields.update(overrides)
     return ReferralReceived(**fields)
-

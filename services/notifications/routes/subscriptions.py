@@ -1,29 +1,48 @@
-"""Subscription routes: register an endpoint, read it back, list its deliveries."""
+"""Subscription routes: register an endpoint for an episode filter, read, list, pause, resume, delete,
+rotate the signing secret."""
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import socket
 import uuid
-from datetime import datetime
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Literal
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, Field, field_validator
 
 from services.notifications import subscriptions
-from shared.auth import Caller, Role, allow
+from services.notifications.domain.breaker import BreakerState
+from services.notifications.domain.endpoints import check_endpoint_url, refused_address
+from services.notifications.domain.filters import AGB, Filter, Party, parse_scope, within_scope
+from services.notifications.domain.messages import ContentMode
+from services.notifications.routes.common import SubscriberDep, own_subscription, settings_of
 from shared.events import REGISTRY
 from shared.http import DomainRejected
-from shared.service import RuntimeDep
+from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 
 
-SubscriberDep = Annotated[Caller, allow(Role.SUBSCRIBER)]
+class FilterBody(BaseModel):
+    party: Literal["practice", "referrer"] = Field(
+        description="practice: episodes treated at this practice; referrer: episodes this verwijzer referred."
+    )
+    agb: str = Field(pattern=AGB.pattern, description="AGB code of the practice or verwijzer.")
 
 
 class SubscriptionRequest(BaseModel):
     endpoint_url: str = Field(max_length=2000, description="Where deliveries are POSTed.")
     event_types: list[str] = Field(min_length=1, description="CloudEvent types to deliver.")
+    filter: FilterBody | None = Field(
+        default=None, description="Which episodes; defaults to the scope of the caller's credentials."
+    )
+    content_mode: ContentMode = Field(
+        default=ContentMode.STRUCTURED, description="CloudEvents HTTP content mode: structured (default) or binary."
+    )
 
     @field_validator("event_types")
     @classmethod
@@ -40,7 +59,15 @@ class SubscriptionView(BaseModel):
     subscriber: str
     endpoint_url: str
     event_types: list[str]
+    filter: FilterBody | None
+    content_mode: ContentMode
+    state: Literal["active", "paused", "gone"]
+    state_reason: str | None
     active: bool
+    breaker: BreakerState
+    breaker_open_until: datetime | None
+    last_sequence: int = Field(description="The highest sequence number sent so far (0: none yet).")
+    previous_secret_valid_until: datetime | None
     created_at: datetime
 
 
@@ -48,72 +75,134 @@ class SubscriptionCreated(SubscriptionView):
     secret: str = Field(description="Standard Webhooks signing secret; shown once.")
 
 
-class DeliveryView(BaseModel):
-    delivery_id: uuid.UUID
-    sequence: int
-    event_id: uuid.UUID
-    event_type: str
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    delivered_at: datetime | None
+class RotateRequest(BaseModel):
+    overlap_seconds: float | None = Field(
+        default=None, ge=0, le=7 * 24 * 3600, description="How long the old secret keeps signing too."
+    )
 
 
-def _view(sub: subscriptions.Subscription) -> dict:
+class SecretRotated(BaseModel):
+    secret: str = Field(description="The new signing secret; shown once.")
+    previous_secret_valid_until: datetime
+
+
+def view(sub: subscriptions.Subscription, now: datetime) -> dict:
+    previous_until = sub.previous_secret_until if sub.previous_secret and sub.previous_secret_until else None
     return {
         "subscription_id": sub.subscription_id,
         "subscriber": sub.subscriber,
         "endpoint_url": sub.endpoint_url,
         "event_types": sub.event_types,
-        "active": sub.active,
+        "filter": FilterBody(party=sub.filter.party.value, agb=sub.filter.agb) if sub.filter else None,
+        "content_mode": sub.content_mode,
+        "state": sub.state,
+        "state_reason": sub.state_reason,
+        "active": sub.state == "active",
+        "breaker": sub.breaker.state(now),
+        "breaker_open_until": sub.breaker.open_until,
+        "last_sequence": sub.next_sequence - 1,
+        "previous_secret_valid_until": previous_until if previous_until and previous_until > now else None,
         "created_at": sub.created_at,
     }
+
+
+async def _refused_by_resolution(url: str, allow_loopback: bool) -> str | None:
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        return f"the host {host} does not resolve"
+    for info in infos:
+        reason = refused_address(ipaddress.ip_address(info[4][0].split("%", 1)[0]), allow_loopback=allow_loopback)
+        if reason is not None:
+            return reason
+    return None
 
 
 @router.post("", operation_id="create_subscription", status_code=201, response_model=SubscriptionCreated)
 async def create_subscription(
     request: SubscriptionRequest, runtime: RuntimeDep, caller: SubscriberDep
 ) -> SubscriptionCreated:
-    """Register an endpoint for the given event types; the answer holds the signing secret."""
-    refused = subscriptions.check_endpoint_url(
-        request.endpoint_url, allow_loopback=runtime.settings.environment == "development"
-    )
+    """Register an endpoint for event types of the episodes in a filter; the answer holds the signing secret."""
+    wanted = Filter(Party(request.filter.party), request.filter.agb) if request.filter else parse_scope(caller.scope)
+    if wanted is None or not within_scope(wanted, caller.scope):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "filter: outside the scope of the caller's credentials")
+    development = settings_of(runtime).environment == "development"
+    refused = check_endpoint_url(request.endpoint_url, allow_loopback=development)
+    if refused is None and not development:
+        refused = await _refused_by_resolution(request.endpoint_url, allow_loopback=False)
     if refused:
         raise DomainRejected(refused, "endpoint_url")
+    now = runtime.clock.now()
     async with runtime.pool.acquire() as conn:
         sub = await subscriptions.create(
-            conn, caller.org, request.endpoint_url, request.event_types, runtime.clock.now()
+            conn, caller.org, request.endpoint_url, request.event_types, wanted, request.content_mode, now
         )
-    return SubscriptionCreated(**_view(sub), secret=sub.secret)
+    return SubscriptionCreated(**view(sub, now), secret=sub.secret)
+
+
+@router.get("", operation_id="list_subscriptions", response_model=list[SubscriptionView])
+async def list_subscriptions(runtime: RuntimeDep, caller: SubscriberDep) -> list[SubscriptionView]:
+    """The caller's subscriptions, without their secrets."""
+    async with runtime.pool.acquire() as conn:
+        found = await subscriptions.list_own(conn, caller.org)
+    now = runtime.clock.now()
+    return [SubscriptionView(**view(s, now)) for s in found]
 
 
 @router.get("/{subscription_id}", operation_id="get_subscription", response_model=SubscriptionView)
 async def get_subscription(subscription_id: uuid.UUID, runtime: RuntimeDep, caller: SubscriberDep) -> SubscriptionView:
     """One of the caller's subscriptions, without its secret."""
-    async with runtime.pool.acquire() as conn:
-        sub = await subscriptions.get(conn, subscription_id)
-    if sub is None or sub.subscriber != caller.org:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"subscription {subscription_id} is not known")
-    return SubscriptionView(**_view(sub))
+    sub = await own_subscription(runtime, caller, subscription_id)
+    return SubscriptionView(**view(sub, runtime.clock.now()))
 
 
-@router.get("/{subscription_id}/deliveries", operation_id="list_deliveries", response_model=list[DeliveryView])
-async def list_deliveries(
-    subscription_id: uuid.UUID, runtime: RuntimeDep, caller: SubscriberDep, after_sequence: int = 0, limit: int = 100
-) -> list[DeliveryView]:
-    """The subscription's deliveries in sequence order, after a sequence number."""
-    if not 1 <= limit <= 1000:
-        raise DomainRejected("must be between 1 and 1000", "limit")
+async def _change_state(runtime: Runtime, subscription_id: uuid.UUID, state: str, reason: str | None):
     async with runtime.pool.acquire() as conn:
+        await subscriptions.set_state(conn, subscription_id, state, reason, runtime.clock.now())
         sub = await subscriptions.get(conn, subscription_id)
-        if sub is None or sub.subscriber != caller.org:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"subscription {subscription_id} is not known")
-        rows = await conn.fetch(
-            "SELECT delivery_id, sequence, event_id, event_type, status, attempts, next_attempt_at,"
-            " delivered_at FROM deliveries WHERE subscription_id = $1 AND sequence > $2"
-            " ORDER BY sequence LIMIT $3",
-            subscription_id,
-            after_sequence,
-            limit,
-        )
-    return [DeliveryView(**dict(r)) for r in rows]
+    assert sub is not None
+    return SubscriptionView(**view(sub, runtime.clock.now()))
+
+
+@router.post("/{subscription_id}/pause", operation_id="pause_subscription", response_model=SubscriptionView)
+async def pause_subscription(
+    subscription_id: uuid.UUID, runtime: RuntimeDep, caller: SubscriberDep
+) -> SubscriptionView:
+    """Stop sending; events keep being queued and are sent after resume."""
+    sub = await own_subscription(runtime, caller, subscription_id)
+    if sub.state == "gone":
+        raise DomainRejected("a deactivated subscription cannot be paused; resume it first", "state")
+    return await _change_state(runtime, subscription_id, "paused", "paused by the subscriber")
+
+
+@router.post("/{subscription_id}/resume", operation_id="resume_subscription", response_model=SubscriptionView)
+async def resume_subscription(
+    subscription_id: uuid.UUID, runtime: RuntimeDep, caller: SubscriberDep
+) -> SubscriptionView:
+    """Send again (also after a 410 deactivated it); what was queued goes first, in order."""
+    await own_subscription(runtime, caller, subscription_id)
+    return await _change_state(runtime, subscription_id, "active", None)
+
+
+@router.delete("/{subscription_id}", operation_id="delete_subscription", status_code=204)
+async def delete_subscription(subscription_id: uuid.UUID, runtime: RuntimeDep, caller: SubscriberDep) -> Response:
+    """Delete the subscription with its deliveries and their attempts."""
+    await own_subscription(runtime, caller, subscription_id)
+    async with runtime.pool.acquire() as conn:
+        await subscriptions.delete(conn, subscription_id)
+    return Response(status_code=204)
+
+
+@router.post("/{subscription_id}/secret/rotate", operation_id="rotate_secret", response_model=SecretRotated)
+async def rotate_secret(
+    subscription_id: uuid.UUID, runtime: RuntimeDep, caller: SubscriberDep, request: RotateRequest | None = None
+) -> SecretRotated:
+    """A new signing secret; deliveries carry signatures by both secrets until the overlap ends."""
+    await own_subscription(runtime, caller, subscription_id)
+    seconds = request.overlap_seconds if request and request.overlap_seconds is not None else None
+    overlap = timedelta(seconds=settings_of(runtime).secret_overlap_seconds if seconds is None else seconds)
+    async with runtime.pool.acquire() as conn:
+        sub = await subscriptions.rotate_secret(conn, subscription_id, overlap, runtime.clock.now())
+    assert sub.previous_secret_until is not None
+    return SecretRotated(secret=sub.secret, previous_secret_valid_until=sub.previous_secret_until)

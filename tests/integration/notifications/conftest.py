@@ -1,0 +1,119 @@
+"""Notifications in-process on real Postgres: its schema, its consumer fed real records, its dispatcher."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from deploy.receiver import ReceiverProcess
+from services.notifications import subscriptions
+from services.notifications.domain.filters import Filter, Party
+from services.notifications.domain.messages import ContentMode
+from services.notifications.handlers import handlers_for
+from services.notifications.settings import NotificationsSettings
+from shared.clock import ManualClock
+from shared.consumer.dead_letters import Record
+from shared.consumer.idempotent import IdempotentConsumer, Outcome
+from shared.db import open_service_database
+from shared.events import REGISTRY, Envelope, new_envelope
+from shared.events.payload import EventPayload
+from shared.store.event_store import EventStore
+from shared.store.migrate import event_store_migrations, migrations_in
+from tests.conftest import unique
+
+START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def pool(infrastructure) -> AsyncIterator[asyncpg.Pool]:
+    schema = unique("n")
+    migrations = event_store_migrations() + migrations_in("services.notifications")
+    pool = await open_service_database(infrastructure.database_url, schema, migrations, max_size=12)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+        conn = await asyncpg.connect(infrastructure.database_url)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def receiver(tmp_path: Path) -> Iterator[ReceiverProcess]:
+    process = ReceiverProcess(tmp_path)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def fast_settings(**overrides) -> NotificationsSettings:
+    values = {
+        "delivery_timeout_seconds": 1.0,
+        "lane_lease_seconds": 3.0,
+        "retry_base_seconds": 10.0,
+        "retry_cap_seconds": 60.0,
+        "retry_max_attempts": 5,
+        "breaker_failure_threshold": 100,
+        "breaker_probe_seconds": 30.0,
+        "dispatch_idle_seconds": 0.02,
+        "causal_hold_seconds": 60.0,
+    }
+    return NotificationsSettings(**{**values, **overrides})
+
+
+class Feed:
+    """Puts events through notifications' real idempotent consumer, as the faust agent does."""
+
+    def __init__(self, pool: asyncpg.Pool, clock: ManualClock, settings: NotificationsSettings) -> None:
+        self.consumer = IdempotentConsumer(
+            "notifications", pool, EventStore("notifications", REGISTRY), REGISTRY, handlers_for(settings), clock
+        )
+        self.clock = clock
+        self.offset = 0
+
+    def envelope(
+        self, payload: EventPayload, episode: str, version: int = 1, cause: Envelope | None = None
+    ) -> Envelope:
+        service = payload.event_type.split(".")[2]
+        return new_envelope(
+            payload,
+            service=service,
+            subject=episode,
+            stream_version=version,
+            time=self.clock.now(),
+            correlation_id=cause.correlationid if cause else uuid.uuid4(),
+            causation_id=cause.id if cause else None,
+        )
+
+    async def __call__(self, envelope: Envelope) -> None:
+        self.offset += 1
+        record = Record(
+            REGISTRY.model_for(envelope.type).topic, 0, self.offset, envelope.subject.encode(), envelope.to_json()
+        )
+        assert await self.consumer.process(record) is Outcome.HANDLED
+
+
+async def subscribe(
+    pool: asyncpg.Pool,
+    subscriber: str,
+    url: str,
+    types: list[str],
+    party: Party,
+    agb: str,
+    mode: ContentMode = ContentMode.STRUCTURED,
+) -> subscriptions.Subscription:
+    async with pool.acquire() as conn:
+        return await subscriptions.create(conn, subscriber, url, types, Filter(party, agb), mode, START)

@@ -1,0 +1,179 @@
+"""The dispatcher in-process against a real receiver process, with the service clock under the test's hand."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from services.notifications import deliveries
+from services.notifications.dispatcher import Dispatcher
+from services.notifications.domain.filters import Party
+from services.notifications.domain.messages import ContentMode
+from services.notifications.domain.outcome import DeliveryStatus
+from services.notifications.settings import NotificationsSettings
+from shared.events.intake import ReferralReceived, sample_referral
+from tests.conftest import eventually
+from tests.integration.notifications.conftest import Feed, fast_settings, subscribe
+
+pytestmark = pytest.mark.integration
+
+REFERRAL = ReferralReceived.event_type
+PRACTICE = "04111111"
+
+
+@contextlib.asynccontextmanager
+async def dispatching(pool, clock, settings: NotificationsSettings, owner: str = "test") -> AsyncIterator[Dispatcher]:
+    stop = asyncio.Event()
+    dispatcher = Dispatcher(pool, clock, settings, owner=owner)
+    task = asyncio.create_task(dispatcher.run(stop))
+    try:
+        yield dispatcher
+    finally:
+        stop.set()
+        await task
+
+
+async def attempt_log(pool, subscription_id) -> list[tuple[int | None, int | None]]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT d.sequence, a.status_code FROM delivery_attempts a JOIN deliveries d USING (delivery_id)"
+            " WHERE d.subscription_id = $1 ORDER BY a.id",
+            subscription_id,
+        )
+    return [(r["sequence"], r["status_code"]) for r in rows]
+
+
+async def received(receiver, name: str, count: int) -> list[dict]:
+    async def probe():
+        got = await asyncio.to_thread(receiver.received, name)
+        return got["events"] if len(got["events"]) >= count else None
+
+    return await eventually(probe, timeout=20)
+
+
+async def test_a_failed_delivery_is_retried_when_the_service_clock_says_so_and_arrives_once(pool, clock, receiver):
+    settings = fast_settings(retry_base_seconds=10)
+    sub = await subscribe(pool, "his", receiver.url("a"), [REFERRAL], Party.PRACTICE, PRACTICE)
+    receiver.configure("a", secret=sub.secret, fail_next=3)
+    feed = Feed(pool, clock, settings)
+    async with dispatching(pool, clock, settings):
+        await feed(feed.envelope(sample_referral(PRACTICE), "episode-1"))
+
+        async def attempts_are(n: int):
+            return len(await attempt_log(pool, sub.subscription_id)) == n
+
+        await eventually(lambda: attempts_are(1))
+        await asyncio.sleep(0.5)
+        assert await attempts_are(1)  # real time passes, the service clock does not: no retry yet
+        for delay in (12, 24, 48):  # the base delay doubles; jitter stays within ±20 %
+            clock.advance(timedelta(seconds=delay))
+            await eventually(lambda n=2 + (delay > 12) + (delay > 24): attempts_are(n))
+        events = await received(receiver, "a", 1)
+    assert [(e["type"], e["sequence"]) for e in events] == [(REFERRAL, 1)]
+    assert await attempt_log(pool, sub.subscription_id) == [(1, 500), (1, 500), (1, 500), (1, 204)]
+    assert receiver.received("a")["attempts"] == 4
+
+
+async def test_retry_after_from_the_receiver_decides_when_the_next_attempt_is(pool, clock, receiver):
+    settings = fast_settings(retry_base_seconds=1)
+    sub = await subscribe(pool, "his", receiver.url("a"), [REFERRAL], Party.PRACTICE, PRACTICE)
+    receiver.configure("a", secret=sub.secret, fail_next=1, fail_status=503, retry_after=120)
+    feed = Feed(pool, clock, settings)
+    async with dispatching(pool, clock, settings):
+        await feed(feed.envelope(sample_referral(PRACTICE), "episode-1"))
+        await eventually(lambda: _attempts(pool, sub.subscription_id, 1))
+        async with pool.acquire() as conn:
+            [row] = await deliveries.list_for(conn, sub.subscription_id, status=None, after_sequence=None, limit=10)
+        assert row["next_attempt_at"] == clock.now() + timedelta(seconds=120)
+        clock.advance(timedelta(seconds=119))
+        await asyncio.sleep(0.3)
+        assert await _attempts(pool, sub.subscription_id, 1)
+        clock.advance(timedelta(seconds=1))
+        await received(receiver, "a", 1)
+
+
+async def _attempts(pool, subscription_id, n: int) -> bool:
+    return len(await attempt_log(pool, subscription_id)) == n
+
+
+async def test_after_the_last_attempt_the_delivery_is_dead_lettered_and_a_redrive_delivers_it(pool, clock, receiver):
+    settings = fast_settings(retry_base_seconds=1, retry_max_attempts=2)
+    sub = await subscribe(pool, "his", receiver.url("a"), [REFERRAL], Party.PRACTICE, PRACTICE)
+    receiver.configure("a", secret=sub.secret, fail_next=2)
+    feed = Feed(pool, clock, settings)
+    async with dispatching(pool, clock, settings):
+        await feed(feed.envelope(sample_referral(PRACTICE), "episode-1"))
+        await eventually(lambda: _attempts(pool, sub.subscription_id, 1))
+        clock.advance(timedelta(seconds=2))
+        await eventually(lambda: _attempts(pool, sub.subscription_id, 2))
+        await feed(feed.envelope(sample_referral(PRACTICE), "episode-2"))
+        first = await received(receiver, "a", 1)
+        assert [(e["subject"], e["sequence"]) for e in first] == [("episode-2", 2)]  # the gap at 1 is visible
+
+        async with pool.acquire() as conn:
+            dead = await deliveries.list_for(
+                conn, sub.subscription_id, status=DeliveryStatus.DEAD, after_sequence=None, limit=10
+            )
+            assert [(d["subject"], d["sequence"], d["attempts"]) for d in dead] == [("episode-1", 1, 2)]
+            assert await deliveries.requeue(conn, sub.subscription_id, clock.now(), dead_only=True) == [1]
+        both = await received(receiver, "a", 2)
+    assert [(e["subject"], e["sequence"]) for e in both] == [("episode-2", 2), ("episode-1", 1)]
+
+
+async def test_a_slow_subscriber_never_delays_the_others_and_its_breaker_parks_it(pool, clock, receiver):
+    settings = fast_settings(
+        delivery_timeout_seconds=0.5, retry_base_seconds=1, breaker_failure_threshold=2, breaker_probe_seconds=30
+    )
+    slow = await subscribe(pool, "slow", receiver.url("slow"), [REFERRAL], Party.PRACTICE, PRACTICE)
+    fast = await subscribe(pool, "fast", receiver.url("fast"), [REFERRAL], Party.PRACTICE, PRACTICE)
+    receiver.configure("slow", secret=slow.secret, delay_seconds=3)
+    receiver.configure("fast", secret=fast.secret)
+    feed = Feed(pool, clock, settings)
+    async with dispatching(pool, clock, settings):
+        for n in range(20):
+            await feed(feed.envelope(sample_referral(PRACTICE), f"episode-{n}"))
+        events = await received(receiver, "fast", 20)
+        assert [e["sequence"] for e in events] == list(range(1, 21))
+        assert len(await attempt_log(pool, slow.subscription_id)) <= 1  # still waiting for its first answer
+        await eventually(lambda: _attempts(pool, slow.subscription_id, 1))  # timed out, waiting for its retry
+
+        clock.advance(timedelta(seconds=2))
+        await eventually(lambda: _attempts(pool, slow.subscription_id, 2))
+        async with pool.acquire() as conn:
+            parked = await conn.fetchval(
+                "SELECT breaker_open_until FROM subscriptions WHERE subscription_id = $1", slow.subscription_id
+            )
+        assert parked is not None and parked >= clock.now() + timedelta(seconds=29)
+        clock.advance(timedelta(seconds=10))  # well past the retry delay, but the endpoint is parked
+        await asyncio.sleep(0.5)
+        assert await _attempts(pool, slow.subscription_id, 2)
+
+        receiver.configure("slow", secret=slow.secret)  # it recovers; the probe finds out
+        clock.advance(timedelta(seconds=20))
+        slow_events = await received(receiver, "slow", 20)
+    assert [e["sequence"] for e in slow_events] == list(range(1, 21))
+    assert [r[1] for r in await attempt_log(pool, slow.subscription_id)][:3] == [None, None, 204]
+
+
+async def test_two_dispatchers_never_send_one_subscribers_deliveries_twice_or_out_of_order(pool, clock, receiver):
+    settings = fast_settings()
+    subs = [
+        await subscribe(pool, f"his-{n}", receiver.url(f"s{n}"), [REFERRAL], Party.PRACTICE, PRACTICE, mode)
+        for n, mode in enumerate([ContentMode.STRUCTURED, ContentMode.BINARY, ContentMode.STRUCTURED])
+    ]
+    for n, sub in enumerate(subs):
+        receiver.configure(f"s{n}", secret=sub.secret)
+    feed = Feed(pool, clock, settings)
+    async with dispatching(pool, clock, settings, "one"), dispatching(pool, clock, settings, "two"):
+        for n in range(30):
+            await feed(feed.envelope(sample_referral(PRACTICE), f"episode-{n}"))
+        for n in range(3):
+            events = await received(receiver, f"s{n}", 30)
+            assert [e["sequence"] for e in events] == list(range(1, 31))
+            assert [e["subject"] for e in events] == [f"episode-{k}" for k in range(30)]
+            assert {e["mode"] for e in events} == {"binary" if n == 1 else "structured"}
+            assert receiver.received(f"s{n}")["attempts"] == 30
