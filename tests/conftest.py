@@ -4,6 +4,7 @@ answers, otherwise the project's local launcher (embedded PostgreSQL + tansu). N
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -15,7 +16,7 @@ import pytest
 
 from deploy.local import EmbeddedPostgres, LocalBroker
 from shared.db import open_service_database
-from shared.store.migrate import event_store_migrations
+from shared.store.migrate import Migration, event_store_migrations
 
 
 @dataclass(frozen=True)
@@ -88,21 +89,30 @@ def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
-@pytest.fixture
-async def fresh_database(infrastructure: Infrastructure) -> AsyncIterator[str]:
-    """A database of this test's own on the shared server, dropped afterwards."""
-    name = unique("rgtest")
-    conn = await asyncpg.connect(infrastructure.database_url)
+@contextlib.asynccontextmanager
+async def created_database(server_url: str, prefix: str = "rgtest") -> AsyncIterator[str]:
+    """A database of its own on the shared server, dropped afterwards; yields its URL."""
+    name = unique(prefix)
+    conn = await asyncpg.connect(server_url)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    yield _with_database(infrastructure.database_url, name)
-    conn = await asyncpg.connect(infrastructure.database_url)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield _with_database(server_url, name)
     finally:
-        await conn.close()
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture
+async def fresh_database(infrastructure: Infrastructure) -> AsyncIterator[str]:
+    """A database of this test's own on the shared server, dropped afterwards."""
+    async with created_database(infrastructure.database_url) as url:
+        yield url
 
 
 def _with_database(url: str, name: str) -> str:
@@ -112,20 +122,27 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-@pytest.fixture
-async def store_pool(infrastructure: Infrastructure) -> AsyncIterator[asyncpg.Pool]:
-    """A pool in a random schema holding an event store, on the shared database."""
-    schema = unique("t")
-    pool = await open_service_database(infrastructure.database_url, schema, event_store_migrations(), max_size=12)
+@contextlib.asynccontextmanager
+async def schema_pool(server_url: str, migrations: list[Migration], prefix: str = "t") -> AsyncIterator[asyncpg.Pool]:
+    """A pool in a random schema of the shared database with `migrations` applied; the schema is dropped after."""
+    schema = unique(prefix)
+    pool = await open_service_database(server_url, schema, migrations, max_size=12)
     try:
         yield pool
     finally:
         await pool.close()
-        conn = await asyncpg.connect(infrastructure.database_url)
+        conn = await asyncpg.connect(server_url)
         try:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         finally:
             await conn.close()
+
+
+@pytest.fixture
+async def store_pool(infrastructure: Infrastructure) -> AsyncIterator[asyncpg.Pool]:
+    """A pool in a random schema holding an event store, on the shared database."""
+    async with schema_pool(infrastructure.database_url, event_store_migrations()) as pool:
+        yield pool
 
 
 async def eventually(probe, timeout: float = 30.0, interval: float = 0.1):

@@ -4,9 +4,8 @@ Every route takes `If-Match: "<version>"` (optimistic concurrency: 409 when the 
 `Idempotency-Key` (a retry returns the first answer). Only the episode's own practice records.
 """
 
-from __future__ import annotations
-
 import uuid
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, status
@@ -26,11 +25,12 @@ from services.intake.domain.commands import (
     RecordSession,
     TakeHistory,
 )
-from services.intake.domain.episode import NotAllowed
-from services.intake.handlers import Decide, handle_episode_command
+from services.intake.domain.episode import Episode, NotAllowed
+from services.intake.handlers import Decide, Sealer, handle_episode_command
 from shared.access import episode_not_found
 from shared.access_log import Access, Action, log_access
 from shared.auth import Caller, Role, allow
+from shared.events.payload import EventPayload
 from shared.http import DomainRejected, correlation_id_of
 from shared.service import Runtime, RuntimeDep
 from shared.store.unit_of_work import UnitOfWork
@@ -99,167 +99,100 @@ async def run(
     return JSONResponse(body, status_code=code, headers={"ETag": f'"{body["version"]}"'})
 
 
-def _route(path: str, operation_id: str, summary: str):
-    return router.post(
-        path,
+Decision = Callable[[Episode, Command, Sealer], list[EventPayload]]
+
+# path, operation id, summary (the route's OpenAPI summary and docstring), command model, decision
+COMMANDS: list[tuple[str, str, str, type[Command], Decision]] = [
+    (
+        "history",
+        "take_history",
+        "Record the history (anamnese).",
+        TakeHistory,
+        lambda e, c, seal: rules.take_history(e, c, seal("notes", c.notes)),
+    ),
+    (
+        "assessment",
+        "complete_assessment",
+        "Record the examination (onderzoek), incl. the neurological exam.",
+        CompleteAssessment,
+        lambda e, c, seal: rules.complete_assessment(e, c, seal("notes", c.notes)),
+    ),
+    (
+        "measurements",
+        "record_measurement",
+        "Record QBPDS, PSK, NPRS or STarT Back at intake or an evaluation.",
+        RecordMeasurement,
+        lambda e, c, seal: rules.record_measurement(e, c),
+    ),
+    (
+        "treatment-plan",
+        "agree_treatment_plan",
+        "Record the treatment plan agreed with the patient.",
+        AgreeTreatmentPlan,
+        lambda e, c, seal: rules.agree_treatment_plan(
+            e, c, seal("goals", c.goals, deviation_arguments=c.deviation_arguments)
+        ),
+    ),
+    (
+        "sessions",
+        "record_session",
+        "Record a treatment session.",
+        RecordSession,
+        lambda e, c, seal: rules.record_session(e, c, seal("notes", c.notes)),
+    ),
+    (
+        "activity-logs",
+        "log_activity",
+        "Record a logged day of the graded-activity programme.",
+        LogActivity,
+        lambda e, c, seal: rules.log_activity(e, c),
+    ),
+    (
+        "report-consent",
+        "record_report_consent",
+        "Record the patient's consent to, or objection against, GP reports.",
+        RecordReportConsent,
+        lambda e, c, seal: rules.record_report_consent(e, c),
+    ),
+    (
+        "closing",
+        "close_episode",
+        "Close the episode: goals met, the patient stops, or escalated to the verwijzer.",
+        CloseEpisode,
+        lambda e, c, seal: rules.close_episode(e, c),
+    ),
+]
+
+
+def _add_route(path: str, operation_id: str, summary: str, model: type[Command], decision: Decision) -> None:
+    # Annotations are evaluated here (no `from __future__ import annotations` in this module), so each route
+    # gets its own command model as its body.
+    async def endpoint(
+        episode_id: uuid.UUID,
+        command: model,  # type: ignore[valid-type]
+        runtime: RuntimeDep,
+        request: Request,
+        caller: PracticeDep,
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        def decide(episode: Episode, seal: Sealer) -> list[EventPayload]:
+            return decision(episode, command, seal)
+
+        route = f"POST {path}"
+        return await run(runtime, request, caller, episode_id, route, command, decide, if_match, idempotency_key)
+
+    endpoint.__doc__ = summary
+    endpoint.__name__ = operation_id
+    router.post(
+        f"/{path}",
         operation_id=operation_id,
         status_code=status.HTTP_201_CREATED,
         response_model=CommandAccepted,
         responses=RESPONSES,
         summary=summary,
-    )
+    )(endpoint)
 
 
-@_route("/history", "take_history", "Record the history (anamnese).")
-async def post_history(
-    episode_id: uuid.UUID,
-    command: TakeHistory,
-    runtime: RuntimeDep,
-    request: Request,
-    caller: PracticeDep,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    """Record the history (anamnese)."""
-
-    def decide(episode, seal):
-        return rules.take_history(episode, command, seal("notes", command.notes))
-
-    return await run(runtime, request, caller, episode_id, "POST history", command, decide, if_match, idempotency_key)
-
-
-@_route("/assessment", "complete_assessment", "Record the examination, incl. the neurological exam.")
-async def post_assessment(
-    episode_id: uuid.UUID,
-    command: CompleteAssessment,
-    runtime: RuntimeDep,
-    request: Request,
-    caller: PracticeDep,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    """Record the examination (onderzoek), incl. the neurological exam."""
-
-    def decide(episode, seal):
-        return rules.complete_assessment(episode, command, seal("notes", command.notes))
-
-    return await run(
-        runtime, request, caller, episode_id, "POST assessment", command, decide, if_match, idempotency_key
-    )
-
-
-@_route("/measurements", "record_measurement", "Record QBPDS, PSK, NPRS or STarT Back at intake or evaluation.")
-async def post_measurement(
-    episode_id: uuid.UUID,
-    command: RecordMeasurement,
-    runtime: RuntimeDep,
-    request: Request,
-    caller: PracticeDep,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    """Record QBPDS, PSK, NPRS or STarT Back at intake or at an evaluation."""
-
-    def decide(episode, seal):
-        return rules.record_measurement(episode, command)
-
-    return await run(
-        runtime, request, caller, episode_id, "POST measurements", command, decide, if_match, idempotency_key
-    )
-
-
-@_route("/treatment-plan", "agree_treatment_plan", "Record the treatment plan agreed with the patient.")
-async def post_plan(
-    episode_id: uuid.UUID,
-    command: AgreeTreatmentPlan,
-    runtime: RuntimeDep,
-    request: Request,
-    caller: PracticeDep,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    """Record the treatment plan agreed with the patient."""
-
-    def decide(episode, seal):
-        sealed = seal("goals", command.goals, deviation_arguments=command.deviation_arguments)
-        return rules.agree_treatment_plan(episode, command, sealed)
-
-    return await run(
-        runtime, request, caller, episode_id, "POST treatment-plan", command, decide, if_match, idempotency_key
-    )
-
-
-@_route("/sessions", "record_session", "Record a treatment session.")
-async def post_session(
-    episode_id: uuid.UUID,
-    command: RecordSession,
-    runtime: RuntimeDep,
-    request: Request,
-    caller: PracticeDep,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    """Record a treatment session."""
-
-    def decide(episode, seal):
-        return rules.record_session(episode, command, seal("notes", command.notes))
-
-    return await run(runtime, request, caller, episode_id, "POST sessions", command, decide, if_match, idempotency_key)
-
-
-@_route("/activity-logs", "log_activity", "Record a logged day of the graded-activity programme.")
-async def post_activity_log(
-    episode_id: uuid.UUID,
-    command: LogActivity,
-    runtime: RuntimeDep,
-    request: Request,
-    caller: PracticeDep,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    """Record a logged day of the graded-activity programme."""
-
-    def decide(episode, seal):
-        return rules.log_activity(episode, command)
-
-    return await run(
-        runtime, request, caller, episode_id, "POST activity-logs", command, decide, if_match, idempotency_key
-    )
-
-
-@_route("/report-consent", "record_report_consent", "Record the patient's consent or objection to GP reports.")
-async def post_report_consent(
-    episode_id: uuid.UUID,
-    command: RecordReportConsent,
-    runtime: RuntimeDep,
-    request: Request,
-    caller: PracticeDep,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    """Record the patient's consent to, or objection against, reports to the GP."""
-
-    def decide(episode, seal):
-        return rules.record_report_consent(episode, command)
-
-    return await run(
-        runtime, request, caller, episode_id, "POST report-consent", command, decide, if_match, idempotency_key
-    )
-
-
-@_route("/closing", "close_episode", "Close the episode.")
-async def post_closing(
-    episode_id: uuid.UUID,
-    command: CloseEpisode,
-    runtime: RuntimeDep,
-    request: Request,
-    caller: PracticeDep,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
-    """Close the episode: goals met, the patient stops, or escalated to the verwijzer."""
-
-    def decide(episode, seal):
-        return rules.close_episode(episode, command)
-
-    return await run(runtime, request, caller, episode_id, "POST closing", command, decide, if_match, idempotency_key)
+for _command in COMMANDS:
+    _add_route(*_command)

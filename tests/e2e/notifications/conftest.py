@@ -7,12 +7,11 @@ import random
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from deploy.local import LocalSystem
 from deploy.receiver import ReceiverProcess
-from tests.conftest import unique
+from tests.conftest import created_database
 from tests.e2e.conftest import running_system
 
 FAST = {
@@ -28,20 +27,8 @@ FAST = {
 
 @pytest.fixture(scope="module")
 async def module_database(infrastructure) -> AsyncIterator[str]:
-    name = unique("rgnotif")
-    conn = await asyncpg.connect(infrastructure.database_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    from tests.conftest import _with_database
-
-    yield _with_database(infrastructure.database_url, name)
-    conn = await asyncpg.connect(infrastructure.database_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    async with created_database(infrastructure.database_url, "rgnotif") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -19,30 +19,20 @@ from services.notifications.settings import NotificationsSettings
 from shared.clock import ManualClock
 from shared.consumer.dead_letters import Record
 from shared.consumer.idempotent import IdempotentConsumer, Outcome
-from shared.db import open_service_database
 from shared.events import REGISTRY, Envelope, new_envelope
 from shared.events.payload import EventPayload
 from shared.store.event_store import EventStore
 from shared.store.migrate import event_store_migrations, migrations_in
-from tests.conftest import unique
+from tests.conftest import schema_pool
 
 START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 async def pool(infrastructure) -> AsyncIterator[asyncpg.Pool]:
-    schema = unique("n")
     migrations = event_store_migrations() + migrations_in("services.notifications")
-    pool = await open_service_database(infrastructure.database_url, schema, migrations, max_size=12)
-    try:
-        yield pool
-    finally:
-        await pool.close()
-        conn = await asyncpg.connect(infrastructure.database_url)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
+    async with schema_pool(infrastructure.database_url, migrations, prefix="n") as created:
+        yield created
 
 
 @pytest.fixture
