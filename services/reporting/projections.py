@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from shared.consumer.idempotent import ConsumedEvent, Handler
+from services.reporting.letters.handlers import LETTER_HANDLERS
+from shared.consumer.idempotent import ConsumedEvent, Handler, merge_handlers
 from shared.events.intake import PatientDataErased, ReferralReceived
 from shared.events.pathway import EvaluationScheduled
 from shared.events.payload import EventPayload
@@ -61,8 +62,11 @@ async def on_patient_data_erased(event: ConsumedEvent, uow: UnitOfWork) -> None:
     )
 
 
-HANDLERS: dict[type[EventPayload], Handler] = {
+OVERVIEW_HANDLERS: dict[type[EventPayload], Handler] = {
     PatientDataErased: on_patient_data_erased,
     ReferralReceived: on_referral_received,
     EvaluationScheduled: on_evaluation_scheduled,
 }
+
+
+HANDLERS = merge_handlers(OVERVIEW_HANDLERS, LETTER_HANDLERS)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 INTAKE_EVENTS = "intake.events"
 PATHWAY_EVENTS = "pathway.events"
+REPORTING_EVENTS = "reporting.events"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,13 @@ TOPICS: dict[str, TopicSpec] = {
             consumers=("reporting", "notifications"),
             description="What the KNGF guideline engine decided for an episode and when evaluations fall "
             "due. Key: the pseudonymous episode id.",
+        ),
+        TopicSpec(
+            REPORTING_EVENTS,
+            producer="reporting",
+            consumers=("notifications",),
+            description="Letters to the GP composed and sent (never their content: GP systems fetch the letter "
+            "from reporting). Key: the pseudonymous episode id.",
         ),
     )
 }
