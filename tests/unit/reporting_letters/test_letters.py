@@ -166,9 +166,7 @@ def test_html_merges_the_patient_from_intake_or_shows_the_erasure():
 def test_the_pdf_opens_and_has_a_page_with_the_charts():
     pdf = render_pdf(compose("final", "final", folded(history()), DAY), PERSONAL)
     assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
-    assert (
-        pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") + pdf.count(b"/Type /Page>") >= 2 or b"/Count 2" in pdf
-    )
+    assert b"/Count 2" in pdf  # the letter page and the page with the charts
 
 
 @pytest.mark.parametrize("kind", ["start", "final"])
