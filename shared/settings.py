@@ -33,6 +33,10 @@ class ServiceSettings(BaseSettings):
     relay_idle_sleep_seconds: float = Field(default=0.05, gt=0)
     relay_reset_check_seconds: float = Field(default=2.0, gt=0)
     consumer_max_attempts: int = Field(default=3, ge=1, le=100)
+    peer_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description='The other services by name, e.g. {"intake": "http://intake:8001"} (PEER_URLS, JSON).',
+    )
     trusted_proxies: str | None = Field(
         default=None, description="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated)."
     )

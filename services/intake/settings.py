@@ -13,10 +13,6 @@ class IntakeSettings(ServiceSettings):
     pseudonym_secret: str = Field(
         default=DEVELOPMENT_PSEUDONYM_SECRET, min_length=32, description="HMAC key for patient pseudonyms."
     )
-    peer_urls: dict[str, str] = Field(
-        default_factory=dict,
-        description='Other services by name, e.g. {"pathway": "http://pathway:8002"}: for the patient access log.',
-    )
 
     @model_validator(mode="after")
     def _no_default_pseudonym_secret_in_production(self) -> "IntakeSettings":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.reporting.projections import HANDLERS
-from services.reporting.routes import episodes
+from services.reporting.routes import episodes, letters
 from services.reporting.settings import ReportingSettings
 from shared.access_log import access_log_router
 from shared.service import ServiceDefinition, create_service_app, serve
@@ -24,7 +24,7 @@ def build(settings: ReportingSettings | None = None) -> tuple[FastAPI, Reporting
         settings=settings,
         title="Ruggengraat reporting",
         description="Reports to the GP and the regional network's view of quality per practice.",
-        routers=[episodes.router, access_log_router(_episode_parties)],
+        routers=[episodes.router, letters.router, access_log_router(_episode_parties)],
         handlers=HANDLERS,
         migrations_package="services.reporting",
     )

@@ -14,7 +14,7 @@ from services.intake import idempotency
 from services.intake.domain.episode import ReceiveReferral, ReferralMismatch
 from services.intake.fhir_referral import AGB, FhirReferralError, to_command
 from services.intake.handlers import ReferralResult, handle_receive_referral, load_episode, personal_view
-from services.intake.personal_data import PersonalDataErased
+from services.intake.personal_data import PersonalDataErased, key_of, open_sealed
 from shared.access import episode_not_found, require_episode_access
 from shared.access_log import Access, Action, log_access
 from shared.auth import Caller, Role, allow
@@ -183,3 +183,46 @@ async def get_episode(
         personal=personal,
         personal_data_erased=personal is None,
     )
+
+
+class LetterData(BaseModel):
+    patient: dict[str, Any]
+    goals: str | None
+
+
+@router.get(
+    "/episodes/{episode_id}/letter-data",
+    operation_id="get_letter_data",
+    response_model=LetterData,
+    responses={410: {"description": "The patient's personal data was erased"}},
+)
+async def letter_data(
+    episode_id: uuid.UUID, runtime: RuntimeDep, caller: Annotated[Caller, allow(Role.SERVICE)]
+) -> LetterData:
+    """For reporting, when it shows a letter: the patient's name, date of birth and goals; never stored there."""
+    async with runtime.pool.acquire() as conn, conn.transaction():
+        uow = UnitOfWork(conn, runtime.store, runtime.clock)
+        episode = await load_episode(uow, episode_id)
+        if episode.referral is None:
+            raise episode_not_found(episode_id)
+        personal = await personal_view(uow, episode)
+        if personal is None:
+            raise HTTPException(status.HTTP_410_GONE, "the patient's personal data was erased at their request")
+        goals = None
+        key = await key_of(conn, episode.referral.patient_id)
+        if key is not None and episode.plan is not None and episode.plan.goals is not None:
+            goals = open_sealed(key, episode.plan.goals, context=str(episode_id)).get("goals")
+        await log_access(
+            conn,
+            caller,
+            Access(
+                "intake",
+                Action.READ,
+                "GET /v1/episodes/{episode_id}/letter-data",
+                episode_id,
+                episode.referral.patient_id,
+            ),
+            runtime.clock.now(),
+        )
+    patient = personal["patient"]
+    return LetterData(patient={"name": patient["name"], "birth_date": patient["birth_date"]}, goals=goals)

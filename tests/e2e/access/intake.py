@@ -7,6 +7,7 @@ from tests.e2e.access import Matrix, only
 MATRIX: Matrix = {
     ("POST", "/v1/referrals"): only(Role.PRACTICE, Role.REFERRER),
     ("GET", "/v1/episodes/{episode_id}"): only(Role.PRACTICE, Role.REFERRER),
+    ("GET", "/v1/episodes/{episode_id}/letter-data"): only(Role.SERVICE),
     **{
         ("POST", f"/v1/episodes/{{episode_id}}/{command}"): only(Role.PRACTICE)
         for command in (

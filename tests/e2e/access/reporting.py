@@ -5,5 +5,10 @@ from tests.e2e.access import Matrix, only
 
 MATRIX: Matrix = {
     ("GET", "/v1/episodes/{episode_id}"): only(Role.PRACTICE, Role.REFERRER),
+    ("GET", "/v1/episodes/{episode_id}/letters"): only(Role.PRACTICE, Role.REFERRER),
+    ("GET", "/v1/letters/{letter_id}"): only(Role.PRACTICE, Role.REFERRER),
+    ("GET", "/v1/letters/{letter_id}/pdf"): only(Role.PRACTICE, Role.REFERRER),
+    ("GET", "/v1/letters/{letter_id}/fhir"): only(Role.PRACTICE, Role.REFERRER),
+    ("POST", "/v1/letters/{letter_id}/corrections"): only(Role.PRACTICE),
     ("GET", "/v1/access-log"): only(Role.PRACTICE, Role.SERVICE),
 }
