@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,9 +33,26 @@ def demo(
     Demo(console, run_dir).run(stay=stay, seed=seed, patients=patients)
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium() -> None:
+    """The dashboard's browser test drives Debian's chromium; install it once where we may (root + apt)."""
+    if CHROMIUM.exists():
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        console.print("installing Debian's chromium for the browser test (once) …")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env, stdout=subprocess.DEVNULL)
+    else:
+        console.print(f"[yellow]{CHROMIUM} is missing: install Debian's chromium for the browser test[/]")
+
+
 @app.command()
 def test(args: Annotated[list[str] | None, typer.Argument(help="Extra pytest arguments.")] = None) -> None:
     """Run every test: unit, integration (real Postgres + broker) and end-to-end (service processes)."""
+    ensure_chromium()
     command = [sys.executable, "-m", "pytest", *(args or [])]
     raise typer.Exit(subprocess.call(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}))
 
