@@ -123,7 +123,7 @@ def retention_due(
     console.print(table)
 
 
-PROJECTIONS = {"pathway": ("services.pathway.projection", "EpisodeView")}
+PROJECTIONS = {"pathway": ("services.pathway.projection", "EpisodeView"), "reporting": None}
 
 
 @app.command()
@@ -143,14 +143,12 @@ def replay(service: Annotated[str, typer.Argument(help=f"One of: {', '.join(PROJ
     if service not in PROJECTIONS:
         console.print(f"[red]service: {service!r} has no read model to replay; known: {', '.join(PROJECTIONS)}[/]")
         raise typer.Exit(2)
-    module, name = PROJECTIONS[service]
-    projection = getattr(importlib.import_module(module), name)()
 
     async def rebuild() -> int:
         pool = await create_pool(ServiceSettings().require_database_url(), service, min_size=1, max_size=2)
         try:
             with Progress(
-                TextColumn(f"[bold]{projection.name}[/]"),
+                TextColumn(f"[bold]{service}[/]"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
@@ -161,11 +159,17 @@ def replay(service: Annotated[str, typer.Argument(help=f"One of: {', '.join(PROJ
                 def report(done: int, total: int) -> None:
                     progress.update(task, completed=done, total=total)
 
+                if PROJECTIONS[service] is None:  # reporting's network model replays from its copy of events
+                    from services.reporting.network.replay import rebuild as rebuild_network
+
+                    return await rebuild_network(pool, report)
+                module, name = PROJECTIONS[service]
+                projection = getattr(importlib.import_module(module), name)()
                 return await ProjectionRunner(pool, EventStore(service, REGISTRY), projection).rebuild(report)
         finally:
             await pool.close()
 
-    console.print(f"replayed {asyncio.run(rebuild())} events into {projection.name}")
+    console.print(f"replayed {asyncio.run(rebuild())} events into the {service} read model")
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.reporting.network import routes as network
 from services.reporting.projections import HANDLERS
 from services.reporting.routes import episodes, letters
 from services.reporting.settings import ReportingSettings
@@ -24,7 +25,13 @@ def build(settings: ReportingSettings | None = None) -> tuple[FastAPI, Reporting
         settings=settings,
         title="Ruggengraat reporting",
         description="Reports to the GP and the regional network's view of quality per practice.",
-        routers=[episodes.router, letters.router, access_log_router(_episode_parties)],
+        routers=[
+            episodes.router,
+            letters.router,
+            network.router,
+            network.page_router,
+            access_log_router(_episode_parties),
+        ],
         handlers=HANDLERS,
         migrations_package="services.reporting",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from services.reporting.letters.handlers import LETTER_HANDLERS
+from services.reporting.network.handlers import NETWORK_HANDLERS
 from shared.consumer.idempotent import ConsumedEvent, Handler, merge_handlers
 from shared.events.intake import PatientDataErased, ReferralReceived
 from shared.events.pathway import EvaluationScheduled
@@ -69,4 +70,4 @@ OVERVIEW_HANDLERS: dict[type[EventPayload], Handler] = {
 }
 
 
-HANDLERS = merge_handlers(OVERVIEW_HANDLERS, LETTER_HANDLERS)
+HANDLERS = merge_handlers(OVERVIEW_HANDLERS, LETTER_HANDLERS, NETWORK_HANDLERS)

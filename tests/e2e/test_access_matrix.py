@@ -12,7 +12,7 @@ import pytest
 
 from deploy.local import SERVICES, dev_headers
 from shared.auth import Role
-from tests.e2e.access import OPEN_ROUTES, Expect, Matrix
+from tests.e2e.access import OPEN_PAGES, OPEN_ROUTES, Expect, Matrix
 from tests.e2e.conftest import running_system
 
 pytestmark = pytest.mark.e2e
@@ -76,6 +76,8 @@ async def test_every_route_admits_exactly_the_roles_in_the_matrix(fresh_database
                             failures.append(f"{service} {method} {path} as {role.value}: {status}, expected 403")
                         elif expect is Expect.ALLOW and status in (401, 403):
                             failures.append(f"{service} {method} {path} as {role.value}: {status}, expected access")
-                for route in OPEN_ROUTES:
+                for route in OPEN_ROUTES | OPEN_PAGES:
                     assert (await client.request(route[0], f"{base}{route[1]}")).status_code < 500
+            page = await client.get(f"{system.url('reporting')}/network")
+            assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert failures == []

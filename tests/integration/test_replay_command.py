@@ -59,3 +59,13 @@ async def test_replay_rebuilds_the_pathway_episode_view(fresh_database, monkeypa
         (e, 1, 1) for e in episodes
     )
     assert CliRunner().invoke(app, ["replay", "nowhere"]).exit_code == 2
+
+
+async def test_replay_rebuilds_the_reporting_network_model_from_its_copy(fresh_database, monkeypatch):
+    pool = await open_service_database(
+        fresh_database, "reporting", event_store_migrations() + migrations_in("services.reporting")
+    )
+    await pool.close()
+    monkeypatch.setenv("DATABASE_URL", fresh_database)
+    result = await asyncio.to_thread(CliRunner().invoke, app, ["replay", "reporting"], catch_exceptions=False)
+    assert result.exit_code == 0 and "replayed 0 events into the reporting read model" in result.output

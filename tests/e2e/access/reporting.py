@@ -11,4 +11,7 @@ MATRIX: Matrix = {
     ("GET", "/v1/letters/{letter_id}/fhir"): only(Role.PRACTICE, Role.REFERRER),
     ("POST", "/v1/letters/{letter_id}/corrections"): only(Role.PRACTICE),
     ("GET", "/v1/access-log"): only(Role.PRACTICE, Role.SERVICE),
+    # a practice gets its own figures (another practice's: 403, checked per request in the route)
+    ("GET", "/v1/network/quality"): only(Role.NETWORK, Role.PRACTICE),
+    ("GET", "/v1/network/quality.csv"): only(Role.NETWORK, Role.PRACTICE),
 }
