@@ -202,6 +202,8 @@ class Demo:
         table.add_row("intake episode", f"{system.url('intake')}/v1/episodes/{self.episode}")
         table.add_row("pathway timeline", f"{system.url('pathway')}/v1/episodes/{self.episode}")
         table.add_row("reporting overview", f"{system.url('reporting')}/v1/episodes/{self.episode}")
+        table.add_row("network dashboard", f"{system.url('reporting')}/network")
+        table.add_row("  its token", "./ruggengraat token --role network --org network")
         table.add_row("logs", str(self.run_dir))
         self.console.print(table)
 
