@@ -22,7 +22,7 @@ from shared.service import RuntimeDep
 router = APIRouter(prefix="/v1/network", tags=["network"])
 page_router = APIRouter(tags=["network"])
 
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"  # a real year: 0000 is no date
 CallerDep = Annotated[Caller, allow(Role.NETWORK, Role.PRACTICE)]
 FromMonth = Annotated[
     str | None, Query(alias="from", pattern=MONTH, description="First month of referral, YYYY-MM (inclusive).")

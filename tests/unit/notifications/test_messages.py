@@ -15,7 +15,6 @@ from services.notifications.subscriptions import new_secret
 from shared.events import new_envelope
 from shared.events.intake import sample_referral
 
-NOW = datetime.now(UTC)
 ENVELOPE = new_envelope(
     sample_referral(),
     service="intake",
@@ -29,8 +28,9 @@ ENVELOPE = new_envelope(
 
 @pytest.mark.parametrize("mode", list(ContentMode))
 def test_both_content_modes_parse_back_to_the_same_event_with_its_sequence(mode: ContentMode):
+    now = datetime.now(UTC)  # receivers check the signature time against real time
     secret = new_secret()
-    message = signed(render(ENVELOPE, 42, mode), "delivery-1", NOW, [secret])
+    message = signed(render(ENVELOPE, 42, mode), "delivery-1", now, [secret])
     Webhook(secret).verify(message.body, message.headers)
     event = from_http_event(message)
     assert event.get_id() == str(ENVELOPE.id) and event.get_type() == ENVELOPE.type
@@ -42,8 +42,9 @@ def test_both_content_modes_parse_back_to_the_same_event_with_its_sequence(mode:
 
 
 def test_a_tampered_body_fails_verification():
+    now = datetime.now(UTC)  # receivers check the signature time against real time
     secret = new_secret()
-    message = signed(render(ENVELOPE, 1, ContentMode.STRUCTURED), "delivery-1", NOW, [secret])
+    message = signed(render(ENVELOPE, 1, ContentMode.STRUCTURED), "delivery-1", now, [secret])
     tampered = message.body.replace(b"04123456", b"04999999")
     assert tampered != message.body
     with pytest.raises(WebhookVerificationError):
@@ -53,20 +54,22 @@ def test_a_tampered_body_fails_verification():
 
 
 def test_during_a_rotation_both_the_old_and_the_new_secret_verify_and_afterwards_only_the_new():
+    now = datetime.now(UTC)  # receivers check the signature time against real time
     old, new = new_secret(), new_secret()
-    until = NOW + timedelta(hours=1)
-    during = signed(render(ENVELOPE, 1, ContentMode.STRUCTURED), "d", NOW, signing_secrets(new, old, until, NOW))
+    until = now + timedelta(hours=1)
+    during = signed(render(ENVELOPE, 1, ContentMode.STRUCTURED), "d", now, signing_secrets(new, old, until, now))
     Webhook(old).verify(during.body, during.headers)
     Webhook(new).verify(during.body, during.headers)
-    after = signed(render(ENVELOPE, 1, ContentMode.STRUCTURED), "d", NOW, signing_secrets(new, old, until, until))
+    after = signed(render(ENVELOPE, 1, ContentMode.STRUCTURED), "d", now, signing_secrets(new, old, until, until))
     Webhook(new).verify(after.body, after.headers)
     with pytest.raises(WebhookVerificationError):
         Webhook(old).verify(after.body, after.headers)
 
 
 def test_the_signature_timestamp_is_the_sending_time():
-    message = signed(HTTPMessage({}, b"{}"), "d", NOW, [new_secret()])
-    assert message.headers["webhook-timestamp"] == str(int(NOW.timestamp()))
+    now = datetime.now(UTC)  # receivers check the signature time against real time
+    message = signed(HTTPMessage({}, b"{}"), "d", now, [new_secret()])
+    assert message.headers["webhook-timestamp"] == str(int(now.timestamp()))
 
 
 @pytest.mark.parametrize(
