@@ -87,6 +87,8 @@ class CohortRun:
             if response.status_code != 200:
                 continue
             for entry in response.json()["timeline"]:
+                if entry["source"] != "pathway":
+                    continue  # the facts recorded at intake; the summary is about the guideline's decisions
                 kind = entry["type"].rsplit(".", 1)[1]
                 decided[kind] += 1
                 if kind == "BeloopClassified":

