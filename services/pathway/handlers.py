@@ -104,18 +104,5 @@ async def _timers_follow(
 
 HANDLERS: dict[type[EventPayload], Handler] = {
     intake.ReferralReceived: on_referral_received,
-    **{
-        kind: on_intake_event
-        for kind in (
-            intake.HistoryTaken,
-            intake.AssessmentCompleted,
-            intake.MeasurementRecorded,
-            intake.TreatmentPlanAgreed,
-            intake.SessionRecorded,
-            intake.ActivityLogged,
-            intake.ReportConsentGiven,
-            intake.ReportObjectionRecorded,
-            intake.EpisodeClosed,
-        )
-    },
+    **{kind: on_intake_event for kind in intake.CLINICAL_EVENTS},
 }

@@ -181,3 +181,17 @@ def sample_referral(practice_agb: str = "04123456", **overrides: object) -> Refe
     }
     fields.update(overrides)
     return ReferralReceived(**fields)
+
+
+#: What the practice records in an open episode after the referral: the facts others decide and report on.
+CLINICAL_EVENTS: tuple[type[IntakeEvent], ...] = (
+    HistoryTaken,
+    AssessmentCompleted,
+    MeasurementRecorded,
+    TreatmentPlanAgreed,
+    SessionRecorded,
+    ActivityLogged,
+    ReportConsentGiven,
+    ReportObjectionRecorded,
+    EpisodeClosed,
+)

@@ -87,14 +87,7 @@ LETTER_HANDLERS: dict[type[EventPayload], Handler] = {
     kind: on_episode_event
     for kind in (
         intake.ReferralReceived,
-        intake.HistoryTaken,
-        intake.MeasurementRecorded,
-        intake.TreatmentPlanAgreed,
-        intake.SessionRecorded,
-        intake.ActivityLogged,
-        intake.ReportConsentGiven,
-        intake.ReportObjectionRecorded,
-        intake.EpisodeClosed,
+        *intake.CLINICAL_EVENTS,
         pathway.BeloopClassified,
         pathway.TreatmentPlanProposed,
         pathway.EvaluationCompleted,
