@@ -95,7 +95,7 @@ def retention_due(
 
     from rich.table import Table
 
-    from services.intake.routes.patients import list_retention_due
+    from services.intake.retention import list_retention_due
     from services.intake.settings import IntakeSettings
     from shared.db import create_pool
 

@@ -3,7 +3,6 @@ clock a week at a time, and summarises what the pathway decided."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -40,7 +39,6 @@ class CohortRun:
     def advance(self, days: int) -> None:
         self.offset += timedelta(days=days)
         OffsetFileClock.write_offset(self.clock_file, self.offset)
-        os.utime(self.clock_file, None)
 
     def run(self, seed: int, size: int) -> list[DemoPatient]:
         patients = generate(seed, size, self.practices, self.referrer)

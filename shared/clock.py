@@ -40,24 +40,26 @@ class OffsetFileClock:
 
     Several service processes share one file, so a demo or an end-to-end test moves time for the whole
     system at once (twelve weeks in seconds) without any service exposing a way to change its clock.
-    The file is re-read only when its mtime changes, so `now()` stays cheap.
+    The file is re-read only when it changed, so `now()` stays cheap. `write_offset` replaces the file, so
+    every write gives it a new inode: two writes within one mtime tick are still both noticed.
     """
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._mtime: float | None = None
+        self._version: tuple[int, int] | None = None
         self._offset = timedelta(0)
 
     def now(self) -> datetime:
         try:
-            mtime = os.stat(self._path).st_mtime
+            stat = os.stat(self._path)
+            version: tuple[int, int] | None = (stat.st_ino, stat.st_mtime_ns)
         except FileNotFoundError:
-            mtime = None
+            version = None
             self._offset = timedelta(0)
-        if mtime is not None and mtime != self._mtime:
+        if version is not None and version != self._version:
             text = self._path.read_text().strip()
             self._offset = timedelta(seconds=float(text or 0))
-        self._mtime = mtime
+        self._version = version
         return datetime.now(UTC) + self._offset
 
     @staticmethod

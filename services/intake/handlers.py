@@ -72,6 +72,17 @@ async def personal_view(uow: UnitOfWork, episode: Episode) -> dict[str, Any] | N
     return personal_data.open_sealed(key, episode.referral.personal, context=str(episode.id))
 
 
+async def goals_view(uow: UnitOfWork, episode: Episode) -> str | None:
+    """The individual goals agreed in the plan, opened with the patient's key; None when none or erased."""
+    assert episode.referral is not None
+    if episode.plan is None or episode.plan.goals is None:
+        return None
+    key = await personal_data.key_of(uow.conn, episode.referral.patient_id)
+    if key is None:
+        return None
+    return personal_data.open_sealed(key, episode.plan.goals, context=str(episode.id)).get("goals")
+
+
 async def handle_erasure(uow: UnitOfWork, patient_id: uuid.UUID, erased_by: str) -> ErasureResult:
     """Destroy the patient's key and tell every service, per episode, to drop what it derived."""
     now = uow.clock.now()

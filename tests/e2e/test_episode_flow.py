@@ -3,7 +3,6 @@ clock moved by weeks: what the pathway decides, with the guideline version and r
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,7 +60,6 @@ class Clinic:
     def advance(self, days: int) -> None:
         self.offset += timedelta(days=days)
         OffsetFileClock.write_offset(self.clock_file, self.offset)
-        os.utime(self.clock_file, None)
 
     async def refer(self, seed: int) -> str:
         body = {

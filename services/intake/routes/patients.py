@@ -11,8 +11,8 @@ import httpx
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
-from services.intake.domain.retention import destruction_due_on
 from services.intake.handlers import handle_erasure
+from services.intake.retention import RetentionDue, list_retention_due
 from shared.access_log import Access, AccessLogEntry, Action, entries_for_episodes, log_access
 from shared.auth import Caller, Role, allow, service_headers
 from shared.http import correlation_id_of
@@ -36,13 +36,6 @@ class PatientAccessLog(BaseModel):
     patient_id: uuid.UUID
     entries: list[AccessLogEntry]
     unreachable_services: list[str]
-
-
-class RetentionDue(BaseModel):
-    patient_id: uuid.UUID
-    practice_agb: str
-    last_treatment_on: date
-    destruction_due_on: date
 
 
 async def _own_patient(conn, caller: Caller, patient_id: uuid.UUID) -> None:
@@ -110,25 +103,3 @@ async def retention_due(
 ) -> list[RetentionDue]:
     """Records due for destruction: 20 years after the last treatment and not erased already."""
     return await list_retention_due(runtime.pool, as_of or runtime.clock.now().date())
-
-
-async def list_retention_due(pool, as_of: date) -> list[RetentionDue]:
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT patient_id, practice_agb, last_treatment_at FROM patients"
-            " WHERE erased_at IS NULL AND last_treatment_at < $1 ORDER BY last_treatment_at",
-            datetime.combine(as_of.replace(year=as_of.year - 19), datetime.min.time()).astimezone(),
-        )
-    due = []
-    for row in rows:
-        last = row["last_treatment_at"].date()
-        if as_of >= destruction_due_on(last):
-            due.append(
-                RetentionDue(
-                    patient_id=row["patient_id"],
-                    practice_agb=row["practice_agb"],
-                    last_treatment_on=last,
-                    destruction_due_on=destruction_due_on(last),
-                )
-            )
-    return due

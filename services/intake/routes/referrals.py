@@ -13,8 +13,14 @@ from pydantic import BaseModel, ValidationError
 from services.intake import idempotency
 from services.intake.domain.episode import ReceiveReferral, ReferralMismatch
 from services.intake.fhir_referral import AGB, FhirReferralError, to_command
-from services.intake.handlers import ReferralResult, handle_receive_referral, load_episode, personal_view
-from services.intake.personal_data import PersonalDataErased, key_of, open_sealed
+from services.intake.handlers import (
+    ReferralResult,
+    goals_view,
+    handle_receive_referral,
+    load_episode,
+    personal_view,
+)
+from services.intake.personal_data import PersonalDataErased
 from shared.access import episode_not_found, require_episode_access
 from shared.access_log import Access, Action, log_access
 from shared.auth import Caller, Role, allow
@@ -208,10 +214,7 @@ async def letter_data(
         personal = await personal_view(uow, episode)
         if personal is None:
             raise HTTPException(status.HTTP_410_GONE, "the patient's personal data was erased at their request")
-        goals = None
-        key = await key_of(conn, episode.referral.patient_id)
-        if key is not None and episode.plan is not None and episode.plan.goals is not None:
-            goals = open_sealed(key, episode.plan.goals, context=str(episode_id)).get("goals")
+        goals = await goals_view(uow, episode)
         await log_access(
             conn,
             caller,

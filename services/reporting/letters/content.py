@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.reporting.network.outcomes import qbpds_total
 from shared.events.intake import (
     ActivityLogged,
     EpisodeClosed,
@@ -104,13 +105,6 @@ class LetterFacts(BaseModel):
     objected: bool = False
 
 
-def _qbpds(items: tuple[int | None, ...]) -> int | None:
-    answered = [i for i in items if i is not None]
-    if len(items) - len(answered) > 2:
-        return None
-    return round(sum(answered) * len(items) / len(answered)) if answered else None
-
-
 def fold(facts: LetterFacts, event: EventPayload) -> LetterFacts:
     """The facts after one more event of the episode (in the order the episode's topics deliver them)."""
     f = facts.model_copy(deep=True)
@@ -154,7 +148,7 @@ def fold(facts: LetterFacts, event: EventPayload) -> LetterFacts:
                     taken_on=m.taken_on,
                     occasion=event.occasion,
                     evaluation_number=event.evaluation_number,
-                    qbpds=_qbpds(m.qbpds.items) if m.qbpds else None,
+                    qbpds=qbpds_total(m.qbpds.items) if m.qbpds else None,
                     nprs=m.nprs,
                     psk=(sum(a.score for a in m.psk.activities) / len(m.psk.activities)) if m.psk else None,
                     psk_scale=m.psk.scale if m.psk else None,

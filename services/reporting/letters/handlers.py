@@ -22,7 +22,6 @@ def digest(content: LetterContent) -> str:
 
 
 async def store_letter(
-    conn: asyncpg.Connection,
     uow: UnitOfWork,
     episode_id: uuid.UUID,
     content: LetterContent,
@@ -32,7 +31,7 @@ async def store_letter(
 ) -> uuid.UUID:
     letter_id = uuid.uuid5(LETTER_NAMESPACE, f"{episode_id}:{key}")
     now = uow.clock.now()
-    await conn.execute(
+    await uow.conn.execute(
         "INSERT INTO letters (letter_id, episode_id, kind, letter_key, corrects, content, content_digest,"
         " composed_at, sent_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $8)",
         letter_id,
@@ -44,7 +43,7 @@ async def store_letter(
         digest(content),
         now,
     )
-    version = await uow.store.stream_version(conn, str(episode_id))
+    version = await uow.store.stream_version(uow.conn, str(episode_id))
     await uow.append(
         str(episode_id),
         version,
@@ -62,6 +61,14 @@ async def store_letter(
     return letter_id
 
 
+async def compose_correction(uow: UnitOfWork, letter: asyncpg.Record, facts: LetterFacts) -> uuid.UUID:
+    """A new letter of the same kind from the episode's current facts, pointing to the one it corrects."""
+    count = await uow.conn.fetchval("SELECT count(*) FROM letters WHERE corrects = $1", letter["letter_id"])
+    key = f"{letter['letter_key']}:correction:{count + 1}"
+    content = compose(letter["kind"], letter["letter_key"], facts, uow.clock.now().date())
+    return await store_letter(uow, letter["episode_id"], content, key, facts.referrer_agb, corrects=letter["letter_id"])
+
+
 async def on_episode_event(event: ConsumedEvent, uow: UnitOfWork) -> None:
     episode_id = uuid.UUID(event.envelope.subject)
     row = await uow.conn.fetchrow(
@@ -72,7 +79,7 @@ async def on_episode_event(event: ConsumedEvent, uow: UnitOfWork) -> None:
     facts = fold(facts, event.payload)
     today = event.envelope.time.date()
     for kind, key in letters_due(facts, composed):
-        await store_letter(uow.conn, uow, episode_id, compose(kind, key, facts, today), key, facts.referrer_agb)
+        await store_letter(uow, episode_id, compose(kind, key, facts, today), key, facts.referrer_agb)
         composed.add(key)
     await uow.conn.execute(
         "INSERT INTO letter_episodes (episode_id, facts, composed) VALUES ($1, $2::jsonb, $3)"

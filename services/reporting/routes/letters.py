@@ -11,8 +11,8 @@ from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
 
-from services.reporting.letters.content import LetterContent, LetterFacts, compose
-from services.reporting.letters.handlers import store_letter
+from services.reporting.letters.content import LetterContent, LetterFacts
+from services.reporting.letters.handlers import compose_correction
 from services.reporting.letters.render import render_fhir, render_html, render_pdf
 from shared.access import episode_not_found, require_episode_access
 from shared.access_log import Access, Action, log_access
@@ -24,6 +24,7 @@ from shared.store.unit_of_work import UnitOfWork
 router = APIRouter(prefix="/v1", tags=["letters"])
 log = get_logger(__name__)
 ReaderDep = Annotated[Caller, allow(Role.PRACTICE, Role.REFERRER)]
+_SUMMARY = "letter_id, kind, content->>'title' AS title, composed_at, corrects"
 
 
 class LetterSummary(BaseModel):
@@ -82,8 +83,7 @@ async def list_letters(episode_id: uuid.UUID, runtime: RuntimeDep, caller: Reade
             raise episode_not_found(episode_id)
         require_episode_access(caller, episode_id, facts.practice_agb, facts.referrer_agb)
         rows = await conn.fetch(
-            "SELECT letter_id, kind, content->>'title' AS title, composed_at, corrects FROM letters"
-            " WHERE episode_id = $1 ORDER BY composed_at, letter_key",
+            f"SELECT {_SUMMARY} FROM letters WHERE episode_id = $1 ORDER BY composed_at, letter_key",
             episode_id,
         )
     return EpisodeLetters(
@@ -150,18 +150,15 @@ async def correct(
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"letter {letter_id} is not known")
         if facts.objected:
             raise HTTPException(status.HTTP_409_CONFLICT, "the patient objects to reports to the GP")
-        uow = UnitOfWork(conn, runtime.store, runtime.clock)
-        count = await conn.fetchval("SELECT count(*) FROM letters WHERE corrects = $1", letter_id)
-        key = f"{row['letter_key']}:correction:{count + 1}"
-        content = compose(row["kind"], row["letter_key"], facts, runtime.clock.now().date())
-        new_id = await store_letter(conn, uow, row["episode_id"], content, key, facts.referrer_agb, corrects=letter_id)
+        new_id = await compose_correction(UnitOfWork(conn, runtime.store, runtime.clock), row, facts)
         await log_access(
             conn,
             caller,
             Access("reporting", Action.CREATE, "POST /v1/letters/{letter_id}/corrections", row["episode_id"]),
             runtime.clock.now(),
         )
-        created = await conn.fetchrow("SELECT composed_at FROM letters WHERE letter_id = $1", new_id)
-    return LetterSummary(
-        letter_id=new_id, kind=row["kind"], title=content.title, composed_at=created["composed_at"], corrects=letter_id
-    )
+        created = await conn.fetchrow(
+            f"SELECT {_SUMMARY} FROM letters WHERE letter_id = $1",
+            new_id,
+        )
+    return LetterSummary(**dict(created))

@@ -5,7 +5,6 @@ some evaluations recorded late enough to become overdue, and a third practice to
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -74,7 +73,6 @@ class Driver:
     def advance(self, days: int) -> None:
         self.offset += timedelta(days=days)
         OffsetFileClock.write_offset(self.clock_file, self.offset)
-        os.utime(self.clock_file, None)
 
     async def act(self, patient: DemoPatient, week: int) -> None:
         async with self.lanes:
