@@ -9,7 +9,9 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.logging import correlation
 from shared.store.event_store import ConcurrencyConflict
@@ -40,19 +42,35 @@ CORRELATION_HEADER = "x-correlation-id"
 def install_correlation(app: FastAPI) -> None:
     """Every request gets a correlation id (the caller's, when it sends a valid one), bound to every log line
     and to the events the request appends, and echoed in the response."""
+    app.add_middleware(CorrelationMiddleware)
 
-    @app.middleware("http")
-    async def _correlate(request: Request, call_next):
-        given = request.headers.get(CORRELATION_HEADER, "")
+
+class CorrelationMiddleware:
+    """Plain ASGI (Starlette's BaseHTTPMiddleware costs a task and a stream per request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get(CORRELATION_HEADER, "")
         try:
             correlation_id = uuid.UUID(given)
         except ValueError:
             correlation_id = uuid.uuid4()
-        request.state.correlation_id = correlation_id
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        echoed = str(correlation_id).encode()
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (CORRELATION_HEADER.encode(), echoed)]
+            await send(message)
+
         with correlation(str(correlation_id)):
-            response = await call_next(request)
-        response.headers[CORRELATION_HEADER] = str(correlation_id)
-        return response
+            await self.app(scope, receive, send_with_header)
 
 
 def correlation_id_of(request: Request) -> uuid.UUID:

@@ -74,7 +74,7 @@ async def _broker_answers(settings: ServiceSettings) -> bool:
         await client.close()
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:  # async: a plain def would hop to a thread per request
     return request.app.state.runtime
 
 
@@ -197,6 +197,8 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         port=settings.http_port,
         log_level="warning",
         lifespan="on",
+        loop="uvloop",
+        http="httptools",
         proxy_headers=settings.trusted_proxies is not None,
         forwarded_allow_ips=settings.trusted_proxies,
     )

@@ -13,6 +13,10 @@ from shared.metrics import CONSUMER_LAG
 from shared.settings import ServiceSettings
 
 
+BATCH_SIZE = 200
+BATCH_WAIT_SECONDS = 0.01
+
+
 def create_faust_app(settings: ServiceSettings) -> faust.App:
     # faust keeps a data directory even with in-memory tables; never in the working tree.
     datadir = Path(tempfile.gettempdir()) / "ruggengraat-faust" / settings.group(settings.service_name)
@@ -54,13 +58,15 @@ def attach_consumer(
     consumer.publish_dead_letter = publish_dead_letter
 
     async def agent(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            message = event.message
-            await consumer.process(Record(message.topic, message.partition, message.offset, message.key, message.value))
-            highwater = app.consumer.highwater(message.tp)
-            if highwater is not None:
-                CONSUMER_LAG.labels(consumer.name, message.topic, str(message.partition)).set(
-                    max(highwater - message.offset - 1, 0)
-                )
+        # Batches: what arrived within BATCH_WAIT (at most BATCH_SIZE) is handled in one transaction; faust
+        # acknowledges the records only after the batch was handled.
+        async for events in stream.take_events(BATCH_SIZE, within=BATCH_WAIT_SECONDS):
+            messages = [event.message for event in events]
+            await consumer.process_batch([Record(m.topic, m.partition, m.offset, m.key, m.value) for m in messages])
+            last = {m.tp: m.offset for m in messages}
+            for tp, offset in last.items():
+                highwater = app.consumer.highwater(tp)
+                if highwater is not None:
+                    CONSUMER_LAG.labels(consumer.name, tp.topic, str(tp.partition)).set(max(highwater - offset - 1, 0))
 
     return app.agent(source, name=f"{consumer.name}.consumer")(agent)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from shared.clock import Clock
 from shared.consumer.dead_letters import DeadLetter, DeadLetterReason, Record, record_dead_letter
-from shared.consumer.inbox import claim
+from shared.consumer.inbox import claim, claim_all
 from shared.events.envelope import Envelope
 from shared.events.payload import EventPayload
 from shared.events.registry import EventRegistry, InvalidEventData, UnknownEventType
@@ -77,23 +77,66 @@ class IdempotentConsumer:
         self.retry_backoff_seconds = retry_backoff_seconds
 
     async def process(self, record: Record) -> Outcome:
-        outcome = await self._process(record)
-        EVENTS_CONSUMED.labels(self.name, outcome.value).inc()
-        return outcome
+        return (await self.process_batch([record]))[0]
 
-    async def _process(self, record: Record) -> Outcome:
+    async def process_batch(self, records: Sequence[Record]) -> list[Outcome]:
+        """Handle records in order. The well-formed ones are handled together in one transaction (one inbox
+        statement, one commit); should that fail in any way, it is rolled back and each event is handled on
+        its own, with retries and dead-lettering, so one bad event never holds back or takes down the others."""
+        outcomes: list[Outcome | None] = [None] * len(records)
+        batch: list[tuple[int, ConsumedEvent]] = []
+        for i, record in enumerate(records):
+            parsed = await self._parse(record)
+            if isinstance(parsed, Outcome):
+                outcomes[i] = parsed
+            else:
+                batch.append((i, parsed))
+        if len(batch) > 1:
+            try:
+                for i, outcome in zip((i for i, _ in batch), await self._handle_together([e for _, e in batch])):
+                    outcomes[i] = outcome
+                batch = []
+            except Exception as error:  # noqa: BLE001 — nothing was committed; each event gets its own go
+                log.info("consumer.batch_fell_back", consumer=self.name, size=len(batch), error=repr(error))
+        for i, event in batch:
+            outcomes[i] = await self._handle_alone(records[i], event)
+        for outcome in outcomes:
+            EVENTS_CONSUMED.labels(self.name, outcome.value).inc()
+        return outcomes  # type: ignore[return-value]
+
+    async def _parse(self, record: Record) -> ConsumedEvent | Outcome:
         try:
             envelope = Envelope.from_json(record.value or b"")
         except (ValidationError, ValueError) as error:
             return await self._dead_letter(record, DeadLetterReason.UNPARSEABLE, _describe(error), 1)
-        handler = self.handlers.get(envelope.type)
-        if handler is None:
+        if envelope.type not in self.handlers:
             return Outcome.IGNORED
         try:
             payload = self.registry.decode(envelope)
         except (UnknownEventType, InvalidEventData) as error:
             return await self._dead_letter(record, DeadLetterReason.INVALID, str(error), 1, envelope.id, envelope.type)
-        event = ConsumedEvent(envelope, payload)
+        return ConsumedEvent(envelope, payload)
+
+    async def _handle_together(self, events: list[ConsumedEvent]) -> list[Outcome]:
+        started = time.perf_counter()
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = await claim_all(conn, self.name, [e.envelope.id for e in events])
+            outcomes = []
+            for event in events:
+                if event.envelope.id not in fresh:
+                    outcomes.append(Outcome.DUPLICATE)
+                    continue
+                fresh.discard(event.envelope.id)  # the same event twice in one batch is handled once
+                envelope = event.envelope
+                with correlation(str(envelope.correlationid), event_id=str(envelope.id), subject=envelope.subject):
+                    await self.handlers[envelope.type](event, UnitOfWork(conn, self.store, self.clock, cause=envelope))
+                outcomes.append(Outcome.HANDLED)
+        HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+        return outcomes
+
+    async def _handle_alone(self, record: Record, event: ConsumedEvent) -> Outcome:
+        envelope = event.envelope
+        handler = self.handlers[envelope.type]
         with correlation(str(envelope.correlationid), event_id=str(envelope.id), subject=envelope.subject):
             failures = 0
             backoff = self.retry_backoff_seconds
@@ -108,9 +151,10 @@ class IdempotentConsumer:
                     return Outcome.HANDLED
                 except _UNAVAILABLE as error:
                     log.warning("consumer.database_unavailable", consumer=self.name, error=repr(error))
-                except ConcurrencyConflict as error:
-                    # Another writer (e.g. the timer scheduler) appended to the same stream: the next attempt
-                    # reloads and decides again; this is no failure of the handler.
+                except (ConcurrencyConflict, asyncpg.DeadlockDetectedError) as error:
+                    # Another writer (e.g. the timer scheduler) appended to the same stream, or two transactions
+                    # locked the same episodes in turn: the next attempt reloads and decides again; this is no
+                    # failure of the handler.
                     log.info("consumer.concurrent_append", consumer=self.name, error=str(error))
                 except Exception as error:  # noqa: BLE001 — any handler failure counts toward dead-lettering
                     failures += 1

@@ -15,6 +15,17 @@ async def claim(conn: asyncpg.Connection, consumer: str, event_id: uuid.UUID) ->
     return status == "INSERT 0 1"
 
 
+async def claim_all(conn: asyncpg.Connection, consumer: str, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The ids among `event_ids` that `consumer` handles for the first time (claimed in this transaction)."""
+    rows = await conn.fetch(
+        "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING"
+        " RETURNING event_id",
+        consumer,
+        event_ids,
+    )
+    return {row[0] for row in rows}
+
+
 async def has_handled(conn: asyncpg.Connection, consumer: str, event_id: uuid.UUID) -> bool:
     return bool(
         await conn.fetchval(
