@@ -11,6 +11,7 @@ Roles and what their `org` claim holds:
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -79,6 +80,12 @@ class InvalidToken(Exception):
 
 
 def verify_token(secret: str, token: str) -> Caller:
+    """The caller a token names, once its signature and claims check out. A token verified before is
+    answered from a bounded cache until it expires: a GP or practice system sends the same token with every
+    request, and checking the HMAC and the claims each time costs more than the rest of the request."""
+    cached = _verified.get((secret, token))
+    if cached is not None and cached[1] > time.time():
+        return cached[0]
     try:
         claims = jwt.decode(
             token,
@@ -89,11 +96,19 @@ def verify_token(secret: str, token: str) -> Caller:
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
         scope = claims.get("scope")
-        return Caller(
+        caller = Caller(
             user=str(claims["sub"]), role=Role(claims["role"]), org=str(claims["org"]), scope=scope and str(scope)
         )
     except (jwt.PyJWTError, KeyError, ValueError) as error:
         raise InvalidToken(str(error)) from error
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[(secret, token)] = (caller, float(claims["exp"]))
+    return caller
+
+
+_VERIFIED_MAX = 10_000
+_verified: dict[tuple[str, str], tuple[Caller, float]] = {}
 
 
 def _unauthorized(reason: str) -> HTTPException:

@@ -17,6 +17,16 @@ def check_schema_name(schema: str) -> str:
     return schema
 
 
+class PooledConnection(asyncpg.Connection):
+    """A pooled connection released without asyncpg's reset query (RESET ALL, UNLISTEN, CLOSE ALL, advisory
+    unlock): one round trip per command saved. Services keep no session state on pooled connections — only
+    transaction-scoped locks, no LISTEN, no SET, cursors inside transactions — and asyncpg still ends an open
+    transaction on release."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 async def create_pool(database_url: str, schema: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     check_schema_name(schema)
     pool = await asyncpg.create_pool(
@@ -24,6 +34,7 @@ async def create_pool(database_url: str, schema: str, *, min_size: int = 2, max_
         min_size=min_size,
         max_size=max_size,
         server_settings={"search_path": schema, "application_name": f"ruggengraat-{schema}"},
+        connection_class=PooledConnection,
     )
     assert pool is not None
     return pool

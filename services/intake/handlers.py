@@ -132,21 +132,36 @@ class CommandResult:
     appended: list[str]
 
 
+@dataclass(frozen=True)
+class EpisodeOwner:
+    practice_agb: str
+    patient_id: uuid.UUID
+    data_key: bytes | None  # None once the patient's data was erased
+
+
+async def open_for_command(uow: UnitOfWork, episode_id: uuid.UUID) -> EpisodeOwner | None:
+    """The episode's practice, patient and key, in one statement that also marks the patient as treated now
+    (what retention counts from; a rejected command rolls it back). None for an unknown episode."""
+    row = await uow.conn.fetchrow(
+        "UPDATE patients p SET last_treatment_at = greatest(p.last_treatment_at, $2)"
+        " FROM patient_episodes e WHERE e.episode_id = $1 AND p.patient_id = e.patient_id"
+        " RETURNING e.practice_agb, e.patient_id, p.data_key",
+        episode_id,
+        uow.clock.now(),
+    )
+    if row is None:
+        return None
+    key = row["data_key"]
+    return EpisodeOwner(row["practice_agb"], row["patient_id"], bytes(key) if key is not None else None)
+
+
 async def handle_episode_command(
-    uow: UnitOfWork, episode_id: uuid.UUID, expected_version: int | None, decide: Decide
+    uow: UnitOfWork, owner: EpisodeOwner, episode_id: uuid.UUID, expected_version: int | None, decide: Decide
 ) -> CommandResult:
     """Load, check the expected version, let the domain decide, append: one transaction, the caller's."""
     episode = await load_episode(uow, episode_id)
     if expected_version is not None and expected_version != episode.version:
         raise ConcurrencyConflict(str(episode_id), expected_version, episode.version)
-    assert episode.referral is not None
-    key = await personal_data.key_of(uow.conn, episode.referral.patient_id)
-    new_events = decide(episode, Sealer(key, episode.referral.patient_id, episode_id))
+    new_events = decide(episode, Sealer(owner.data_key, owner.patient_id, episode_id))
     await uow.append(str(episode_id), episode.version, new_events)
-    if new_events:
-        await uow.conn.execute(
-            "UPDATE patients SET last_treatment_at = greatest(last_treatment_at, $2) WHERE patient_id = $1",
-            episode.referral.patient_id,
-            uow.clock.now(),
-        )
     return CommandResult(episode_id, episode.version + len(new_events), [e.event_type for e in new_events])

@@ -26,7 +26,7 @@ from services.intake.domain.commands import (
     TakeHistory,
 )
 from services.intake.domain.episode import Episode, NotAllowed
-from services.intake.handlers import Decide, Sealer, handle_episode_command
+from services.intake.handlers import Decide, Sealer, handle_episode_command, open_for_command
 from shared.access import episode_not_found
 from shared.access_log import Access, Action, log_access
 from shared.auth import Caller, Role, allow
@@ -79,19 +79,17 @@ async def run(
     expected = _expected_version(if_match)
     now = runtime.clock.now()
     async with runtime.pool.acquire() as conn, conn.transaction():
-        owner = await conn.fetchrow(
-            "SELECT practice_agb, patient_id FROM patient_episodes WHERE episode_id = $1", episode_id
-        )
-        if owner is None or not caller.acts_for(Role.PRACTICE, owner["practice_agb"]):
-            raise episode_not_found(episode_id)
         uow = UnitOfWork(conn, runtime.store, runtime.clock, correlation_id=correlation_id_of(request))
+        owner = await open_for_command(uow, episode_id)
+        if owner is None or not caller.acts_for(Role.PRACTICE, owner.practice_agb):
+            raise episode_not_found(episode_id)
 
         async def produce() -> tuple[int, dict]:
             try:
-                result = await handle_episode_command(uow, episode_id, expected, decide)
+                result = await handle_episode_command(uow, owner, episode_id, expected, decide)
             except NotAllowed as error:
                 raise DomainRejected(error.reason, error.field) from error
-            await log_access(conn, caller, Access("intake", Action.UPDATE, route, episode_id, owner["patient_id"]), now)
+            await log_access(conn, caller, Access("intake", Action.UPDATE, route, episode_id, owner.patient_id), now)
             answer = CommandAccepted(episode_id=episode_id, version=result.version, appended=result.appended)
             return (201 if result.appended else 200), answer.model_dump(mode="json")
 

@@ -93,3 +93,30 @@ def test_the_token_command_issues_in_development_and_refuses_in_production(monke
     monkeypatch.setenv("DATABASE_URL", "postgresql://db/ruggengraat")
     monkeypatch.setenv("JWT_SECRET", SECRET)
     assert CliRunner().invoke(app, ["token", "--role", "practice", "--org", "04123456"]).exit_code == 2
+
+
+def test_a_token_verified_before_is_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch):
+    issued = datetime.now(UTC)
+    token = issue_token(SECRET, Role.PRACTICE, "04123456", "u", now=issued, ttl=timedelta(minutes=5))
+    assert verify_token(SECRET, token).org == "04123456"
+    assert verify_token(SECRET, token).org == "04123456"  # answered from the cache
+    later = (issued + timedelta(minutes=6)).timestamp()
+    monkeypatch.setattr("shared.auth.time.time", lambda: later)
+    monkeypatch.setattr("jwt.api_jwt.datetime", _FrozenDatetime(later))
+    with pytest.raises(InvalidToken):
+        verify_token(SECRET, token)
+    with pytest.raises(InvalidToken):
+        verify_token("another-secret-that-is-long-enough-0123456789", token)  # a cached token needs its secret
+
+
+class _FrozenDatetime:
+    """Stands in for PyJWT's `datetime` so its expiry check sees `at` as now."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def now(self, tz=None):
+        return datetime.fromtimestamp(self.at, tz)
+
+    def __getattr__(self, name):
+        return getattr(datetime, name)
