@@ -12,7 +12,6 @@ from shared.consumer.idempotent import IdempotentConsumer
 from shared.metrics import CONSUMER_LAG
 from shared.settings import ServiceSettings
 
-
 BATCH_SIZE = 200
 BATCH_WAIT_SECONDS = 0.01
 

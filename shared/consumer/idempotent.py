@@ -93,7 +93,8 @@ class IdempotentConsumer:
                 batch.append((i, parsed))
         if len(batch) > 1:
             try:
-                for i, outcome in zip((i for i, _ in batch), await self._handle_together([e for _, e in batch])):
+                handled = await self._handle_together([e for _, e in batch])
+                for (i, _), outcome in zip(batch, handled, strict=True):
                     outcomes[i] = outcome
                 batch = []
             except Exception as error:  # noqa: BLE001 — nothing was committed; each event gets its own go
