@@ -69,12 +69,26 @@ async def _cause_pending(conn: asyncpg.Connection, causation_id: uuid.UUID | Non
 
 
 async def receive(conn: asyncpg.Connection, envelope: Envelope, now: datetime, causal_hold: timedelta) -> None:
-    """Keep the event, then fan it out now or hold it; what it unblocks is fanned out after it."""
+    """Keep the event, then fan it out now or hold it; what it unblocks is fanned out after it.
+
+    The common case — parties known, nothing of the episode held, the cause already out, nothing waiting
+    for this event — is decided in one query and the event is kept as fanned out at once; anything else
+    takes the walk through the episode's held events."""
     await lock_episode(conn, envelope.subject)
-    inserted = await conn.fetchval(
+    state = await conn.fetchrow(_STATE, envelope.subject, envelope.id, envelope.causationid)
+    if state["seen"]:
+        return
+    parties = EpisodeParties(state["practice_agb"], state["referrer_agb"]) if state["parties_known"] else None
+    reason = hold_reason(
+        parties_known=parties is not None,
+        earlier_of_same_source_held=state["episode_held"],
+        cause_pending=not state["cause_out"],
+    )
+    at_once = reason is None and not state["episode_held"] and not state["others_wait"]
+    position = await conn.fetchval(
         "INSERT INTO received_events (event_id, source, event_type, subject, occurred_at, causation_id, body,"
-        " received_at, hold_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id) DO NOTHING"
-        " RETURNING position",
+        " received_at, hold_until, fanned_out_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        " ON CONFLICT (event_id) DO NOTHING RETURNING position",
         envelope.id,
         envelope.source,
         envelope.type,
@@ -84,10 +98,36 @@ async def receive(conn: asyncpg.Connection, envelope: Envelope, now: datetime, c
         envelope.to_json(),
         now,
         now + causal_hold,
+        now if at_once else None,
     )
-    if inserted is None:
+    if position is None:
+        return
+    if at_once:
+        assert parties is not None
+        held = HeldEvent(
+            envelope.id,
+            position,
+            envelope.source,
+            envelope.type,
+            envelope.subject,
+            envelope.time,
+            envelope.causationid,
+            None,
+        )
+        await _fan_out(conn, held, parties, now, mark=False)
         return
     await _settle_episode(conn, envelope.subject, now)
+
+
+_STATE = """
+SELECT EXISTS (SELECT 1 FROM received_events WHERE event_id = $2) AS seen,
+       p.episode_id IS NOT NULL AS parties_known, p.practice_agb, p.referrer_agb,
+       EXISTS (SELECT 1 FROM received_events WHERE subject = $1 AND fanned_out_at IS NULL) AS episode_held,
+       EXISTS (SELECT 1 FROM received_events WHERE causation_id = $2 AND fanned_out_at IS NULL) AS others_wait,
+       ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM received_events WHERE event_id = $3
+                                    AND fanned_out_at IS NOT NULL)) AS cause_out
+FROM (SELECT 1) AS one LEFT JOIN episode_parties p ON p.episode_id = $1
+"""
 
 
 async def _held_of(conn: asyncpg.Connection, episode_id: str) -> list[HeldEvent]:
@@ -143,7 +183,11 @@ async def _settle_episode(conn: asyncpg.Connection, episode_id: str, now: dateti
             todo.append(subject)  # an event fanned out late in this pass may be the cause of an earlier one
 
 
-async def _fan_out(conn: asyncpg.Connection, event: HeldEvent, parties: EpisodeParties, now: datetime) -> None:
+async def _fan_out(
+    conn: asyncpg.Connection, event: HeldEvent, parties: EpisodeParties, now: datetime, *, mark: bool = True
+) -> None:
+    """Deliveries for the subscriptions that want `event`; `mark` records it as fanned out (unless it was
+    kept so already)."""
     candidates = await conn.fetch(
         "SELECT subscription_id, subscriber, event_types, filter_party, filter_agb FROM subscriptions"
         " WHERE state <> 'gone' AND filter_agb = ANY ($1::text[]) AND $2 = ANY (event_types)",
@@ -183,9 +227,10 @@ async def _fan_out(conn: asyncpg.Connection, event: HeldEvent, parties: EpisodeP
                 event.subject,
                 event.occurred_at,
             )
-    await conn.execute(
-        "UPDATE received_events SET fanned_out_at = $2, held_for = NULL WHERE event_id = $1", event.event_id, now
-    )
+    if mark:
+        await conn.execute(
+            "UPDATE received_events SET fanned_out_at = $2, held_for = NULL WHERE event_id = $1", event.event_id, now
+        )
 
 
 async def release_overdue(pool: asyncpg.Pool, now: datetime, limit: int = 100) -> int:

@@ -20,7 +20,6 @@ def handlers_for(settings: NotificationsSettings) -> dict[type[EventPayload], Ha
 
     async def on_event(event: ConsumedEvent, uow: UnitOfWork) -> None:
         now = uow.clock.now()
-        await fanout.lock_episode(uow.conn, event.envelope.subject)
         if isinstance(event.payload, ReferralReceived):
             await fanout.record_parties(uow.conn, event.envelope.subject, event.payload, now)
         await fanout.receive(uow.conn, event.envelope, now, causal_hold)
