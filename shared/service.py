@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 
 from shared.clock import Clock
 from shared.consumer.faust_worker import attach_consumer, create_faust_app
-from shared.consumer.idempotent import Handler, IdempotentConsumer
+from shared.consumer.idempotent import BatchHandler, Handler, IdempotentConsumer
 from shared.db import open_service_database
 from shared.events import REGISTRY
 from shared.events.payload import EventPayload
@@ -90,6 +90,7 @@ class ServiceDefinition:
     description: str
     routers: Sequence[APIRouter] = ()
     handlers: Mapping[type[EventPayload], Handler] = field(default_factory=dict)
+    batch_handlers: Sequence[BatchHandler] = ()
     background: Sequence[BackgroundTask] = ()
     migrations_package: str | None = None  # the service's own `migrations/` folder
 
@@ -125,7 +126,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
                 ),
             )
             tasks.append(asyncio.create_task(runtime.relay.run(runtime.stop), name="relay"))
-        if definition.handlers:
+        if definition.handlers or definition.batch_handlers:
             runtime.faust_app = create_faust_app(settings)
             runtime.consumer = IdempotentConsumer(
                 name,
@@ -134,6 +135,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
                 REGISTRY,
                 definition.handlers,
                 runtime.clock,
+                batch_handlers=definition.batch_handlers,
                 max_attempts=settings.consumer_max_attempts,
             )
             attach_consumer(

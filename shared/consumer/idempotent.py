@@ -32,6 +32,18 @@ class ConsumedEvent:
 
 
 Handler = Callable[[ConsumedEvent, UnitOfWork], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class BatchHandler:
+    """Handles, in one go, the events of its types that arrived together — in arrival order, in the batch's
+    transaction — so a read model loads and writes each episode once per batch instead of once per event.
+    A batch that fails is retried one event at a time: `handle` then gets a single event."""
+
+    types: tuple[type[EventPayload], ...]
+    handle: Callable[[Sequence[ConsumedEvent], UnitOfWork], Awaitable[None]]
+
+
 DeadLetterPublisher = Callable[[DeadLetter], Awaitable[None]]
 
 
@@ -62,6 +74,7 @@ class IdempotentConsumer:
         handlers: Mapping[type[EventPayload], Handler],
         clock: Clock,
         *,
+        batch_handlers: Sequence[BatchHandler] = (),
         publish_dead_letter: DeadLetterPublisher | None = None,
         max_attempts: int = 3,
         retry_backoff_seconds: float = 0.2,
@@ -71,6 +84,8 @@ class IdempotentConsumer:
         self.store = store
         self.registry = registry
         self.handlers = {model.event_type: handler for model, handler in handlers.items()}
+        self.batch_handlers = [(frozenset(t.event_type for t in b.types), b.handle) for b in batch_handlers]
+        self.handled_types = set(self.handlers).union(*(types for types, _ in self.batch_handlers))
         self.clock = clock
         self.publish_dead_letter = publish_dead_letter
         self.max_attempts = max_attempts
@@ -110,7 +125,7 @@ class IdempotentConsumer:
             envelope = Envelope.from_json(record.value or b"")
         except (ValidationError, ValueError) as error:
             return await self._dead_letter(record, DeadLetterReason.UNPARSEABLE, _describe(error), 1)
-        if envelope.type not in self.handlers:
+        if envelope.type not in self.handled_types:
             return Outcome.IGNORED
         try:
             payload = self.registry.decode(envelope)
@@ -122,22 +137,32 @@ class IdempotentConsumer:
         started = time.perf_counter()
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await claim_all(conn, self.name, [e.envelope.id for e in events])
-            outcomes = []
+            outcomes, handled = [], []
             for event in events:
                 if event.envelope.id not in fresh:
                     outcomes.append(Outcome.DUPLICATE)
                     continue
                 fresh.discard(event.envelope.id)  # the same event twice in one batch is handled once
-                envelope = event.envelope
-                with correlation(str(envelope.correlationid), event_id=str(envelope.id), subject=envelope.subject):
-                    await self.handlers[envelope.type](event, UnitOfWork(conn, self.store, self.clock, cause=envelope))
                 outcomes.append(Outcome.HANDLED)
+                handled.append(event)
+            await self._run_handlers(conn, handled)
         HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
         return outcomes
 
+    async def _run_handlers(self, conn: asyncpg.Connection, events: list[ConsumedEvent]) -> None:
+        for event in events:
+            handler = self.handlers.get(event.envelope.type)
+            if handler is not None:
+                envelope = event.envelope
+                with correlation(str(envelope.correlationid), event_id=str(envelope.id), subject=envelope.subject):
+                    await handler(event, UnitOfWork(conn, self.store, self.clock, cause=envelope))
+        for types, handle in self.batch_handlers:
+            wanted = [e for e in events if e.envelope.type in types]
+            if wanted:
+                await handle(wanted, UnitOfWork(conn, self.store, self.clock))
+
     async def _handle_alone(self, record: Record, event: ConsumedEvent) -> Outcome:
         envelope = event.envelope
-        handler = self.handlers[envelope.type]
         with correlation(str(envelope.correlationid), event_id=str(envelope.id), subject=envelope.subject):
             failures = 0
             backoff = self.retry_backoff_seconds
@@ -147,7 +172,7 @@ class IdempotentConsumer:
                     async with self.pool.acquire() as conn, conn.transaction():
                         if not await claim(conn, self.name, envelope.id):
                             return Outcome.DUPLICATE
-                        await handler(event, UnitOfWork(conn, self.store, self.clock, cause=envelope))
+                        await self._run_handlers(conn, [event])
                     HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
                     return Outcome.HANDLED
                 except _UNAVAILABLE as error:

@@ -121,6 +121,31 @@ WHERE coalesce((SELECT max(stream_version) FROM events WHERE stream_id = $1), 0)
 RETURNING transaction_id::text::bigint AS tx, position
 """
 
+_APPEND_MANY = """
+INSERT INTO events (stream_id, stream_version, event_id, event_type, data_version, occurred_at,
+                    correlation_id, causation_id, guideline_version, data)
+SELECT v.stream_id, v.version, v.event_id, v.event_type, v.data_version, $1, v.correlation_id, v.causation_id,
+       v.guideline_version, v.data::jsonb
+FROM unnest($2::text[], $3::int[], $4::uuid[], $5::text[], $6::smallint[], $7::uuid[], $8::uuid[], $9::text[],
+            $10::text[], $11::int[])
+     AS v(stream_id, version, event_id, event_type, data_version, correlation_id, causation_id, guideline_version,
+          data, expected)
+WHERE coalesce((SELECT max(stream_version) FROM events e WHERE e.stream_id = v.stream_id), 0) = v.expected
+RETURNING transaction_id::text::bigint AS tx, position
+"""
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """One event of a multi-stream append, with what caused it."""
+
+    stream_id: str
+    payload: EventPayload
+    correlation_id: uuid.UUID
+    causation_id: uuid.UUID | None = None
+    guideline_version: str | None = None
+
+
 _READ_ALL = f"""
 SELECT {_COLUMNS} FROM events
 WHERE (transaction_id, position) > ($1::text::xid8, $2)
@@ -201,6 +226,73 @@ class EventStore:
                 self.service,
             )
             for i, row in enumerate(rows)
+        ]
+
+    async def append_many(
+        self,
+        conn: asyncpg.Connection,
+        expected_versions: dict[str, int],
+        events: Sequence[PendingEvent],
+        *,
+        time: datetime,
+    ) -> list[StoredEvent]:
+        """Append events to several streams in one statement, each stream after its expected version (as it
+        was before this append); events of one stream follow each other in the order given. Raises
+        ConcurrencyConflict (and the caller's transaction must roll back) when any stream moved on."""
+        if not events:
+            return []
+        if time.tzinfo is None:
+            raise ValueError("time must carry a timezone")
+        next_version = dict(expected_versions)
+        versions, ids, datas = [], [], []
+        for event in events:
+            self.registry.model_for(event.payload.event_type)
+            next_version[event.stream_id] += 1
+            versions.append(next_version[event.stream_id])
+            ids.append(uuid.uuid4())
+            datas.append(event.payload.model_dump_json())
+        try:
+            rows = await conn.fetch(
+                _APPEND_MANY,
+                time,
+                [e.stream_id for e in events],
+                versions,
+                ids,
+                [e.payload.event_type for e in events],
+                [e.payload.event_version for e in events],
+                [e.correlation_id for e in events],
+                [e.causation_id for e in events],
+                [e.guideline_version for e in events],
+                datas,
+                [expected_versions[e.stream_id] for e in events],
+            )
+        except asyncpg.UniqueViolationError as error:
+            if error.constraint_name and "event_id" in error.constraint_name:
+                raise
+            stream = next(iter(expected_versions))
+            raise ConcurrencyConflict(stream, expected_versions[stream], None) from error
+        if len(rows) != len(events):  # some stream had moved on: its rows were not inserted
+            for stream, expected in expected_versions.items():
+                actual = await self.stream_version(conn, stream)
+                if actual != expected:
+                    raise ConcurrencyConflict(stream, expected, actual)
+            raise ConcurrencyConflict(events[0].stream_id, expected_versions[events[0].stream_id], None)
+        return [
+            StoredEvent(
+                GlobalPosition(row["tx"], row["position"]),
+                event.stream_id,
+                versions[i],
+                ids[i],
+                event.payload.event_type,
+                event.payload.event_version,
+                time,
+                event.correlation_id,
+                event.causation_id,
+                event.guideline_version,
+                datas[i],
+                self.service,
+            )
+            for i, (row, event) in enumerate(zip(rows, events, strict=True))
         ]
 
     async def stream_version(self, conn: asyncpg.Connection, stream_id: str) -> int:

@@ -12,7 +12,7 @@ from shared.clock import Clock
 from shared.events.envelope import Envelope
 from shared.events.payload import EventPayload
 from shared.metrics import EVENTS_APPENDED
-from shared.store.event_store import EventStore, StoredEvent
+from shared.store.event_store import EventStore, PendingEvent, StoredEvent
 
 
 @dataclass
@@ -47,6 +47,13 @@ class UnitOfWork:
             guideline_version=guideline_version,
             event_ids=event_ids,
         )
+        for event in stored:
+            EVENTS_APPENDED.labels(self.store.service, event.event_type).inc()
+        return stored
+
+    async def append_many(self, expected_versions: dict[str, int], events: Sequence[PendingEvent]) -> list[StoredEvent]:
+        """Append to several streams at once (a batch handler's decisions), each event with its own cause."""
+        stored = await self.store.append_many(self.conn, expected_versions, events, time=self.clock.now())
         for event in stored:
             EVENTS_APPENDED.labels(self.store.service, event.event_type).inc()
         return stored
