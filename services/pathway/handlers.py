@@ -1,96 +1,99 @@
-"""Pathway event handlers: plain functions from a consumed event and a unit of work to new events."""
+"""Pathway's consumer: intake events in, guideline decisions and evaluation plans out.
+
+Events arrive in batches. A batch keeps its copies and parties in one statement each, loads what it needs of
+every episode it touches in three, decides event by event in arrival order (each decision sees the
+episode as it stood after the events before it), and appends every decision in one statement.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+import asyncpg
 
 from services.pathway import timers
 from services.pathway.domain.episode_facts import build_facts
 from services.pathway.domain.evaluation_schedule import EVALUATION_DUE
 from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY, evaluate
 from services.pathway.domain.reactions import PathwayMemory, react
-from shared.consumer.idempotent import ConsumedEvent, Handler
+from shared.consumer.idempotent import BatchHandler, ConsumedEvent
 from shared.events import intake
 from shared.events.pathway import EvaluationCompleted, EvaluationScheduled
 from shared.events.payload import EventPayload
+from shared.store.event_store import PendingEvent
 from shared.store.unit_of_work import UnitOfWork
 
 RULES = DEFAULT_REGISTRY.get(CURRENT)
 EVALUATION_INTERVAL = timedelta(days=RULES.evaluation_interval_days)
 
 
-async def on_referral_received(event: ConsumedEvent, uow: UnitOfWork) -> None:
-    """Remember who may see the episode, and plan the first evaluation as a durable timer."""
-    episode_id = event.envelope.subject
-    referral = event.payload
-    assert isinstance(referral, intake.ReferralReceived)
-    await uow.conn.execute(
-        "INSERT INTO episode_parties (episode_id, practice_agb, referrer_agb) VALUES ($1, $2, $3)"
-        " ON CONFLICT (episode_id) DO NOTHING",
-        episode_id,
-        referral.practice_agb,
-        referral.referrer_agb,
-    )
-    due_at = event.envelope.time + EVALUATION_INTERVAL
-    timer_id, new = await timers.schedule(uow.conn, episode_id, EVALUATION_DUE, 1, due_at)
-    if new:
-        version = await uow.store.stream_version(uow.conn, episode_id)
-        await uow.append(
-            episode_id,
-            version,
-            [EvaluationScheduled(timer_id=timer_id, evaluation_number=1, due_at=due_at)],
-            guideline_version=RULES.version,
-        )
-    await on_intake_event(event, uow)
+@dataclass
+class EpisodeState:
+    """One episode as the batch sees it: intake's events so far, the pathway's own, who referred it."""
+
+    version: int  # of the pathway's stream before this batch
+    intake_events: list[tuple[int, EventPayload]] = field(default_factory=list)  # (stream version, payload)
+    decided: list[EventPayload] = field(default_factory=list)  # the pathway's own, incl. this batch's
+    referrer_agb: str | None = None
+
+    def intake_until(self, stream_version: int) -> list[EventPayload]:
+        return [payload for version, payload in self.intake_events if version <= stream_version]
 
 
-async def on_intake_event(event: ConsumedEvent, uow: UnitOfWork) -> None:
-    """Keep the event, rebuild the episode's facts, and record every guideline decision that changed."""
-    episode_id = event.envelope.subject
-    await uow.conn.execute(
-        "INSERT INTO intake_events (episode_id, stream_version, event_id, event_type, data_version, occurred_at,"
-        " data) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) ON CONFLICT DO NOTHING",
-        episode_id,
-        event.envelope.streamversion,
-        event.envelope.id,
-        event.envelope.type,
-        event.envelope.dataversion,
-        event.envelope.time,
-        json.dumps(event.envelope.data),
-    )
-    rows = await uow.conn.fetch(
-        "SELECT event_type, data_version, data::text AS data FROM intake_events WHERE episode_id = $1"
-        " ORDER BY stream_version",
-        episode_id,
-    )
-    history = [uow.store.registry.decode_json(r["event_type"], r["data_version"], r["data"]) for r in rows]
+async def on_intake_events(events: Sequence[ConsumedEvent], uow: UnitOfWork) -> None:
+    await _keep_copies(uow.conn, events)
+    await _record_parties(uow.conn, events)
+    episodes = await _load(uow, list(dict.fromkeys(e.envelope.subject for e in events)))
+    pending: list[PendingEvent] = []
+    for event in events:
+        episode = episodes[event.envelope.subject]
+        decided = await _decide(uow, episode, event)
+        episode.decided.extend(decided)
+        pending += [
+            PendingEvent(event.envelope.subject, p, event.envelope.correlationid, event.envelope.id, RULES.version)
+            for p in decided
+        ]
+    await uow.append_many({subject: state.version for subject, state in episodes.items()}, pending)
+
+
+async def _decide(uow: UnitOfWork, episode: EpisodeState, event: ConsumedEvent) -> list[EventPayload]:
+    """What the pathway records because of one intake event: the first evaluation planned on a referral,
+    every guideline decision that changed, and the evaluations newly planned."""
+    decided: list[EventPayload] = []
+    if isinstance(event.payload, intake.ReferralReceived):
+        due_at = event.envelope.time + EVALUATION_INTERVAL
+        timer_id, new = await timers.schedule(uow.conn, event.envelope.subject, EVALUATION_DUE, 1, due_at)
+        if new:
+            decided.append(EvaluationScheduled(timer_id=timer_id, evaluation_number=1, due_at=due_at))
+    history = episode.intake_until(event.envelope.streamversion)
     facts = build_facts(history, event.envelope.time.date())
     if facts is None:
-        return
-    own = await uow.store.read_stream(uow.conn, episode_id)
-    memory = PathwayMemory.rebuild(e.payload(uow.store.registry) for e in own)
-    referrer = await uow.conn.fetchval("SELECT referrer_agb FROM episode_parties WHERE episode_id = $1", episode_id)
-    decided = react(memory, evaluate(facts, version=RULES.version), event.payload, referrer)
-    decided += await _timers_follow(uow, episode_id, event, decided)
-    await uow.append(episode_id, len(own), decided, guideline_version=RULES.version)
+        return decided
+    memory = PathwayMemory.rebuild([*episode.decided, *decided])
+    decided += react(memory, evaluate(facts, version=RULES.version), event.payload, episode.referrer_agb)
+    decided += await _timers_follow(uow.conn, event, decided)
+    return decided
 
 
 async def _timers_follow(
-    uow: UnitOfWork, episode_id: str, event: ConsumedEvent, decided: list[EventPayload]
+    conn: asyncpg.Connection, event: ConsumedEvent, decided: list[EventPayload]
 ) -> list[EventPayload]:
     """Keep the durable timers in step with the episode; announce every evaluation newly planned."""
+    episode_id = event.envelope.subject
     at = event.envelope.time
     planned: list[EventPayload] = []
     trigger = event.payload
     if isinstance(trigger, intake.TreatmentPlanAgreed):
         start = datetime.combine(trigger.start_date, at.timetz())
-        moved = await timers.move_first_evaluation(uow.conn, episode_id, start)
+        moved = await timers.move_first_evaluation(conn, episode_id, start)
         if moved is not None:
             planned.append(EvaluationScheduled(timer_id=moved.timer_id, evaluation_number=1, due_at=moved.due_at))
     for completed in (e for e in decided if isinstance(e, EvaluationCompleted)):
         try:
-            nxt = await timers.evaluation_recorded(uow.conn, episode_id, completed.evaluation_number, at)
+            nxt = await timers.evaluation_recorded(conn, episode_id, completed.evaluation_number, at)
         except timers.UnknownEvaluation:
             continue  # measured an evaluation nobody planned: nothing to move on
         if nxt is not None and nxt.new:
@@ -98,11 +101,60 @@ async def _timers_follow(
                 EvaluationScheduled(timer_id=nxt.timer_id, evaluation_number=nxt.evaluation_number, due_at=nxt.due_at)
             )
     if isinstance(trigger, intake.EpisodeClosed):
-        await timers.cancel_open_timers(uow.conn, episode_id, at)
+        await timers.cancel_open_timers(conn, episode_id, at)
     return planned
 
 
-HANDLERS: dict[type[EventPayload], Handler] = {
-    intake.ReferralReceived: on_referral_received,
-    **{kind: on_intake_event for kind in intake.CLINICAL_EVENTS},
-}
+async def _keep_copies(conn: asyncpg.Connection, events: Sequence[ConsumedEvent]) -> None:
+    await conn.execute(
+        "INSERT INTO intake_events (episode_id, stream_version, event_id, event_type, data_version, occurred_at,"
+        " data) SELECT e, v, i, t, d, o, j::jsonb"
+        " FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::int[], $6::timestamptz[], $7::text[])"
+        " AS c(e, v, i, t, d, o, j) ON CONFLICT DO NOTHING",
+        [e.envelope.subject for e in events],
+        [e.envelope.streamversion for e in events],
+        [e.envelope.id for e in events],
+        [e.envelope.type for e in events],
+        [e.envelope.dataversion for e in events],
+        [e.envelope.time for e in events],
+        [json.dumps(e.envelope.data) for e in events],
+    )
+
+
+async def _record_parties(conn: asyncpg.Connection, events: Sequence[ConsumedEvent]) -> None:
+    """Who may see each referred episode (the read API checks it)."""
+    referrals = [e for e in events if isinstance(e.payload, intake.ReferralReceived)]
+    if referrals:
+        await conn.execute(
+            "INSERT INTO episode_parties (episode_id, practice_agb, referrer_agb)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT (episode_id) DO NOTHING",
+            [e.envelope.subject for e in referrals],
+            [e.payload.practice_agb for e in referrals],  # type: ignore[attr-defined]
+            [e.payload.referrer_agb for e in referrals],  # type: ignore[attr-defined]
+        )
+
+
+async def _load(uow: UnitOfWork, episode_ids: list[str]) -> dict[str, EpisodeState]:
+    registry = uow.store.registry
+    own = await uow.store.read_streams(uow.conn, episode_ids)
+    episodes = {
+        episode_id: EpisodeState(
+            version=len(own.get(episode_id, [])), decided=[e.payload(registry) for e in own.get(episode_id, [])]
+        )
+        for episode_id in episode_ids
+    }
+    for row in await uow.conn.fetch(
+        "SELECT episode_id, stream_version, event_type, data_version, data::text AS data FROM intake_events"
+        " WHERE episode_id = ANY($1::text[]) ORDER BY episode_id, stream_version",
+        episode_ids,
+    ):
+        payload = registry.decode_json(row["event_type"], row["data_version"], row["data"])
+        episodes[row["episode_id"]].intake_events.append((row["stream_version"], payload))
+    for row in await uow.conn.fetch(
+        "SELECT episode_id, referrer_agb FROM episode_parties WHERE episode_id = ANY($1::text[])", episode_ids
+    ):
+        episodes[row["episode_id"]].referrer_agb = row["referrer_agb"]
+    return episodes
+
+
+INTAKE_EVENTS = BatchHandler(types=(intake.ReferralReceived, *intake.CLINICAL_EVENTS), handle=on_intake_events)

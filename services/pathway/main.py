@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from services.pathway.handlers import HANDLERS
+from services.pathway.handlers import INTAKE_EVENTS
 from services.pathway.projection import EpisodeView
 from services.pathway.routes import episodes, escalations, guideline
 from services.pathway.scheduler import run_scheduler
@@ -37,7 +37,7 @@ def build(settings: PathwaySettings | None = None) -> tuple[FastAPI, PathwaySett
         title="Ruggengraat pathway",
         description="Applies the KNGF low-back-pain guideline to each episode and plans its evaluations.",
         routers=[episodes.router, escalations.router, guarded_guideline, access_log_router(_episode_parties)],
-        handlers=HANDLERS,
+        batch_handlers=[INTAKE_EVENTS],
         background=[run_scheduler, run_episode_view],
         migrations_package="services.pathway",
     )

@@ -7,7 +7,7 @@ transaction, holding the checkpoint row, so a live runner waits rather than appl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import asyncpg
@@ -22,7 +22,8 @@ class Projection(Protocol):
     name: str
     tables: tuple[str, ...]
 
-    async def apply(self, conn: asyncpg.Connection, event: StoredEvent, payload: EventPayload) -> None: ...
+    async def apply_batch(self, conn: asyncpg.Connection, events: Sequence[tuple[StoredEvent, EventPayload]]) -> None:
+        """Apply events of the log, in log order, in the caller's transaction."""
 
 
 class ProjectionRunner:
@@ -45,10 +46,9 @@ class ProjectionRunner:
 
     async def _apply_batch(self, conn: asyncpg.Connection, after: GlobalPosition) -> tuple[int, GlobalPosition]:
         batch = await self.store.read_all(conn, after, self.batch_size)
-        for event in batch:
-            await self.projection.apply(conn, event, event.payload(self.store.registry))
         if not batch:
             return 0, after
+        await self.projection.apply_batch(conn, [(event, event.payload(self.store.registry)) for event in batch])
         last = batch[-1].global_position
         await conn.execute(
             "UPDATE projection_checkpoints SET transaction_id = $2::text::xid8, position = $3,"
