@@ -131,7 +131,7 @@ FROM unnest($2::text[], $3::int[], $4::uuid[], $5::text[], $6::smallint[], $7::u
      AS v(stream_id, version, event_id, event_type, data_version, correlation_id, causation_id, guideline_version,
           data, expected)
 WHERE coalesce((SELECT max(stream_version) FROM events e WHERE e.stream_id = v.stream_id), 0) = v.expected
-RETURNING transaction_id::text::bigint AS tx, position
+RETURNING stream_id, transaction_id::text::bigint AS tx, position
 """
 
 
@@ -271,12 +271,10 @@ class EventStore:
                 raise
             stream = next(iter(expected_versions))
             raise ConcurrencyConflict(stream, expected_versions[stream], None) from error
-        if len(rows) != len(events):  # some stream had moved on: its rows were not inserted
-            for stream, expected in expected_versions.items():
-                actual = await self.stream_version(conn, stream)
-                if actual != expected:
-                    raise ConcurrencyConflict(stream, expected, actual)
-            raise ConcurrencyConflict(events[0].stream_id, expected_versions[events[0].stream_id], None)
+        if len(rows) != len(events):  # a stream had moved on: its rows were not inserted
+            written = {row["stream_id"] for row in rows}
+            moved = next(e.stream_id for e in events if e.stream_id not in written)
+            raise ConcurrencyConflict(moved, expected_versions[moved], await self.stream_version(conn, moved))
         return [
             StoredEvent(
                 GlobalPosition(row["tx"], row["position"]),

@@ -13,7 +13,7 @@ from kafka import KafkaProducer
 from shared.clock import ManualClock
 from shared.consumer.dead_letters import Record
 from shared.consumer.faust_worker import attach_consumer, create_faust_app
-from shared.consumer.idempotent import ConsumedEvent, IdempotentConsumer, Outcome
+from shared.consumer.idempotent import BatchHandler, ConsumedEvent, IdempotentConsumer, Outcome
 from shared.events import REGISTRY, new_envelope
 from shared.events.intake import ReferralReceived, sample_referral
 from shared.settings import ServiceSettings
@@ -151,3 +151,58 @@ async def test_a_malformed_event_is_dead_lettered_while_the_faust_worker_keeps_c
     assert sorted(h["dlq.reason"].decode() for h in headers) == reasons
     assert all(h["dlq.original.topic"].decode() == topic for h in headers)
     assert b"\x00\x01 not json at all" in {r.value for r in on_topic}
+
+
+async def test_a_batch_is_handled_in_one_go_and_a_bad_event_in_it_only_fails_itself(store_pool):
+    """Good events of a batch commit together; one whose handler fails sends the batch back to one event at a
+    time, so the others are still handled once and only the bad one is dead-lettered; duplicates (inside the
+    batch and from before) change nothing; an unparseable record is dead-lettered without holding others."""
+    await effects_table(store_pool)
+    seen_batches: list[int] = []
+
+    async def count_batch(events, uow: UnitOfWork) -> None:
+        seen_batches.append(len(events))
+        await uow.conn.executemany(
+            "INSERT INTO effects VALUES ($1, 'batch:' || $2)", [(e.envelope.id, e.payload.practice_agb) for e in events]
+        )
+
+    consumer = IdempotentConsumer(
+        "batched",
+        store_pool,
+        STORE,
+        REGISTRY,
+        {ReferralReceived: record_effect},
+        ManualClock(NOW),
+        batch_handlers=[BatchHandler(types=(ReferralReceived,), handle=count_batch)],
+        max_attempts=2,
+        retry_backoff_seconds=0.01,
+    )
+    good = [referral_record(agb=f"0412345{n}") for n in range(3)]
+    earlier = referral_record(agb="04123459")
+    assert await consumer.process(Record("intake.events", 0, 0, earlier[0], earlier[1])) is Outcome.HANDLED
+    records = [Record("intake.events", 0, n + 1, key, value) for n, (key, value, _) in enumerate(good)]
+    records.append(Record("intake.events", 0, 4, good[0][0], good[0][1]))  # the same event again, same batch
+    records.append(Record("intake.events", 0, 5, earlier[0], earlier[1]))  # handled before
+    records.append(Record("intake.events", 0, 6, b"k", b"not json"))
+    outcomes = await consumer.process_batch(records)
+    assert outcomes == [Outcome.HANDLED] * 3 + [Outcome.DUPLICATE, Outcome.DUPLICATE, Outcome.DEAD_LETTERED]
+    assert seen_batches == [1, 3]  # the earlier one alone, then the three fresh ones together
+    async with store_pool.acquire() as conn:
+        rows = await conn.fetch("SELECT event_id, practice FROM effects")
+    assert sorted(r["practice"] for r in rows) == sorted(
+        [f"0412345{n}" for n in (0, 1, 2, 9)] + [f"batch:0412345{n}" for n in (0, 1, 2, 9)]
+    )
+
+    bad = referral_record(agb="09999999")
+    more = [referral_record(agb=f"0412346{n}") for n in range(2)]
+    batch = [Record("intake.events", 1, n, key, value) for n, (key, value, _) in enumerate([more[0], bad, more[1]])]
+    outcomes = await consumer.process_batch(batch)
+    assert outcomes == [Outcome.HANDLED, Outcome.DEAD_LETTERED, Outcome.HANDLED]
+    # the per-event handler failed the batch before the batch handler ran; then one at a time (the bad one
+    # fails before reaching the batch handler again)
+    assert seen_batches[2:] == [1, 1]
+    async with store_pool.acquire() as conn:
+        practices = [r["practice"] for r in await conn.fetch("SELECT practice FROM effects")]
+        assert practices.count("04123460") == 1 and practices.count("batch:04123461") == 1
+        assert "09999999" not in practices and "batch:09999999" not in practices
+        assert await conn.fetchval("SELECT count(*) FROM inbox WHERE consumer = 'batched'") == 6

@@ -13,7 +13,7 @@ import pytest
 from shared.events import REGISTRY
 from shared.events.intake import ReferralReceived, sample_referral
 from shared.events.pathway import EvaluationScheduled
-from shared.store.event_store import START, ConcurrencyConflict, EventStore, GlobalPosition
+from shared.store.event_store import START, ConcurrencyConflict, EventStore, GlobalPosition, PendingEvent
 
 pytestmark = pytest.mark.integration
 
@@ -166,3 +166,37 @@ async def test_replay_decodes_every_event_in_commit_order(store_pool: asyncpg.Po
     assert positions == sorted(positions)
     later = [e async for e in STORE.replay(store_pool, positions[39])]
     assert len(later) == 10 and isinstance(later[0].global_position, GlobalPosition)
+
+
+async def test_an_append_to_several_streams_writes_all_or_nothing(store_pool: asyncpg.Pool):
+    first, second, fresh = (str(uuid.uuid4()) for _ in range(3))
+    cause = uuid.uuid4()
+
+    def pending(stream: str, n: int) -> PendingEvent:
+        return PendingEvent(stream, referral(n), uuid.uuid4(), cause, "kngf-lrp-2003")
+
+    async with store_pool.acquire() as conn:
+        await append(conn, first, 0, referral(1))
+        await append(conn, second, 0, referral(2), referral(3))
+        written = await STORE.append_many(
+            conn,
+            {first: 1, second: 2, fresh: 0},
+            [pending(first, 4), pending(fresh, 5), pending(first, 6), pending(second, 7)],
+            time=NOW,
+        )
+        assert [(e.stream_id, e.stream_version) for e in written] == [(first, 2), (fresh, 1), (first, 3), (second, 3)]
+        streams = await STORE.read_streams(conn, [first, second, fresh, str(uuid.uuid4())])
+        assert {s: [e.stream_version for e in events] for s, events in streams.items()} == {
+            first: [1, 2, 3],
+            second: [1, 2, 3],
+            fresh: [1],
+        }
+        assert streams[first][2].payload(REGISTRY) == referral(6)
+        assert streams[fresh][0].causation_id == cause and streams[fresh][0].guideline_version == "kngf-lrp-2003"
+
+        # one stream moved on: the append raises, and the caller's transaction writes none of it
+        with pytest.raises(ConcurrencyConflict) as conflict:
+            async with conn.transaction():
+                await STORE.append_many(conn, {first: 3, second: 1}, [pending(first, 8), pending(second, 9)], time=NOW)
+        assert (conflict.value.stream_id, conflict.value.actual_version) == (second, 3)
+        assert await STORE.stream_version(conn, first) == 3
