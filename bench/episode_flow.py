@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
-import statistics
 import tempfile
 import time
 import uuid
@@ -120,6 +120,55 @@ async def drive(intake_url: str, seconds: float, clients: int, rate: float | Non
     return counter, time.monotonic() - started
 
 
+def broker_times(bootstrap: str, topic: str) -> dict[str, float]:
+    """When each event reached the broker (the record's create time, set by the relay as it sends)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=1000)
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        return {json.loads(record.value)["id"]: record.timestamp / 1000 for record in consumer}
+    finally:
+        consumer.close()
+
+
+async def stages(database_url: str, bootstrap: str) -> dict[str, list[float]]:
+    """Where AssessmentCompleted → BeloopClassified goes: intake's relay to the broker, the broker to
+    pathway's consumer (its batch transaction starting), and deciding and appending."""
+    sent = await asyncio.to_thread(broker_times, bootstrap, "intake.events")
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            """
+            SELECT a.event_id::text AS id, extract(epoch FROM a.occurred_at) AS appended,
+                   extract(epoch FROM i.handled_at) AS handled, extract(epoch FROM min(b.occurred_at)) AS decided
+            FROM intake.events a
+            JOIN pathway.inbox i ON i.event_id = a.event_id AND i.consumer = 'pathway'
+            JOIN pathway.events b ON b.causation_id = a.event_id AND b.event_type LIKE '%BeloopClassified'
+            WHERE a.event_type LIKE '%AssessmentCompleted'
+            GROUP BY a.event_id, a.occurred_at, i.handled_at
+            """
+        )
+    finally:
+        await conn.close()
+    out: dict[str, list[float]] = {"relay to broker": [], "broker to pathway": [], "decide and append": []}
+    for row in rows:
+        at_broker = sent.get(row["id"])
+        if at_broker is None:
+            continue
+        out["relay to broker"].append(1000 * (at_broker - float(row["appended"])))
+        out["broker to pathway"].append(1000 * (float(row["handled"]) - at_broker))
+        out["decide and append"].append(1000 * (float(row["decided"]) - float(row["handled"])))
+    return {name: sorted(values) for name, values in out.items()}
+
+
+def percentile(values: list[float], share: float) -> float:
+    return values[max(0, int(len(values) * share) - 1)] if values else float("nan")
+
+
 async def measure(database_url: str, episodes: int, timeout: float = 300) -> tuple[float, list[float], float]:
     conn = await asyncpg.connect(database_url)
     try:
@@ -169,6 +218,7 @@ def main() -> None:
             episodes, driven = asyncio.run(drive(system.url("intake"), args.seconds, args.clients, args.rate))
             rate, latencies, span = asyncio.run(measure(database_url, episodes))
             cpu_after = cpu.snapshot(labels)
+            parts = asyncio.run(stages(database_url, broker.bootstrap))
         finally:
             system.stop()
     load = f"{args.rate:.0f} episodes/s offered" if args.rate else f"{args.clients} clients back to back"
@@ -176,9 +226,10 @@ def main() -> None:
     accepted = episodes / driven
     print(f"  intake accepted                      {accepted:8.1f} episodes/s ({episodes} episodes, 3 commands each)")
     print(f"  end to end (to BeloopClassified)     {rate:8.1f} episodes/s over {span:.1f} s   (target ≥ 200)")
-    p50 = statistics.median(latencies)
-    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     print(f"  AssessmentCompleted → BeloopClassified  p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   (target p99 < 250)")
+    for name, values in parts.items():
+        print(f"    {name:<36} p50 {percentile(values, 0.5):7.1f} ms   p99 {percentile(values, 0.99):7.1f} ms")
     print(f"  CPU from the first request until the last episode was classified ({span:.0f} s):")
     print("\n".join(cpu.report(cpu_before, cpu_after, span)))
 

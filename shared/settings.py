@@ -33,6 +33,9 @@ class ServiceSettings(BaseSettings):
     relay_idle_sleep_seconds: float = Field(default=0.05, gt=0)
     relay_reset_check_seconds: float = Field(default=2.0, gt=0)
     consumer_max_attempts: int = Field(default=3, ge=1, le=100)
+    consumer_fetch_max_wait_ms: int = Field(
+        default=25, ge=1, le=1500, description="How long a fetch may wait for records (tansu always waits this long)."
+    )
     peer_urls: dict[str, str] = Field(
         default_factory=dict,
         description='The other services by name, e.g. {"intake": "http://intake:8001"} (PEER_URLS, JSON).',
