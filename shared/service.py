@@ -201,6 +201,7 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         lifespan="on",
         loop="uvloop",
         http="httptools",
+        access_log=False,  # the NEN 7513 access log and structlog record what matters; uvicorn's line is noise
         proxy_headers=settings.trusted_proxies is not None,
         forwarded_allow_ips=settings.trusted_proxies,
     )

@@ -30,7 +30,9 @@ class ServiceSettings(BaseSettings):
         default=None, description="Development only: a file holding seconds to add to real time."
     )
     relay_batch_size: int = Field(default=1000, ge=1, le=10000)
-    relay_idle_sleep_seconds: float = Field(default=0.05, gt=0)
+    relay_idle_sleep_seconds: float = Field(
+        default=0.01, gt=0, description="How soon an idle relay looks for new events again (bounds its latency)."
+    )
     relay_reset_check_seconds: float = Field(default=2.0, gt=0)
     consumer_max_attempts: int = Field(default=3, ge=1, le=100)
     consumer_fetch_max_wait_ms: int = Field(

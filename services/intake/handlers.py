@@ -47,18 +47,11 @@ async def handle_receive_referral(command: ReceiveReferral, uow: UnitOfWork, pse
     episode_id = episode_id_for(command.practice_agb, command.referral_id)
     patient_id = personal_data.patient_pseudonym(pseudonym_secret, command.practice_agb, command.patient.bsn)
     episode = await load_episode(uow, episode_id)
-    key = await personal_data.ensure_patient(uow.conn, patient_id, command.practice_agb, uow.clock.now())
+    key = await personal_data.enrol(
+        uow.conn, patient_id, episode_id, command.practice_agb, command.referrer_agb, uow.clock.now()
+    )
     sealed = personal_data.seal(key, patient_id, command.personal(), context=str(episode_id))
     new_events = receive_referral(episode, command, patient_id, sealed)
-    if new_events:
-        await uow.conn.execute(
-            "INSERT INTO patient_episodes (episode_id, patient_id, practice_agb, referrer_agb)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            episode_id,
-            patient_id,
-            command.practice_agb,
-            command.referrer_agb,
-        )
     await uow.append(str(episode_id), episode.version, new_events)
     return ReferralResult(episode_id, patient_id, episode.version + len(new_events), created=bool(new_events))
 
