@@ -23,10 +23,10 @@ import time
 import uuid
 from pathlib import Path
 
-import aiohttp
 import asyncpg
 
 from bench import cpu
+from bench.http_load import ConnectionPool
 from deploy.cohort import bsn
 from deploy.local import LocalSystem, dev_headers, embedded_infrastructure
 
@@ -47,14 +47,7 @@ SCOPE = {
 }
 
 
-async def post(client: aiohttp.ClientSession, path: str, body: dict, headers: dict) -> dict:
-    async with client.post(path, json=body, headers=headers) as response:
-        if response.status >= 400:
-            raise RuntimeError(f"{path}: {response.status} {await response.text()}")
-        return await response.json()
-
-
-async def one_episode(client: aiohttp.ClientSession, n: int, today: str, rng) -> None:
+async def one_episode(pool: ConnectionPool, n: int, today: str, rng) -> None:
     referral = {
         "referral_id": f"BENCH-{uuid.uuid4().hex}",
         "route": "gp_referral",
@@ -65,11 +58,12 @@ async def one_episode(client: aiohttp.ClientSession, n: int, today: str, rng) ->
         "request_for_help": "x",
         "reason": "y",
     }
-    episode = (await post(client, "/v1/referrals", referral, REFERRER))["episode_id"]
-    history = {"taken_on": today, "onset_date": "2026-06-01", "course": COURSE, "care_context": CARE}
-    await post(client, f"/v1/episodes/{episode}/history", history, PRACTICE)
-    assessment = {"assessed_on": today, "scope": SCOPE}
-    await post(client, f"/v1/episodes/{episode}/assessment", assessment, PRACTICE)
+    async with pool.connection() as http:
+        episode = (await http.post_json("/v1/referrals", referral, REFERRER))["episode_id"]
+        history = {"taken_on": today, "onset_date": "2026-06-01", "course": COURSE, "care_context": CARE}
+        await http.post_json(f"/v1/episodes/{episode}/history", history, PRACTICE)
+        assessment = {"assessed_on": today, "scope": SCOPE}
+        await http.post_json(f"/v1/episodes/{episode}/assessment", assessment, PRACTICE)
 
 
 REFERRER = dev_headers("referrer", "01234567")
@@ -83,40 +77,34 @@ async def drive(intake_url: str, seconds: float, clients: int, rate: float | Non
     today = time.strftime("%Y-%m-%d")
     stop = time.monotonic() + seconds
     counter = 0
+    pool = ConnectionPool(intake_url, clients)
 
-    async def worker(client: aiohttp.ClientSession) -> None:
+    async def worker() -> None:
         nonlocal counter
         while time.monotonic() < stop:
             counter += 1
-            await one_episode(client, counter, today, rng)
+            await one_episode(pool, counter, today, rng)
 
-    async def paced(client: aiohttp.ClientSession) -> None:
+    async def paced() -> None:
         nonlocal counter
-        in_flight = asyncio.Semaphore(clients)
         tasks: set[asyncio.Task] = set()
-
-        async def one(n: int) -> None:
-            async with in_flight:
-                await one_episode(client, n, today, rng)
-
         started = time.monotonic()
         while time.monotonic() < stop:
             counter += 1
-            task = asyncio.create_task(one(counter))
+            task = asyncio.create_task(one_episode(pool, counter, today, rng))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             await asyncio.sleep(max(0.0, started + counter / rate - time.monotonic()))
         await asyncio.gather(*tasks)
 
     started = time.monotonic()
-    # aiohttp, not httpx: the load generator shares the two cores, and aiohttp spends a third of the CPU.
-    connector = aiohttp.TCPConnector(limit=clients)
-    timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(intake_url, connector=connector, timeout=timeout) as client:
+    try:
         if rate:
-            await paced(client)
+            await paced()
         else:
-            await asyncio.gather(*(worker(client) for _ in range(clients)))
+            await asyncio.gather(*(worker() for _ in range(clients)))
+    finally:
+        pool.close()
     return counter, time.monotonic() - started
 
 

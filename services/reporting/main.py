@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.reporting.network import routes as network
-from services.reporting.projections import HANDLERS
+from services.reporting.projections import BATCH_HANDLERS
 from services.reporting.routes import episodes, letters
 from services.reporting.settings import ReportingSettings
 from shared.access_log import access_log_router
@@ -32,7 +32,7 @@ def build(settings: ReportingSettings | None = None) -> tuple[FastAPI, Reporting
             network.page_router,
             access_log_router(_episode_parties),
         ],
-        handlers=HANDLERS,
+        batch_handlers=BATCH_HANDLERS,
         migrations_package="services.reporting",
     )
     return create_service_app(definition), settings

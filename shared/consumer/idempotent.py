@@ -236,24 +236,3 @@ def _describe(error: Exception) -> str:
     if isinstance(error, ValidationError):
         return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in error.errors())
     return str(error)
-
-
-def merge_handlers(*maps: Mapping[type[EventPayload], Handler]) -> dict[type[EventPayload], Handler]:
-    """One handler per event type that runs every map's handler for it, in order, in the same unit of work:
-    a service with several read models consumes each event once."""
-    collected: dict[type[EventPayload], list[Handler]] = {}
-    for handlers in maps:
-        for kind, handler in handlers.items():
-            collected.setdefault(kind, []).append(handler)
-
-    def chain(handlers: list[Handler]) -> Handler:
-        if len(handlers) == 1:
-            return handlers[0]
-
-        async def run_all(event: ConsumedEvent, uow: UnitOfWork) -> None:
-            for handler in handlers:
-                await handler(event, uow)
-
-        return run_all
-
-    return {kind: chain(handlers) for kind, handlers in collected.items()}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -298,6 +298,15 @@ class EventStore:
             "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", stream_id
         )
         return int(value)
+
+    async def stream_versions(self, conn: asyncpg.Connection, stream_ids: Collection[str]) -> dict[str, int]:
+        """The current version of each stream (0 for one with no events), in one statement."""
+        rows = await conn.fetch(
+            "SELECT s, coalesce((SELECT max(stream_version) FROM events WHERE stream_id = s), 0)"
+            " FROM unnest($1::text[]) AS s",
+            list(stream_ids),
+        )
+        return {row[0]: row[1] for row in rows}
 
     async def read_stream(self, conn: asyncpg.Connection, stream_id: str, after_version: int = 0) -> list[StoredEvent]:
         rows = await conn.fetch(

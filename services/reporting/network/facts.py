@@ -12,6 +12,8 @@ text. The copy of each consumed event in `network_received_events` holds exactly
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -204,6 +206,20 @@ class EpisodeFacts:
             nprs=_plain_change(self.nprs, NPRS_MCIC_POINTS),
             psk=_psk_change(self.psk),
         )
+
+
+#: One minimised event of an episode, as `fold_events` takes it: (episode id, type, stream version, data).
+MinimisedEvent = tuple[uuid.UUID, str, int, dict[str, Any]]
+
+
+def fold_events(episodes: dict[uuid.UUID, EpisodeFacts], events: Iterable[MinimisedEvent]) -> None:
+    """Fold events into their episodes' facts, in the order given; an episode not in `episodes` yet starts
+    empty. What the consumer does with a batch's new events, and replay with every copied event."""
+    for episode_id, event_type, version, data in events:
+        facts = episodes.get(episode_id)
+        if facts is None:
+            facts = episodes[episode_id] = EpisodeFacts()
+        facts.apply(event_type, version, data)
 
 
 def _plain_change(slot: dict[str, list[Any]], points: Decimal) -> Change | None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import asyncpg
 
 from services.reporting.network import store
-from services.reporting.network.facts import EpisodeFacts
+from services.reporting.network.facts import EpisodeFacts, fold_events
 
 Progress = Callable[[int, int], None]
 BATCH = 10_000
@@ -20,7 +20,7 @@ async def rebuild(pool: asyncpg.Pool, progress: Progress | None = None) -> int:
 
     The copy is locked against new rows first, so a handler running meanwhile waits and then folds its event
     into the rebuilt row (handlers take the copy table before the episodes table, so nobody deadlocks).
-    Folding happens in memory, and the episodes are written with one COPY.
+    Folding happens in memory, with the handler's `fold_events`, and the episodes are written with one COPY.
     """
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("LOCK TABLE network_received_events IN SHARE MODE")
@@ -33,15 +33,13 @@ async def rebuild(pool: asyncpg.Pool, progress: Progress | None = None) -> int:
         )
         loads = json.loads
         while batch := await cursor.fetch(BATCH):
-            for episode_id, event_type, version, data in batch:
-                facts = episodes.get(episode_id)
-                if facts is None:
-                    facts = episodes[episode_id] = EpisodeFacts()
-                facts.apply(event_type, version, loads(data))
+            fold_events(
+                episodes, ((episode_id, kind, version, loads(data)) for episode_id, kind, version, data in batch)
+            )
             done += len(batch)
             if progress is not None:
                 progress(done, total)
-        await store.write_episodes(conn, [store.episode_record(e, f) for e, f in episodes.items()])
+        await store.fill_episodes(conn, episodes)
         if progress is not None:
             progress(done, total)
         return done

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
+from services.reporting.episode_rows import lock_episode_rows
 from services.reporting.network.facts import EpisodeFacts, EpisodeSummary
 from services.reporting.network.outcomes import Change
 
@@ -68,44 +70,51 @@ def episode_record(episode_id: uuid.UUID, facts: EpisodeFacts) -> tuple[Any, ...
     )
 
 
-async def keep_event(
-    conn: asyncpg.Connection,
-    event_id: uuid.UUID,
-    episode_id: uuid.UUID,
-    event_type: str,
-    stream_version: int,
-    occurred_at: datetime,
-    data: dict[str, Any],
-) -> bool:
-    """Copy a consumed event; False when the copy was there already (then it has been applied)."""
-    seq = await conn.fetchval(
+class ReceivedEvent(NamedTuple):
+    """A consumed event as the copy keeps it: minimised to the data the figures need."""
+
+    event_id: uuid.UUID
+    episode_id: uuid.UUID
+    event_type: str
+    stream_version: int
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+async def keep_events(conn: asyncpg.Connection, events: Sequence[ReceivedEvent]) -> set[uuid.UUID]:
+    """Copy consumed events, in the order given; the ids of those copied now (the others had been copied,
+    and applied, before). The copy is taken before the episodes: replay locks it in that order too."""
+    rows = await conn.fetch(
         "INSERT INTO network_received_events (event_id, episode_id, event_type, stream_version, occurred_at, data)"
-        " VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT (event_id) DO NOTHING RETURNING seq",
-        event_id,
-        episode_id,
-        event_type,
-        stream_version,
-        occurred_at,
-        json.dumps(data, separators=(",", ":")),
+        " SELECT e.id, e.episode_id, e.type, e.version, e.at, e.data::jsonb"
+        " FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::timestamptz[], $6::text[])"
+        " WITH ORDINALITY AS e(id, episode_id, type, version, at, data, n)"
+        " ORDER BY e.n ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+        [e.event_id for e in events],
+        [e.episode_id for e in events],
+        [e.event_type for e in events],
+        [e.stream_version for e in events],
+        [e.occurred_at for e in events],
+        [json.dumps(e.data, separators=(",", ":")) for e in events],
     )
-    return seq is not None
+    return {row[0] for row in rows}
 
 
-async def apply_to_episode(
-    conn: asyncpg.Connection, episode_id: uuid.UUID, event_type: str, stream_version: int, data: dict[str, Any]
-) -> None:
-    """Fold one event into the episode's row (created on first sight; events of two topics race)."""
-    await conn.execute(
-        "INSERT INTO network_episodes (episode_id, facts) VALUES ($1, '{}'::jsonb) ON CONFLICT DO NOTHING",
-        episode_id,
-    )
-    raw = await conn.fetchval("SELECT facts::text FROM network_episodes WHERE episode_id = $1 FOR UPDATE", episode_id)
-    facts = EpisodeFacts.from_json(raw)
-    facts.apply(event_type, stream_version, data)
-    await conn.execute(_UPDATE, *episode_record(episode_id, facts))
+async def lock_episodes(conn: asyncpg.Connection, episode_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, EpisodeFacts]:
+    """The episodes' facts, their rows locked for this transaction (see `lock_episode_rows`; events of one
+    episode come on two topics and race)."""
+    rows = await lock_episode_rows(conn, "network_episodes", "facts::text AS facts", episode_ids)
+    return {episode_id: EpisodeFacts.from_json(row and row["facts"]) for episode_id, row in rows.items()}
 
 
-async def write_episodes(conn: asyncpg.Connection, records: list[tuple[Any, ...]]) -> None:
+async def save_episodes(conn: asyncpg.Connection, episodes: dict[uuid.UUID, EpisodeFacts]) -> None:
+    """Write back episodes taken with `lock_episodes`."""
+    await conn.executemany(_UPDATE, [episode_record(e, f) for e, f in episodes.items()])
+
+
+async def fill_episodes(conn: asyncpg.Connection, episodes: dict[uuid.UUID, EpisodeFacts]) -> None:
+    """Write every episode into the emptied table with one COPY (replay)."""
+    records = [episode_record(e, f) for e, f in episodes.items()]
     await conn.copy_records_to_table("network_episodes", records=records, columns=list(EPISODE_COLUMNS))
 
 

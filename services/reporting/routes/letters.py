@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
 
 from services.reporting.letters.content import LetterContent, LetterFacts
-from services.reporting.letters.handlers import compose_correction
+from services.reporting.letters.corrections import compose_correction
 from services.reporting.letters.render import render_fhir, render_html, render_pdf
 from shared.access import episode_not_found, require_episode_access
 from shared.access_log import Access, Action, log_access

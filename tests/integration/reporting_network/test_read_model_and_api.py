@@ -20,7 +20,7 @@ from fastapi import FastAPI
 
 from bench.reporting_replay import synthetic_episode
 from deploy.local import dev_headers
-from services.reporting.network.handlers import NETWORK_HANDLERS
+from services.reporting.network.handlers import NETWORK as FOLLOW_NETWORK
 from services.reporting.network.replay import rebuild
 from services.reporting.network.routes import page_router, router
 from services.reporting.settings import ReportingSettings
@@ -51,7 +51,7 @@ async def pool(infrastructure) -> AsyncIterator[asyncpg.Pool]:
 
 
 def consumer(pool: asyncpg.Pool) -> IdempotentConsumer:
-    return IdempotentConsumer("reporting", pool, STORE, REGISTRY, NETWORK_HANDLERS, ManualClock(NOW))
+    return IdempotentConsumer("reporting", pool, STORE, REGISTRY, {}, ManualClock(NOW), batch_handlers=[FOLLOW_NETWORK])
 
 
 def records(seed: int, episodes: list[tuple[str, date]]) -> list[Record]:
@@ -80,7 +80,7 @@ def cohort_records(seed: int = 3) -> list[Record]:
 
 async def test_events_in_any_order_and_twice_fold_to_the_same_rows_that_replay_rebuilds(pool):
     given = cohort_records()
-    handled_types = {m.event_type for m in NETWORK_HANDLERS}
+    handled_types = {m.event_type for m in FOLLOW_NETWORK.types}
     again = random.Random(1).sample(given, 40)
     shuffled = given + again
     random.Random(2).shuffle(shuffled)
