@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 
-from services.notifications import deliveries, fanout
+from services.notifications import deliveries, holds
 from services.notifications.domain.breaker import Breaker
 from services.notifications.domain.messages import render, signed, signing_secrets
 from services.notifications.domain.ordering import plan
@@ -82,7 +82,7 @@ class Dispatcher:
                             task.add_done_callback(lambda _, s=subscription_id: self.lanes.pop(s, None))
                     if time.monotonic() - last_sweep >= _SWEEP_EVERY_SECONDS:
                         last_sweep = time.monotonic()
-                        await fanout.release_overdue(self.pool, self.clock.now())
+                        await holds.release_overdue(self.pool, self.clock.now())
                         await self._close_idle_clients()
                 except _DATABASE_TROUBLE as error:
                     log.warning("notifications.dispatch_failed", error=repr(error))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.notifications import fanout
+from services.notifications import episodes
 from services.notifications.dispatcher import run_dispatcher
-from services.notifications.handlers import handlers_for
+from services.notifications.handlers import batch_handler_for
 from services.notifications.routes import deliveries, escalations, subscriptions
 from services.notifications.settings import NotificationsSettings
 from shared.access_log import access_log_router
@@ -14,7 +14,7 @@ from shared.service import ServiceDefinition, create_service_app, serve
 
 
 async def _episode_parties(conn, episode_id):
-    parties = await fanout.parties_of(conn, str(episode_id))
+    parties = await episodes.parties_of(conn, str(episode_id))
     return (parties.practice_agb, parties.referrer_agb) if parties else None
 
 
@@ -31,7 +31,7 @@ def build(settings: NotificationsSettings | None = None) -> tuple[FastAPI, Notif
             escalations.router,
             access_log_router(_episode_parties),
         ],
-        handlers=handlers_for(settings),
+        batch_handlers=[batch_handler_for(settings)],
         background=[run_dispatcher],
         migrations_package="services.notifications",
     )

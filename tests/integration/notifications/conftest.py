@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -14,12 +15,13 @@ from deploy.receiver import ReceiverProcess
 from services.notifications import subscriptions
 from services.notifications.domain.filters import Filter, Party
 from services.notifications.domain.messages import ContentMode
-from services.notifications.handlers import handlers_for
+from services.notifications.handlers import batch_handler_for
 from services.notifications.settings import NotificationsSettings
 from shared.clock import ManualClock
 from shared.consumer.dead_letters import Record
 from shared.consumer.idempotent import IdempotentConsumer, Outcome
 from shared.events import REGISTRY, Envelope, new_envelope
+from shared.events.pathway import EscalatedToReferrer, EscalationReason, EvaluationScheduled
 from shared.events.payload import EventPayload
 from shared.store.event_store import EventStore
 from shared.store.migrate import event_store_migrations, migrations_in
@@ -28,8 +30,19 @@ from tests.conftest import schema_pool
 START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
+REFERRER = "01333333"
+
+
 @pytest.fixture
 async def pool(infrastructure) -> AsyncIterator[asyncpg.Pool]:
+    migrations = event_store_migrations() + migrations_in("services.notifications")
+    async with schema_pool(infrastructure.database_url, migrations, prefix="n") as created:
+        yield created
+
+
+@pytest.fixture
+async def other_pool(infrastructure) -> AsyncIterator[asyncpg.Pool]:
+    """A second notifications schema, to feed the same events another way and compare."""
     migrations = event_store_migrations() + migrations_in("services.notifications")
     async with schema_pool(infrastructure.database_url, migrations, prefix="n") as created:
         yield created
@@ -64,12 +77,62 @@ def fast_settings(**overrides) -> NotificationsSettings:
     return NotificationsSettings(**{**values, **overrides})
 
 
+def evaluation(number: int = 1) -> EvaluationScheduled:
+    return EvaluationScheduled(
+        timer_id=uuid.uuid4(), evaluation_number=number, due_at=datetime(2026, 12, 14, tzinfo=UTC)
+    )
+
+
+def escalation() -> EscalatedToReferrer:
+    return EscalatedToReferrer(
+        reason=EscalationReason.NO_PROGRESS_AFTER_THREE_WEEKS,
+        decision_code="evaluation.no_progress",
+        explanation_nl="Geen vooruitgang na drie weken",
+        explanation_en="No progress after three weeks",
+        guideline_section="II.III Evaluatie",
+        referrer_agb=REFERRER,
+    )
+
+
+class LoggedPool:
+    """The pool, handing out connections that log the statements they send (to count round trips)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.statements: list[str] = []
+        self.acquired = 0
+
+    def _log(self, record) -> None:
+        self.statements.append(" ".join(record.query.split()))
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        self.acquired += 1
+        async with self.pool.acquire() as conn:
+            conn.add_query_logger(self._log)
+            try:
+                yield conn
+            finally:
+                conn.remove_query_logger(self._log)
+
+    def reset(self) -> None:
+        self.statements.clear()
+        self.acquired = 0
+
+
 class Feed:
     """Puts events through notifications' real idempotent consumer, as the faust agent does."""
 
     def __init__(self, pool: asyncpg.Pool, clock: ManualClock, settings: NotificationsSettings) -> None:
+        self.pool = LoggedPool(pool)
         self.consumer = IdempotentConsumer(
-            "notifications", pool, EventStore("notifications", REGISTRY), REGISTRY, handlers_for(settings), clock
+            "notifications",
+            self.pool,  # type: ignore[arg-type]  # the consumer only acquires connections
+            EventStore("notifications", REGISTRY),
+            REGISTRY,
+            {},
+            clock,
+            batch_handlers=[batch_handler_for(settings)],
         )
         self.clock = clock
         self.offset = 0
@@ -88,12 +151,17 @@ class Feed:
             causation_id=cause.id if cause else None,
         )
 
-    async def __call__(self, envelope: Envelope) -> None:
+    def record(self, envelope: Envelope) -> Record:
         self.offset += 1
-        record = Record(
-            REGISTRY.model_for(envelope.type).topic, 0, self.offset, envelope.subject.encode(), envelope.to_json()
-        )
-        assert await self.consumer.process(record) is Outcome.HANDLED
+        topic = REGISTRY.model_for(envelope.type).topic
+        return Record(topic, 0, self.offset, envelope.subject.encode(), envelope.to_json())
+
+    async def __call__(self, envelope: Envelope) -> None:
+        assert await self.consumer.process(self.record(envelope)) is Outcome.HANDLED
+
+    async def batch(self, envelopes: list[Envelope]) -> list[Outcome]:
+        """The envelopes as one batch of records, as the faust agent hands over what arrived together."""
+        return await self.consumer.process_batch([self.record(e) for e in envelopes])
 
 
 async def subscribe(

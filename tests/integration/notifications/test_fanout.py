@@ -7,38 +7,19 @@ from datetime import timedelta
 
 import pytest
 
-from services.notifications import fanout
+from services.notifications import holds
 from services.notifications.domain.filters import Party
 from services.notifications.domain.ordering import ESCALATION_PRIORITY
 from shared.events.intake import PatientDataErased, ReferralReceived, sample_referral
-from shared.events.pathway import EscalatedToReferrer, EscalationReason, EvaluationScheduled
-from tests.integration.notifications.conftest import Feed, fast_settings, subscribe
+from shared.events.pathway import EscalatedToReferrer, EvaluationScheduled
+from tests.integration.notifications.conftest import REFERRER, Feed, escalation, evaluation, fast_settings, subscribe
 
 pytestmark = pytest.mark.integration
 
 REFERRAL, EVALUATION = ReferralReceived.event_type, EvaluationScheduled.event_type
 ESCALATION, ERASED = EscalatedToReferrer.event_type, PatientDataErased.event_type
 ALL = [REFERRAL, EVALUATION, ESCALATION, ERASED]
-PRACTICE, OTHER_PRACTICE, REFERRER = "04111111", "04222222", "01333333"
-
-
-def evaluation(number: int = 1) -> EvaluationScheduled:
-    from datetime import UTC, datetime
-
-    return EvaluationScheduled(
-        timer_id=uuid.uuid4(), evaluation_number=number, due_at=datetime(2026, 12, 14, tzinfo=UTC)
-    )
-
-
-def escalation() -> EscalatedToReferrer:
-    return EscalatedToReferrer(
-        reason=EscalationReason.NO_PROGRESS_AFTER_THREE_WEEKS,
-        decision_code="evaluation.no_progress",
-        explanation_nl="Geen vooruitgang na drie weken",
-        explanation_en="No progress after three weeks",
-        guideline_section="II.III Evaluatie",
-        referrer_agb=REFERRER,
-    )
+PRACTICE, OTHER_PRACTICE = "04111111", "04222222"
 
 
 async def deliveries_of(pool, subscription_id):
@@ -111,10 +92,10 @@ async def test_a_cause_that_never_arrives_holds_its_effect_only_until_the_deadli
     await feed(feed.envelope(sample_referral(PRACTICE), "episode-1"))
     lost_cause = feed.envelope(sample_referral(PRACTICE), "episode-elsewhere")
     await feed(feed.envelope(evaluation(), "episode-1", cause=lost_cause))
-    assert await fanout.release_overdue(pool, clock.now() + timedelta(seconds=59)) == 0
+    assert await holds.release_overdue(pool, clock.now() + timedelta(seconds=59)) == 0
     assert [d[0] for d in await deliveries_of(pool, sub.subscription_id)] == [REFERRAL]
 
-    assert await fanout.release_overdue(pool, clock.now() + timedelta(seconds=60)) == 1
+    assert await holds.release_overdue(pool, clock.now() + timedelta(seconds=60)) == 1
     assert [d[0] for d in await deliveries_of(pool, sub.subscription_id)] == [REFERRAL, EVALUATION]
 
 
