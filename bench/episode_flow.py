@@ -153,6 +153,23 @@ async def stages(database_url: str, bootstrap: str) -> dict[str, list[float]]:
     return {name: sorted(values) for name, values in out.items()}
 
 
+def batch_sizes(system: LocalSystem) -> dict[str, float]:
+    """Events per batch each consumer handled together, from its Prometheus counters."""
+    import httpx
+
+    sizes = {}
+    for name in ("pathway", "reporting", "notifications"):
+        text = httpx.get(f"{system.url(name)}/metrics", timeout=10).text
+        values = {
+            line.split("{")[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("ruggengraat_consumer_batch_events_")
+        }
+        count = values.get("ruggengraat_consumer_batch_events_count", 0)
+        sizes[name] = values.get("ruggengraat_consumer_batch_events_sum", 0) / count if count else float("nan")
+    return sizes
+
+
 def percentile(values: list[float], share: float) -> float:
     return values[max(0, int(len(values) * share) - 1)] if values else float("nan")
 
@@ -207,6 +224,7 @@ def main() -> None:
             rate, latencies, span = asyncio.run(measure(database_url, episodes))
             cpu_after = cpu.snapshot(labels)
             parts = asyncio.run(stages(database_url, broker.bootstrap))
+            batches = batch_sizes(system)
         finally:
             system.stop()
     load = f"{args.rate:.0f} episodes/s offered" if args.rate else f"{args.clients} clients back to back"
@@ -218,6 +236,7 @@ def main() -> None:
     print(f"  AssessmentCompleted → BeloopClassified  p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   (target p99 < 250)")
     for name, values in parts.items():
         print(f"    {name:<36} p50 {percentile(values, 0.5):7.1f} ms   p99 {percentile(values, 0.99):7.1f} ms")
+    print("  events per batch: " + ", ".join(f"{name} {size:.1f}" for name, size in batches.items()))
     print(f"  CPU from the first request until the last episode was classified ({span:.0f} s):")
     print("\n".join(cpu.report(cpu_before, cpu_after, span)))
 

@@ -29,5 +29,18 @@ CONSUMER_LAG = Gauge(
     "ruggengraat_consumer_lag", "Records on the broker not yet consumed", ["consumer", "topic", "partition"]
 )
 HANDLER_SECONDS = Histogram(
-    "ruggengraat_handler_seconds", "Time to handle one event, inbox and effects included", ["consumer"]
+    "ruggengraat_handler_seconds",
+    "Time to handle what arrived together (or one event after a fallback), inbox and effects included",
+    ["consumer"],
+)
+BATCH_SIZE = Histogram(
+    "ruggengraat_consumer_batch_events",
+    "Events handled together in one transaction",
+    ["consumer"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200),
+)
+BATCH_FALLBACKS = Counter(
+    "ruggengraat_consumer_batch_fallbacks_total",
+    "Batches rolled back and handled one event at a time (a failing event, a conflict, a deadlock)",
+    ["consumer"],
 )

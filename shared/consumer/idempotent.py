@@ -18,7 +18,7 @@ from shared.events.envelope import Envelope
 from shared.events.payload import EventPayload
 from shared.events.registry import EventRegistry, InvalidEventData, UnknownEventType
 from shared.logging import correlation, get_logger
-from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, HANDLER_SECONDS
+from shared.metrics import BATCH_FALLBACKS, BATCH_SIZE, EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, HANDLER_SECONDS
 from shared.store.event_store import ConcurrencyConflict, EventStore
 from shared.store.unit_of_work import UnitOfWork
 
@@ -113,6 +113,7 @@ class IdempotentConsumer:
                     outcomes[i] = outcome
                 batch = []
             except Exception as error:  # noqa: BLE001 — nothing was committed; each event gets its own go
+                BATCH_FALLBACKS.labels(self.name).inc()
                 log.info("consumer.batch_fell_back", consumer=self.name, size=len(batch), error=repr(error))
         for i, event in batch:
             outcomes[i] = await self._handle_alone(records[i], event)
@@ -147,6 +148,7 @@ class IdempotentConsumer:
                 handled.append(event)
             await self._run_handlers(conn, handled)
         HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+        BATCH_SIZE.labels(self.name).observe(len(events))
         return outcomes
 
     async def _run_handlers(self, conn: asyncpg.Connection, events: list[ConsumedEvent]) -> None:

@@ -31,6 +31,8 @@ from shared.store.event_store import START, EventStore, GlobalPosition, StoredEv
 
 log = get_logger(__name__)
 
+IDLE_SLEEP_MAX_SECONDS = 0.16  # the longest an idle relay waits before looking again
+
 
 @dataclass(frozen=True)
 class Placed:
@@ -47,7 +49,7 @@ class RelayConfig:
     consumer_groups: Sequence[str]
     partitions: int = 6
     batch_size: int = 1000
-    idle_sleep_seconds: float = 0.05
+    idle_sleep_seconds: float = 0.01
     reset_check_seconds: float = 2.0
 
 
@@ -91,6 +93,7 @@ class Relay:
         loop = asyncio.get_running_loop()
         next_check = 0.0
         backoff = 0.2
+        idle = self.config.idle_sleep_seconds
         while not stop.is_set():
             try:
                 if self._producer is None:
@@ -101,7 +104,11 @@ class Relay:
                 published = await self.publish_once()
                 backoff = 0.2
                 if published == 0:
-                    await _sleep_or_stop(stop, self.config.idle_sleep_seconds)
+                    # Idle: look again soon while events come steadily, less often the longer nothing comes.
+                    await _sleep_or_stop(stop, idle)
+                    idle = min(idle * 2, IDLE_SLEEP_MAX_SECONDS)
+                else:
+                    idle = self.config.idle_sleep_seconds
             except KafkaError as error:
                 log.warning("relay.broker_unavailable", topic=self.config.topic, error=repr(error))
                 next_check = 0.0
