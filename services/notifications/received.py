@@ -28,14 +28,18 @@ class KeptEvent:
 
 KEPT_COLUMNS = "event_id, position, source, event_type, subject, occurred_at, causation_id, hold_until"
 
+# Each test is a scalar subquery with LIMIT 1, not EXISTS: Postgres may plan an EXISTS over many input rows
+# as one hashed scan of the whole table, and a prepared statement keeps such a plan made while the table was
+# small — a full scan of received_events per batch, growing with the table. These always probe the indexes.
 _KNOWN = """
-SELECT EXISTS (SELECT 1 FROM received_events r WHERE r.event_id = a.event_id) AS seen,
+SELECT coalesce((SELECT true FROM received_events r WHERE r.event_id = a.event_id LIMIT 1), false) AS seen,
        p.episode_id IS NOT NULL AS parties_known, p.practice_agb, p.referrer_agb,
-       EXISTS (SELECT 1 FROM received_events r WHERE r.subject = a.subject AND r.fanned_out_at IS NULL) AS episode_held,
-       EXISTS (SELECT 1 FROM received_events r WHERE r.causation_id = a.event_id AND r.fanned_out_at IS NULL)
-           AS others_wait,
-       (a.causation_id IS NULL OR EXISTS (SELECT 1 FROM received_events r WHERE r.event_id = a.causation_id
-                                          AND r.fanned_out_at IS NOT NULL)) AS cause_out
+       coalesce((SELECT true FROM received_events r WHERE r.subject = a.subject AND r.fanned_out_at IS NULL
+                 LIMIT 1), false) AS episode_held,
+       coalesce((SELECT true FROM received_events r WHERE r.causation_id = a.event_id AND r.fanned_out_at IS NULL
+                 LIMIT 1), false) AS others_wait,
+       (a.causation_id IS NULL OR coalesce((SELECT true FROM received_events r WHERE r.event_id = a.causation_id
+                                             AND r.fanned_out_at IS NOT NULL LIMIT 1), false)) AS cause_out
 FROM unnest($1::uuid[], $2::text[], $3::uuid[]) WITH ORDINALITY AS a(event_id, subject, causation_id, n)
 LEFT JOIN episode_parties p ON p.episode_id = a.subject
 ORDER BY a.n

@@ -229,7 +229,7 @@ async def test_a_batch_that_goes_out_at_once_takes_the_same_few_statements_whate
     statements = handler_statements(feed.pool)
     assert [s.split(" (")[0].split(" FROM")[0] for s in statements] == [
         "SELECT pg_advisory_xact_lock(k)",  # every episode's lock
-        "SELECT EXISTS",  # what is known of every event
+        "SELECT coalesce((SELECT true",  # what is known of every event
         "INSERT INTO episode_parties",
         "INSERT INTO received_events",
         "SELECT subscription_id, subscriber, event_types, filter_party, filter_agb",
