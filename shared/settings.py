@@ -35,8 +35,11 @@ class ServiceSettings(BaseSettings):
     )
     relay_reset_check_seconds: float = Field(default=2.0, gt=0)
     consumer_max_attempts: int = Field(default=3, ge=1, le=100)
+    # tansu answers a fetch only when this wait runs out, and each fetch costs it ~1.6 ms of CPU: measured idle,
+    # the whole system takes 43 % of a core at 25 ms, 23 % at 100 ms, 16 % at 1500 ms (faust's own value,
+    # which adds up to 1.5 s per consumer hop). 50 ms bounds the hop and keeps the polling affordable.
     consumer_fetch_max_wait_ms: int = Field(
-        default=25, ge=1, le=1500, description="How long a fetch may wait for records (tansu always waits this long)."
+        default=50, ge=1, le=1500, description="How long a fetch may wait for records (tansu always waits this long)."
     )
     peer_urls: dict[str, str] = Field(
         default_factory=dict,
