@@ -21,8 +21,9 @@ BATCH_WAIT_SECONDS = 0.01
 def _with_fetch_wait(create):
     """faust hard-codes the consumer's fetch max wait at 1500 ms. tansu answers a fetch only when that wait
     runs out, however soon a record arrives (measured: 250–680 ms per hop at 1500 ms, 1–24 ms at 50 ms), so
-    every consumer hop would add up to 1.5 s (the setting `consumer_fetch_max_wait_ms` says what it costs). The app's `fetch_max_wait_ms` replaces it; a real Kafka broker
-    answers as soon as data arrives either way, and only polls a little more often when idle."""
+    every consumer hop would add up to 1.5 s. The app's `fetch_max_wait_ms` (the `consumer_fetch_max_wait_ms`
+    setting, which says what polling costs) replaces it; a real Kafka broker answers as soon as data arrives
+    either way, and only polls a little more often when idle."""
 
     @functools.wraps(create)
     def create_worker_consumer(self, transport):
