@@ -14,8 +14,11 @@ from shared.consumer.idempotent import IdempotentConsumer
 from shared.metrics import CONSUMER_LAG
 from shared.settings import ServiceSettings
 
+# What a consumer gathers before handling it in one transaction. Measured with the episode-flow benchmark
+# (all services, 2 cores): 10 ms → 87 episodes/s for a minute, 50 ms → 128 (bigger batches, fewer wake-ups;
+# at a steady 60/s the median latency rose from 93 to 134 ms, p99 345 → 362 ms), 100 ms → 111 and slower.
 BATCH_SIZE = 200
-BATCH_WAIT_SECONDS = 0.01
+BATCH_WAIT_SECONDS = 0.05
 
 
 def _with_fetch_wait(create):
