@@ -27,24 +27,8 @@ import asyncpg
 
 from bench import cpu
 from bench.http_load import ConnectionPool
-from deploy.cohort import bsn
+from deploy.cohort import CARE, DEVIATING, WITHIN, bsn
 from deploy.local import LocalSystem, dev_headers, embedded_infrastructure
-
-CARE = {"weight_or_nutrition_concern": False, "pain_medication_questions": False, "work_problems": False}
-COURSE = {
-    "complaints": "same",
-    "rest_moments_per_day": "increasing",
-    "analgesic_use": "continuing",
-    "activities_or_participation_resumed": False,
-    "asks_for_specialist_care": False,
-    "activities_participation_increased": False,
-}
-SCOPE = {
-    "general_illness_signs": [],
-    "radicular_signs_suspected": False,
-    "neurological_exam": None,
-    "specific_cause_suspected": False,
-}
 
 
 async def one_episode(pool: ConnectionPool, n: int, today: str, rng) -> None:
@@ -60,9 +44,9 @@ async def one_episode(pool: ConnectionPool, n: int, today: str, rng) -> None:
     }
     async with pool.connection() as http:
         episode = (await http.post_json("/v1/referrals", referral, REFERRER))["episode_id"]
-        history = {"taken_on": today, "onset_date": "2026-06-01", "course": COURSE, "care_context": CARE}
+        history = {"taken_on": today, "onset_date": "2026-06-01", "course": DEVIATING, "care_context": CARE}
         await http.post_json(f"/v1/episodes/{episode}/history", history, PRACTICE)
-        assessment = {"assessed_on": today, "scope": SCOPE}
+        assessment = {"assessed_on": today, "scope": WITHIN}
         await http.post_json(f"/v1/episodes/{episode}/assessment", assessment, PRACTICE)
 
 

@@ -36,6 +36,7 @@ DEVIATING = {
     "asks_for_specialist_care": False,
     "activities_participation_increased": False,
 }
+CARE = {"weight_or_nutrition_concern": False, "pain_medication_questions": False, "work_problems": False}
 WITHIN = {
     "general_illness_signs": [],
     "radicular_signs_suspected": False,
@@ -132,11 +133,7 @@ def week_actions(patient: DemoPatient, week: int, today: date) -> list[tuple[str
                     "onset_date": (today - timedelta(days=patient.onset_days)).isoformat(),
                     "course": course,
                     "hindering_factors": factors,
-                    "care_context": {
-                        "weight_or_nutrition_concern": False,
-                        "pain_medication_questions": p == "fear_of_movement",
-                        "work_problems": False,
-                    },
+                    "care_context": {**CARE, "pain_medication_questions": p == "fear_of_movement"},
                     "coping": "inadequate" if p == "fear_of_movement" else "adequate",
                 },
             ),

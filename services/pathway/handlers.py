@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from services.pathway import timers
+from services.pathway import episode_parties, timers
 from services.pathway.domain.episode_facts import build_facts
 from services.pathway.domain.evaluation_schedule import EVALUATION_DUE
 from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY, evaluate
@@ -45,7 +45,9 @@ class EpisodeState:
 
 async def on_intake_events(events: Sequence[ConsumedEvent], uow: UnitOfWork) -> None:
     await _keep_copies(uow.conn, events)
-    await _record_parties(uow.conn, events)
+    await episode_parties.record(
+        uow.conn, [(e.envelope.subject, e.payload) for e in events if isinstance(e.payload, intake.ReferralReceived)]
+    )
     episodes = await _load(uow, list(dict.fromkeys(e.envelope.subject for e in events)))
     pending: list[PendingEvent] = []
     for event in events:
@@ -121,19 +123,6 @@ async def _keep_copies(conn: asyncpg.Connection, events: Sequence[ConsumedEvent]
     )
 
 
-async def _record_parties(conn: asyncpg.Connection, events: Sequence[ConsumedEvent]) -> None:
-    """Who may see each referred episode (the read API checks it)."""
-    referrals = [e for e in events if isinstance(e.payload, intake.ReferralReceived)]
-    if referrals:
-        await conn.execute(
-            "INSERT INTO episode_parties (episode_id, practice_agb, referrer_agb)"
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT (episode_id) DO NOTHING",
-            [e.envelope.subject for e in referrals],
-            [e.payload.practice_agb for e in referrals],  # type: ignore[attr-defined]
-            [e.payload.referrer_agb for e in referrals],  # type: ignore[attr-defined]
-        )
-
-
 async def _load(uow: UnitOfWork, episode_ids: list[str]) -> dict[str, EpisodeState]:
     registry = uow.store.registry
     own = await uow.store.read_streams(uow.conn, episode_ids)
@@ -150,10 +139,8 @@ async def _load(uow: UnitOfWork, episode_ids: list[str]) -> dict[str, EpisodeSta
     ):
         payload = registry.decode_json(row["event_type"], row["data_version"], row["data"])
         episodes[row["episode_id"]].intake_events.append((row["stream_version"], payload))
-    for row in await uow.conn.fetch(
-        "SELECT episode_id, referrer_agb FROM episode_parties WHERE episode_id = ANY($1::text[])", episode_ids
-    ):
-        episodes[row["episode_id"]].referrer_agb = row["referrer_agb"]
+    for episode_id, referrer_agb in (await episode_parties.referrers_of(uow.conn, episode_ids)).items():
+        episodes[episode_id].referrer_agb = referrer_agb
     return episodes
 
 

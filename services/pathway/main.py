@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
+from services.pathway import episode_parties
 from services.pathway.handlers import INTAKE_EVENTS
 from services.pathway.projection import EpisodeView
 from services.pathway.routes import episodes, escalations, guideline
@@ -20,10 +21,7 @@ guarded_guideline.include_router(guideline.router)
 
 
 async def _episode_parties(conn, episode_id):
-    row = await conn.fetchrow(
-        "SELECT practice_agb, referrer_agb FROM episode_parties WHERE episode_id = $1", str(episode_id)
-    )
-    return (row["practice_agb"], row["referrer_agb"]) if row else None
+    return await episode_parties.of(conn, str(episode_id))
 
 
 async def run_episode_view(runtime: Runtime) -> None:

@@ -35,25 +35,24 @@ class UnitOfWork:
         event_ids: Sequence[uuid.UUID] | None = None,
     ) -> list[StoredEvent]:
         """Append events caused by what is being handled; correlation and causation follow the cause."""
-        correlation = self.correlation_id or (self.cause.correlationid if self.cause else uuid.uuid4())
         stored = await self.store.append(
             self.conn,
             stream_id,
             expected_version,
             payloads,
             time=self.clock.now(),
-            correlation_id=correlation,
+            correlation_id=self.correlation_id or (self.cause.correlationid if self.cause else uuid.uuid4()),
             causation_id=self.cause.id if self.cause else None,
             guideline_version=guideline_version,
             event_ids=event_ids,
         )
-        for event in stored:
-            EVENTS_APPENDED.labels(self.store.service, event.event_type).inc()
-        return stored
+        return self._counted(stored)
 
     async def append_many(self, expected_versions: dict[str, int], events: Sequence[PendingEvent]) -> list[StoredEvent]:
         """Append to several streams at once (a batch handler's decisions), each event with its own cause."""
-        stored = await self.store.append_many(self.conn, expected_versions, events, time=self.clock.now())
+        return self._counted(await self.store.append_many(self.conn, expected_versions, events, time=self.clock.now()))
+
+    def _counted(self, stored: list[StoredEvent]) -> list[StoredEvent]:
         for event in stored:
             EVENTS_APPENDED.labels(self.store.service, event.event_type).inc()
         return stored

@@ -10,36 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from deploy.cohort import CARE, DEVIATING, NORMAL, WITHIN
 from shared.clock import OffsetFileClock
 from tests.conftest import eventually
 from tests.e2e.conftest import running_system
 from tests.support import patient, practice, referrer
 
 pytestmark = pytest.mark.e2e
-
-WITHIN = {
-    "general_illness_signs": [],
-    "radicular_signs_suspected": False,
-    "neurological_exam": None,
-    "specific_cause_suspected": False,
-}
-CARE = {"weight_or_nutrition_concern": False, "pain_medication_questions": False, "work_problems": False}
-NORMAL = {
-    "complaints": "decreasing",
-    "rest_moments_per_day": "decreasing",
-    "analgesic_use": "stopped",
-    "activities_or_participation_resumed": True,
-    "asks_for_specialist_care": False,
-    "activities_participation_increased": True,
-}
-DEVIATING = {
-    "complaints": "same",
-    "rest_moments_per_day": "increasing",
-    "analgesic_use": "continuing",
-    "activities_or_participation_resumed": False,
-    "asks_for_specialist_care": False,
-    "activities_participation_increased": False,
-}
 
 
 class Clinic:

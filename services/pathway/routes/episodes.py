@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from services.pathway import timers
+from services.pathway import episode_parties, timers
 from services.pathway.domain.evaluation_schedule import EVALUATION_DUE, EVALUATION_OVERDUE
 from shared.access import episode_not_found, require_episode_access
 from shared.access_log import Access, Action, log_access
@@ -70,12 +70,10 @@ async def get_episode(
 ) -> PathwayEpisode:
     """The pathway's view of an episode: every decision it recorded and the evaluations it planned."""
     async with runtime.pool.acquire() as conn, conn.transaction():
-        parties = await conn.fetchrow(
-            "SELECT practice_agb, referrer_agb FROM episode_parties WHERE episode_id = $1", str(episode_id)
-        )
+        parties = await episode_parties.of(conn, str(episode_id))
         if parties is None:
             raise episode_not_found(episode_id)
-        require_episode_access(caller, episode_id, parties["practice_agb"], parties["referrer_agb"])
+        require_episode_access(caller, episode_id, *parties)
         events = await runtime.store.read_stream(conn, str(episode_id))
         planned = await timers.for_episode(conn, str(episode_id))
         facts = await conn.fetch(
