@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Query
@@ -34,10 +35,23 @@ class Access:
     patient_id: uuid.UUID | None = None
 
 
-async def log_access(conn: asyncpg.Connection, caller: Caller, access: Access, at: datetime) -> None:
-    await conn.execute(
-        "INSERT INTO access_log (at, service, actor_user, actor_role, actor_org, client, action, route,"
-        " episode_id, patient_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+_COLUMNS = (
+    "at",
+    "service",
+    "actor_user",
+    "actor_role",
+    "actor_org",
+    "client",
+    "action",
+    "route",
+    "episode_id",
+    "patient_id",
+)
+
+
+def _values(caller: Caller, access: Access, at: datetime) -> tuple[Any, ...]:
+    """An access-log row's values, in `_COLUMNS` order."""
+    return (
         at,
         access.service,
         caller.user,
@@ -49,6 +63,39 @@ async def log_access(conn: asyncpg.Connection, caller: Caller, access: Access, a
         access.episode_id,
         access.patient_id,
     )
+
+
+@dataclass(frozen=True)
+class LogStatement:
+    """SQL that writes one access-log row, alone or as a CTE of a larger statement, and its parameters."""
+
+    sql: str
+    computed: frozenset[str]
+
+    def parameters(self, caller: Caller, access: Access, at: datetime) -> list[Any]:
+        """The row's values for the parameters of `sql`, in order; the computed columns take none."""
+        values = zip(_COLUMNS, _values(caller, access, at), strict=True)
+        return [value for column, value in values if column not in self.computed]
+
+
+def log_statement(first_parameter: int = 1, source: str = "", **computed: str) -> LogStatement:
+    """`INSERT INTO access_log (…) SELECT …`: each column is the next parameter from `$first_parameter` on,
+    except those in `computed`, given as SQL (e.g. `patient_id="owner.patient_id"`, a column of another CTE);
+    `source` follows the select list (e.g. "FROM owner"). A statement that finds what the row needs (the
+    episode's patient) can so write the row too, instead of the row costing a round trip of its own."""
+    if unknown := computed.keys() - set(_COLUMNS):
+        raise ValueError(f"not access_log columns: {sorted(unknown)}")
+    numbers = itertools.count(first_parameter)
+    select = ", ".join(computed[column] if column in computed else f"${next(numbers)}" for column in _COLUMNS)
+    sql = f"INSERT INTO access_log ({', '.join(_COLUMNS)}) SELECT {select} {source}"
+    return LogStatement(sql.rstrip(), frozenset(computed))
+
+
+_ONE_ROW = log_statement()
+
+
+async def log_access(conn: asyncpg.Connection, caller: Caller, access: Access, at: datetime) -> None:
+    await conn.execute(_ONE_ROW.sql, *_ONE_ROW.parameters(caller, access, at))
 
 
 class AccessLogEntry(BaseModel):

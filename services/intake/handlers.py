@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.intake import personal_data
+from services.intake import idempotency, personal_data
 from services.intake.domain.episode import (
     Episode,
     NotAllowed,
@@ -17,9 +17,11 @@ from services.intake.domain.episode import (
     erase_personal_data,
     receive_referral,
 )
+from shared.access_log import Access, Action, log_statement
+from shared.auth import Caller
 from shared.events.payload import EventPayload
 from shared.events.sealed import Sealed
-from shared.store.event_store import ConcurrencyConflict
+from shared.store.event_store import ConcurrencyConflict, EventStore, StoredEvent
 from shared.store.unit_of_work import UnitOfWork
 
 
@@ -39,17 +41,46 @@ class ErasureResult:
 
 
 async def load_episode(uow: UnitOfWork, episode_id: uuid.UUID) -> Episode:
-    events = await uow.store.read_stream(uow.conn, str(episode_id))
+    return _rebuild(uow, episode_id, await uow.store.read_stream(uow.conn, str(episode_id)))
+
+
+def _rebuild(uow: UnitOfWork, episode_id: uuid.UUID, events: list[StoredEvent]) -> Episode:
     return Episode.rebuild(episode_id, (e.payload(uow.store.registry) for e in events))
 
 
-async def handle_receive_referral(command: ReceiveReferral, uow: UnitOfWork, pseudonym_secret: str) -> ReferralResult:
+# Enrols the patient and the episode, reads the episode's stream and logs the access, in one round trip. The
+# access is a "create" when the stream is empty, else a "read": receive_referral opens only an episode that
+# does not exist yet, and leaves an existing one alone (the same referral again) or refuses the referral,
+# which rolls the row back.
+_REFERRAL_LOG = log_statement(
+    first_parameter=8,
+    action=f"CASE WHEN EXISTS (SELECT FROM events WHERE stream_id = $7)"
+    f" THEN '{Action.READ}' ELSE '{Action.CREATE}' END",
+)
+_RECEIVE_REFERRAL = f"""
+WITH {personal_data.ENROL},
+logged AS ({_REFERRAL_LOG.sql})
+SELECT {EventStore.COLUMNS}, patient.data_key
+FROM patient LEFT JOIN events ON events.stream_id = $7
+ORDER BY events.stream_version
+"""
+
+
+async def handle_receive_referral(
+    command: ReceiveReferral, uow: UnitOfWork, pseudonym_secret: str, caller: Caller, route: str, at: datetime
+) -> ReferralResult:
+    """Enrol, read the episode, log the access (one statement), let the domain decide, append."""
     episode_id = episode_id_for(command.practice_agb, command.referral_id)
     patient_id = personal_data.patient_pseudonym(pseudonym_secret, command.practice_agb, command.patient.bsn)
-    episode = await load_episode(uow, episode_id)
-    key = await personal_data.enrol(
-        uow.conn, patient_id, episode_id, command.practice_agb, command.referrer_agb, uow.clock.now()
+    enrol = personal_data.enrol_parameters(
+        patient_id, episode_id, command.practice_agb, command.referrer_agb, uow.clock.now()
     )
+    access = Access("intake", Action.CREATE, route, episode_id, patient_id)  # the action is decided in SQL
+    rows = await uow.conn.fetch(
+        _RECEIVE_REFERRAL, *enrol, str(episode_id), *_REFERRAL_LOG.parameters(caller, access, at)
+    )
+    key = personal_data.enrolled_key(patient_id, rows[0]["data_key"])
+    episode = _rebuild(uow, episode_id, [uow.store.from_row(r) for r in rows if r["stream_id"] is not None])
     sealed = personal_data.seal(key, patient_id, command.personal(), context=str(episode_id))
     new_events = receive_referral(episode, command, patient_id, sealed)
     await uow.append(str(episode_id), episode.version, new_events)
@@ -126,35 +157,75 @@ class CommandResult:
 
 
 @dataclass(frozen=True)
-class EpisodeOwner:
-    practice_agb: str
+class OpenedEpisode:
+    """What `open_for_command` found for a command on an episode."""
+
     patient_id: uuid.UUID
     data_key: bytes | None  # None once the patient's data was erased
+    events: list[StoredEvent]  # the episode's stream
+    replay: Mapping[str, Any] | None  # the answer stored under the request's Idempotency-Key, if any
 
 
-async def open_for_command(uow: UnitOfWork, episode_id: uuid.UUID) -> EpisodeOwner | None:
-    """The episode's practice, patient and key, in one statement that also marks the patient as treated now
-    (what retention counts from; a rejected command rolls it back). None for an unknown episode."""
-    row = await uow.conn.fetchrow(
-        "UPDATE patients p SET last_treatment_at = greatest(p.last_treatment_at, $2)"
-        " FROM patient_episodes e WHERE e.episode_id = $1 AND p.patient_id = e.patient_id"
-        " RETURNING e.practice_agb, e.patient_id, p.data_key",
-        episode_id,
-        uow.clock.now(),
-    )
-    if row is None:
-        return None
-    key = row["data_key"]
-    return EpisodeOwner(row["practice_agb"], row["patient_id"], bytes(key) if key is not None else None)
+_COMMAND_LOG = log_statement(
+    first_parameter=5, source="FROM owner WHERE NOT EXISTS (SELECT FROM replay)", patient_id="owner.patient_id"
+)
+# One snapshot serves the whole statement, taken before the UPDATE may have to wait for the patient row. So
+# `p.xmin = seen.xmin`: the row version this snapshot sees must be the one updated. When a concurrent command
+# on the patient held the row and committed, the UPDATE finds its newer version, updates nothing and `owner`
+# stays empty (nothing logged either): the events and stored answer read here lack what that command wrote.
+_OPEN_FOR_COMMAND = f"""
+WITH owner AS (
+    UPDATE patients p SET last_treatment_at = greatest(p.last_treatment_at, $2)
+    FROM patient_episodes e JOIN patients seen ON seen.patient_id = e.patient_id
+    WHERE e.episode_id = $1 AND e.practice_agb = $3 AND p.patient_id = e.patient_id AND p.xmin = seen.xmin
+    RETURNING p.patient_id, p.data_key
+),
+replay AS ({idempotency.lookup("$3", "$4")}),
+logged AS ({_COMMAND_LOG.sql})
+SELECT {EventStore.COLUMNS}, owner.patient_id, owner.data_key, replay.*
+FROM patient_episodes e
+JOIN events ON events.stream_id = e.episode_id::text
+LEFT JOIN owner ON true
+LEFT JOIN replay ON true
+WHERE e.episode_id = $1 AND e.practice_agb = $3
+ORDER BY events.stream_version
+"""
+
+
+async def open_for_command(
+    uow: UnitOfWork, caller: Caller, access: Access, at: datetime, idempotency_key: str | None
+) -> OpenedEpisode | None:
+    """What an episode command needs before the domain decides, in one round trip: the episode's patient and
+    key, its events and the answer stored under `idempotency_key`. The same statement marks the patient as
+    treated at `at` (what retention counts from) and writes the access-log row, but not for a replayed request
+    (as before: a replay reads nothing new). None for an unknown episode or one of another practice than the
+    caller's (the routes admit only practices). Call it first in the command's transaction: a rejected command
+    rolls all of it back.
+
+    Commands on one patient take turns on its row, as they did when the owner lookup was a statement of its
+    own: one that had to wait for another runs the statement again, and so sees that command's events (a
+    retry, the first request's answer) instead of deciding on the episode as it was before."""
+    parameters = [access.episode_id, at, caller.org, idempotency_key, *_COMMAND_LOG.parameters(caller, access, at)]
+    while True:
+        rows = await uow.conn.fetch(_OPEN_FOR_COMMAND, *parameters)
+        if not rows:
+            return None
+        first = rows[0]
+        if first["patient_id"] is not None:
+            break
+        # A concurrent command had the patient and has committed since (see _OPEN_FOR_COMMAND): read again.
+    key, replay = first["data_key"], first if first["status_code"] is not None else None
+    events = [uow.store.from_row(r) for r in rows]
+    return OpenedEpisode(first["patient_id"], bytes(key) if key is not None else None, events, replay)
 
 
 async def handle_episode_command(
-    uow: UnitOfWork, owner: EpisodeOwner, episode_id: uuid.UUID, expected_version: int | None, decide: Decide
+    uow: UnitOfWork, opened: OpenedEpisode, episode_id: uuid.UUID, expected_version: int | None, decide: Decide
 ) -> CommandResult:
-    """Load, check the expected version, let the domain decide, append: one transaction, the caller's."""
-    episode = await load_episode(uow, episode_id)
+    """Check the expected version, let the domain decide, append: one transaction, the caller's."""
+    episode = _rebuild(uow, episode_id, opened.events)
     if expected_version is not None and expected_version != episode.version:
         raise ConcurrencyConflict(str(episode_id), expected_version, episode.version)
-    new_events = decide(episode, Sealer(owner.data_key, owner.patient_id, episode_id))
+    new_events = decide(episode, Sealer(opened.data_key, opened.patient_id, episode_id))
     await uow.append(str(episode_id), episode.version, new_events)
     return CommandResult(episode_id, episode.version + len(new_events), [e.event_type for e in new_events])

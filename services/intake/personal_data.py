@@ -54,35 +54,33 @@ def open_sealed(key: bytes, sealed: Sealed, context: str) -> dict[str, Any]:
     return json.loads(plaintext)
 
 
-async def enrol(
-    conn: asyncpg.Connection,
-    patient_id: uuid.UUID,
-    episode_id: uuid.UUID,
-    practice_agb: str,
-    referrer_agb: str | None,
-    now: datetime,
-) -> bytes:
-    """The patient's key, creating the patient on first sight, and the episode linked to them — one statement
-    (a referral that is then refused rolls both back). Refuses a patient whose data was erased."""
-    key = await conn.fetchval(
-        "WITH patient AS ("
-        " INSERT INTO patients (patient_id, practice_agb, data_key, created_at, last_treatment_at)"
-        " VALUES ($1, $2, $3, $4, $4)"
-        " ON CONFLICT (patient_id) DO UPDATE SET last_treatment_at = greatest(patients.last_treatment_at, $4)"
-        " RETURNING data_key),"
-        " episode AS (INSERT INTO patient_episodes (episode_id, patient_id, practice_agb, referrer_agb)"
-        " VALUES ($5, $1, $2, $6) ON CONFLICT DO NOTHING)"
-        " SELECT data_key FROM patient",
-        patient_id,
-        practice_agb,
-        AESGCM.generate_key(bit_length=256),
-        now,
-        episode_id,
-        referrer_agb,
-    )
-    if key is None:
+# The patient's key, creating the patient on first sight, and the episode linked to them: CTEs `patient`
+# (returns `data_key`; NULL once the patient's data was erased) and `episode`, with the parameters $1 to $6
+# that `enrol_parameters` gives. A referral's statement runs them along with what else it needs; a referral
+# that is then refused rolls both back.
+ENROL = (
+    "patient AS ("
+    " INSERT INTO patients (patient_id, practice_agb, data_key, created_at, last_treatment_at)"
+    " VALUES ($1, $2, $3, $4, $4)"
+    " ON CONFLICT (patient_id) DO UPDATE SET last_treatment_at = greatest(patients.last_treatment_at, $4)"
+    " RETURNING data_key),"
+    " episode AS (INSERT INTO patient_episodes (episode_id, patient_id, practice_agb, referrer_agb)"
+    " VALUES ($5, $1, $2, $6) ON CONFLICT DO NOTHING)"
+)
+
+
+def enrol_parameters(
+    patient_id: uuid.UUID, episode_id: uuid.UUID, practice_agb: str, referrer_agb: str | None, now: datetime
+) -> tuple[Any, ...]:
+    """$1 to $6 of `ENROL`, with a fresh key for a patient seen for the first time."""
+    return patient_id, practice_agb, AESGCM.generate_key(bit_length=256), now, episode_id, referrer_agb
+
+
+def enrolled_key(patient_id: uuid.UUID, data_key: bytes | None) -> bytes:
+    """The key `ENROL` returned; refuses a patient whose data was erased."""
+    if data_key is None:
         raise PersonalDataErased(str(patient_id))
-    return bytes(key)
+    return bytes(data_key)
 
 
 async def key_of(conn: asyncpg.Connection, patient_id: uuid.UUID) -> bytes | None:

@@ -158,6 +158,8 @@ LIMIT $3
 class EventStore:
     """One service's log. Methods take a connection so a command's events commit with its other effects."""
 
+    COLUMNS = _COLUMNS  # what `from_row` decodes, for a statement that reads events along with other things
+
     def __init__(self, service: str, registry: EventRegistry) -> None:
         self.service = service
         self.registry = registry
@@ -318,7 +320,7 @@ class EventStore:
             stream_id,
             after_version,
         )
-        return [self._from_row(r) for r in rows]
+        return [self.from_row(r) for r in rows]
 
     async def read_streams(self, conn: asyncpg.Connection, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
         """Several streams in one query, each in version order; a stream with no events is absent."""
@@ -328,7 +330,7 @@ class EventStore:
         )
         streams: dict[str, list[StoredEvent]] = {}
         for row in rows:
-            streams.setdefault(row[2], []).append(self._from_row(row))
+            streams.setdefault(row[2], []).append(self.from_row(row))
         return streams
 
     async def read_all(
@@ -336,7 +338,7 @@ class EventStore:
     ) -> list[StoredEvent]:
         """Committed events after `after` in commit order; never skips one that commits late."""
         rows = await conn.fetch(_READ_ALL, str(after.transaction_id), after.position, limit)
-        return [self._from_row(r) for r in rows]
+        return [self.from_row(r) for r in rows]
 
     async def replay(
         self, pool: asyncpg.Pool, after: GlobalPosition = START, batch_size: int = 5000
@@ -352,7 +354,9 @@ class EventStore:
                     return
                 position = batch[-1].global_position
 
-    def _from_row(self, row: asyncpg.Record) -> StoredEvent:
+    def from_row(self, row: asyncpg.Record) -> StoredEvent:
+        """An event from a row that starts with `COLUMNS` (what follows them is left alone): so a statement
+        can read a stream together with other things, as intake's command statements do."""
         return StoredEvent(
             GlobalPosition(row[0], row[1]),
             row[2],

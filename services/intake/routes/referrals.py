@@ -142,16 +142,14 @@ async def post_referral(
 
         async def produce() -> tuple[int, dict]:
             try:
-                result: ReferralResult = await handle_receive_referral(command, uow, runtime.settings.pseudonym_secret)
+                result: ReferralResult = await handle_receive_referral(
+                    command, uow, runtime.settings.pseudonym_secret, caller, "POST /v1/referrals", now
+                )
             except ReferralMismatch as error:
                 field, _, reason = str(error).partition(": ")
                 raise DomainRejected(reason, field) from error
             except PersonalDataErased as error:
                 raise DomainRejected("this patient's data was erased at their request", "patient.bsn") from error
-            action = Action.CREATE if result.created else Action.READ
-            await log_access(
-                conn, caller, Access("intake", action, "POST /v1/referrals", result.episode_id, result.patient_id), now
-            )
             created = EpisodeCreated(episode_id=result.episode_id, patient_id=result.patient_id, version=result.version)
             return (201 if result.created else 200), created.model_dump(mode="json")
 
