@@ -143,6 +143,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
                 runtime.consumer,
                 [settings.topic(t) for t in topics_consumed_by(name)],
                 settings.topic(dead_letter_topic(name)),
+                settings.consumer_batch_wait_ms,
             )
             tasks.append(asyncio.create_task(_run_faust(runtime), name="faust"))
         for task in definition.background:

@@ -17,6 +17,9 @@ from shared.settings import ServiceSettings
 
 class NotificationsSettings(ServiceSettings):
     service_name: str = "notifications"
+    # Fan-out gathers longer than the pathway (bigger batches: measured 47 → 89 events per batch at a steady
+    # 100 episodes/s); a subscriber hears up to 50 ms later than with the shared default.
+    consumer_batch_wait_ms: int = 100
     http_port: int = 8004
     delivery_timeout_seconds: float = Field(default=10.0, gt=0, description="Whole-request timeout per attempt.")
     delivery_connect_timeout_seconds: float = Field(default=3.0, gt=0)

@@ -14,11 +14,9 @@ from shared.consumer.idempotent import IdempotentConsumer
 from shared.metrics import CONSUMER_LAG
 from shared.settings import ServiceSettings
 
-# What a consumer gathers before handling it in one transaction. Measured with the episode-flow benchmark
-# (all services, 2 cores): 10 ms → 87 episodes/s for a minute, 50 ms → 128 (bigger batches, fewer wake-ups;
-# at a steady 60/s the median latency rose from 93 to 134 ms, p99 345 → 362 ms), 100 ms → 111 and slower.
+# What a consumer gathers (at most) before handling it in one transaction; how long it gathers is the
+# `consumer_batch_wait_ms` setting.
 BATCH_SIZE = 200
-BATCH_WAIT_SECONDS = 0.05
 
 
 def _with_fetch_wait(create):
@@ -73,9 +71,10 @@ def create_faust_app(settings: ServiceSettings) -> faust.App:
 
 
 def attach_consumer(
-    app: faust.App, consumer: IdempotentConsumer, topics: list[str], dead_letter_topic: str
+    app: faust.App, consumer: IdempotentConsumer, topics: list[str], dead_letter_topic: str, batch_wait_ms: int
 ) -> faust.types.AgentT:
-    """Run `consumer` over `topics` as one agent; bad records go to `dead_letter_topic`."""
+    """Run `consumer` over `topics` as one agent, in batches gathered for `batch_wait_ms`; bad records go to
+    `dead_letter_topic`."""
     source = app.topic(*topics, value_serializer="raw", key_serializer="raw")
     sink = app.topic(dead_letter_topic, value_serializer="raw", key_serializer="raw")
 
@@ -85,9 +84,9 @@ def attach_consumer(
     consumer.publish_dead_letter = publish_dead_letter
 
     async def agent(stream: faust.StreamT) -> None:
-        # Batches: what arrived within BATCH_WAIT (at most BATCH_SIZE) is handled in one transaction; faust
+        # Batches: what arrived within the wait (at most BATCH_SIZE) is handled in one transaction; faust
         # acknowledges the records only after the batch was handled.
-        async for events in stream.take_events(BATCH_SIZE, within=BATCH_WAIT_SECONDS):
+        async for events in stream.take_events(BATCH_SIZE, within=batch_wait_ms / 1000):
             messages = [event.message for event in events]
             await consumer.process_batch([Record(m.topic, m.partition, m.offset, m.key, m.value) for m in messages])
             last = {m.tp: m.offset for m in messages}

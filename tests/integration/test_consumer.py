@@ -126,7 +126,7 @@ async def test_a_malformed_event_is_dead_lettered_while_the_faust_worker_keeps_c
     app = create_faust_app(settings)
     consumer = consumer_for(store_pool, "consumer")
     consumer.retry_backoff_seconds = 0.01
-    attach_consumer(app, consumer, [topic], dead_letters)
+    attach_consumer(app, consumer, [topic], dead_letters, batch_wait_ms=50)
     await app.start()
     try:
 
