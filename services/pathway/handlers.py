@@ -8,6 +8,7 @@ episode as it stood after the events before it), and appends every decision in o
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -49,10 +50,11 @@ async def on_intake_events(events: Sequence[ConsumedEvent], uow: UnitOfWork) -> 
         uow.conn, [(e.envelope.subject, e.payload) for e in events if isinstance(e.payload, intake.ReferralReceived)]
     )
     episodes = await _load(uow, list(dict.fromkeys(e.envelope.subject for e in events)))
+    first_timers = await _schedule_first_evaluations(uow.conn, events)
     pending: list[PendingEvent] = []
     for event in events:
         episode = episodes[event.envelope.subject]
-        decided = await _decide(uow, episode, event)
+        decided = await _decide(uow, episode, event, first_timers)
         episode.decided.extend(decided)
         pending += [
             PendingEvent(event.envelope.subject, p, event.envelope.correlationid, event.envelope.id, RULES.version)
@@ -61,14 +63,32 @@ async def on_intake_events(events: Sequence[ConsumedEvent], uow: UnitOfWork) -> 
     await uow.append_many({subject: state.version for subject, state in episodes.items()}, pending)
 
 
-async def _decide(uow: UnitOfWork, episode: EpisodeState, event: ConsumedEvent) -> list[EventPayload]:
-    """What the pathway records because of one intake event: the first evaluation planned on a referral,
-    every guideline decision that changed, and the evaluations newly planned."""
+def _first_evaluation_due(event: ConsumedEvent) -> datetime:
+    return event.envelope.time + EVALUATION_INTERVAL
+
+
+async def _schedule_first_evaluations(conn: asyncpg.Connection, events: Sequence[ConsumedEvent]) -> set[uuid.UUID]:
+    """The first evaluation of every episode referred in the batch, planned in one statement before anything
+    is decided (an episode closed later in the same batch cancels it, as one event at a time would);
+    returns the timers that are new."""
+    referrals = [e for e in events if isinstance(e.payload, intake.ReferralReceived)]
+    return await timers.schedule_many(
+        conn, [(e.envelope.subject, EVALUATION_DUE, 1, _first_evaluation_due(e)) for e in referrals]
+    )
+
+
+async def _decide(
+    uow: UnitOfWork, episode: EpisodeState, event: ConsumedEvent, first_timers: set[uuid.UUID]
+) -> list[EventPayload]:
+    """What the pathway records because of one intake event: the first evaluation planned on a referral (its
+    timer already in `first_timers` when new), every guideline decision that changed, and the evaluations
+    newly planned."""
     decided: list[EventPayload] = []
     if isinstance(event.payload, intake.ReferralReceived):
-        due_at = event.envelope.time + EVALUATION_INTERVAL
-        timer_id, new = await timers.schedule(uow.conn, event.envelope.subject, EVALUATION_DUE, 1, due_at)
-        if new:
+        timer_id = timers.timer_id_for(event.envelope.subject, EVALUATION_DUE, 1)
+        if timer_id in first_timers:
+            first_timers.discard(timer_id)  # announced once, however often the referral came
+            due_at = _first_evaluation_due(event)
             decided.append(EvaluationScheduled(timer_id=timer_id, evaluation_number=1, due_at=due_at))
     history = episode.intake_until(event.envelope.streamversion)
     facts = build_facts(history, event.envelope.time.date())

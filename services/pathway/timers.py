@@ -71,18 +71,28 @@ async def schedule(
 ) -> tuple[uuid.UUID, bool]:
     """Insert the timer; returns its id and whether it was new. A closed episode gets no new timers."""
     timer_id = timer_id_for(episode_id, kind, sequence)
-    status = await conn.execute(
+    return timer_id, timer_id in await schedule_many(conn, [(episode_id, kind, sequence, due_at)])
+
+
+async def schedule_many(conn: asyncpg.Connection, wanted: list[tuple[str, str, int, datetime]]) -> set[uuid.UUID]:
+    """`schedule` for many timers (episode id, kind, sequence, due at) in one statement; returns the ids of
+    those that were new. A closed episode gets no new timers."""
+    if not wanted:
+        return set()
+    rows = await conn.fetch(
         "INSERT INTO timers (timer_id, episode_id, kind, sequence, due_at)"
-        " SELECT $1, $2, $3, $4, $5"
-        " WHERE NOT EXISTS (SELECT 1 FROM timer_episodes_closed WHERE episode_id = $2)"
-        " ON CONFLICT DO NOTHING",
-        timer_id,
-        episode_id,
-        kind,
-        sequence,
-        due_at,
+        " SELECT t.timer_id, t.episode_id, t.kind, t.sequence, t.due_at"
+        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::timestamptz[])"
+        " AS t(timer_id, episode_id, kind, sequence, due_at)"
+        " WHERE NOT EXISTS (SELECT 1 FROM timer_episodes_closed c WHERE c.episode_id = t.episode_id)"
+        " ORDER BY t.timer_id ON CONFLICT DO NOTHING RETURNING timer_id",
+        [timer_id_for(episode_id, kind, sequence) for episode_id, kind, sequence, _ in wanted],
+        [episode_id for episode_id, _, _, _ in wanted],
+        [kind for _, kind, _, _ in wanted],
+        [sequence for _, _, sequence, _ in wanted],
+        [due_at for _, _, _, due_at in wanted],
     )
-    return timer_id, status == "INSERT 0 1"
+    return {row["timer_id"] for row in rows}
 
 
 async def for_episode(conn: asyncpg.Connection, episode_id: str) -> list[Timer]:
