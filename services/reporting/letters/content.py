@@ -106,8 +106,11 @@ class LetterFacts(BaseModel):
 
 
 def fold(facts: LetterFacts, event: EventPayload) -> LetterFacts:
-    """The facts after one more event of the episode (in the order the episode's topics deliver them)."""
-    f = facts.model_copy(deep=True)
+    """The facts after one more event of the episode (in the order the episode's topics deliver them).
+
+    `facts` is left as it was: the copy is shallow (a deep copy of every episode's facts for every event was
+    6 % of reporting's CPU), so lists are replaced, never changed in place."""
+    f = facts.model_copy()
     match event:
         case ReferralReceived():
             f.practice_agb, f.referrer_agb = event.practice_agb, event.referrer_agb
@@ -138,12 +141,17 @@ def fold(facts: LetterFacts, event: EventPayload) -> LetterFacts:
         case SessionRecorded():
             f.sessions = max(f.sessions, event.session_number)
         case ActivityLogged():
-            for line in f.graded:
-                if line.activity == event.day.activity:
-                    line.logged.append((event.day.on, event.day.duration_minutes))
+            logged = (event.day.on, event.day.duration_minutes)
+            f.graded = [
+                line.model_copy(update={"logged": [*line.logged, logged]})
+                if line.activity == event.day.activity
+                else line
+                for line in f.graded
+            ]
         case MeasurementRecorded():
             m = event.measurement
-            f.measurements.append(
+            f.measurements = [
+                *f.measurements,
                 Measured(
                     taken_on=m.taken_on,
                     occasion=event.occasion,
@@ -152,25 +160,27 @@ def fold(facts: LetterFacts, event: EventPayload) -> LetterFacts:
                     nprs=m.nprs,
                     psk=(sum(a.score for a in m.psk.activities) / len(m.psk.activities)) if m.psk else None,
                     psk_scale=m.psk.scale if m.psk else None,
-                )
-            )
+                ),
+            ]
         case EvaluationCompleted():
-            f.evaluations.append(
+            f.evaluations = [
+                *f.evaluations,
                 {
                     "number": event.evaluation_number,
                     "increased": event.activities_participation_increased,
                     "escalate": event.escalate_to_verwijzer,
                     "reason_nl": event.reason.reason_nl,
-                }
-            )
+                },
+            ]
         case EscalatedToReferrer():
-            f.escalations.append(
+            f.escalations = [
+                *f.escalations,
                 {
                     "reason": event.reason.value,
                     "explanation_nl": event.explanation_nl,
                     "section": event.guideline_section,
-                }
-            )
+                },
+            ]
         case ReportObjectionRecorded():
             f.objected = True
         case ReportConsentGiven():

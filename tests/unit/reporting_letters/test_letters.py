@@ -112,6 +112,24 @@ def folded(events) -> LetterFacts:
     return facts
 
 
+def test_fold_leaves_the_facts_it_was_given_as_they_were():
+    escalation = EscalatedToReferrer(
+        reason=EscalationReason.RADICULAR_SIGNS,
+        decision_code="scope.x",
+        explanation_nl="Positieve proef van Lasègue.",
+        explanation_en="-",
+        guideline_section="I.III Onderzoek",
+        referrer_agb="01234567",
+    )
+    facts = LetterFacts()
+    for event in [*history(), escalation]:
+        before = facts.model_dump()
+        after = fold(facts, event)
+        assert facts.model_dump() == before, type(event).__name__  # a list changed in place would show here
+        facts = after
+    assert facts.measurements and facts.evaluations and facts.escalations and facts.graded[0].logged
+
+
 def test_a_start_letter_falls_due_after_the_plan_and_a_final_one_at_closing_each_once():
     events = history()
     assert letters_due(folded(events[:4]), set()) == []
