@@ -71,6 +71,7 @@ class LogStatement:
 
     sql: str
     computed: frozenset[str]
+    next_parameter: int  # the first parameter number after those of `sql`, for what follows it in a statement
 
     def parameters(self, caller: Caller, access: Access, at: datetime) -> list[Any]:
         """The row's values for the parameters of `sql`, in order; the computed columns take none."""
@@ -88,7 +89,7 @@ def log_statement(first_parameter: int = 1, source: str = "", **computed: str) -
     numbers = itertools.count(first_parameter)
     select = ", ".join(computed[column] if column in computed else f"${next(numbers)}" for column in _COLUMNS)
     sql = f"INSERT INTO access_log ({', '.join(_COLUMNS)}) SELECT {select} {source}"
-    return LogStatement(sql.rstrip(), frozenset(computed))
+    return LogStatement(sql.rstrip(), frozenset(computed), next(numbers))
 
 
 _ONE_ROW = log_statement()

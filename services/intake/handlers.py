@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import asyncpg
 
 from services.intake import idempotency, personal_data
 from services.intake.domain.episode import (
@@ -17,11 +20,12 @@ from services.intake.domain.episode import (
     erase_personal_data,
     receive_referral,
 )
-from shared.access_log import Access, Action, log_statement
+from shared.access_log import Access, Action, LogStatement, log_statement
 from shared.auth import Caller
 from shared.events.payload import EventPayload
 from shared.events.sealed import Sealed
-from shared.store.event_store import ConcurrencyConflict, EventStore, StoredEvent
+from shared.metrics import EVENTS_APPENDED
+from shared.store.event_store import ConcurrencyConflict, EventStore, StoredEvent, lost_append_race
 from shared.store.unit_of_work import UnitOfWork
 
 
@@ -166,66 +170,111 @@ class OpenedEpisode:
     replay: Mapping[str, Any] | None  # the answer stored under the request's Idempotency-Key, if any
 
 
-_COMMAND_LOG = log_statement(
-    first_parameter=5, source="FROM owner WHERE NOT EXISTS (SELECT FROM replay)", patient_id="owner.patient_id"
-)
-# One snapshot serves the whole statement, taken before the UPDATE may have to wait for the patient row. So
-# `p.xmin = seen.xmin`: the row version this snapshot sees must be the one updated. When a concurrent command
-# on the patient held the row and committed, the UPDATE finds its newer version, updates nothing and `owner`
-# stays empty (nothing logged either): the events and stored answer read here lack what that command wrote.
 _OPEN_FOR_COMMAND = f"""
-WITH owner AS (
-    UPDATE patients p SET last_treatment_at = greatest(p.last_treatment_at, $2)
-    FROM patient_episodes e JOIN patients seen ON seen.patient_id = e.patient_id
-    WHERE e.episode_id = $1 AND e.practice_agb = $3 AND p.patient_id = e.patient_id AND p.xmin = seen.xmin
-    RETURNING p.patient_id, p.data_key
-),
-replay AS ({idempotency.lookup("$3", "$4")}),
-logged AS ({_COMMAND_LOG.sql})
-SELECT {EventStore.COLUMNS}, owner.patient_id, owner.data_key, replay.*
+SELECT {EventStore.COLUMNS}, e.patient_id, p.data_key, replay.*
 FROM patient_episodes e
+JOIN patients p ON p.patient_id = e.patient_id
 JOIN events ON events.stream_id = e.episode_id::text
-LEFT JOIN owner ON true
-LEFT JOIN replay ON true
-WHERE e.episode_id = $1 AND e.practice_agb = $3
+LEFT JOIN ({idempotency.lookup("$2", "$3")}) replay ON true
+WHERE e.episode_id = $1 AND e.practice_agb = $2
 ORDER BY events.stream_version
 """
 
 
 async def open_for_command(
-    uow: UnitOfWork, caller: Caller, access: Access, at: datetime, idempotency_key: str | None
+    uow: UnitOfWork, caller: Caller, episode_id: uuid.UUID, idempotency_key: str | None
 ) -> OpenedEpisode | None:
-    """What an episode command needs before the domain decides, in one round trip: the episode's patient and
-    key, its events and the answer stored under `idempotency_key`. The same statement marks the patient as
-    treated at `at` (what retention counts from) and writes the access-log row, but not for a replayed request
-    (as before: a replay reads nothing new). None for an unknown episode or one of another practice than the
-    caller's (the routes admit only practices). Call it first in the command's transaction: a rejected command
-    rolls all of it back.
-
-    Commands on one patient take turns on its row, as they did when the owner lookup was a statement of its
-    own: one that had to wait for another runs the statement again, and so sees that command's events (a
-    retry, the first request's answer) instead of deciding on the episode as it was before."""
-    parameters = [access.episode_id, at, caller.org, idempotency_key, *_COMMAND_LOG.parameters(caller, access, at)]
-    while True:
-        rows = await uow.conn.fetch(_OPEN_FOR_COMMAND, *parameters)
-        if not rows:
-            return None
-        first = rows[0]
-        if first["patient_id"] is not None:
-            break
-        # A concurrent command had the patient and has committed since (see _OPEN_FOR_COMMAND): read again.
+    """What an episode command needs before the domain decides, read in one statement that writes nothing and
+    locks nothing: the episode's patient and key, its events and the answer stored under `idempotency_key`.
+    None for an unknown episode or one of another practice than the caller's (the routes admit only
+    practices). What the command writes follows in `record_command`, only if the episode is still as read
+    here; a command rejected in between has written nothing."""
+    rows = await uow.conn.fetch(_OPEN_FOR_COMMAND, episode_id, caller.org, idempotency_key)
+    if not rows:
+        return None
+    first = rows[0]
     key, replay = first["data_key"], first if first["status_code"] is not None else None
     events = [uow.store.from_row(r) for r in rows]
     return OpenedEpisode(first["patient_id"], bytes(key) if key is not None else None, events, replay)
 
 
-async def handle_episode_command(
+@dataclass(frozen=True)
+class DecidedCommand:
+    """What the domain decided on an episode at `based_on`: the events to append after that version."""
+
+    based_on: int
+    new_events: list[EventPayload]
+    result: CommandResult
+
+
+def handle_episode_command(
     uow: UnitOfWork, opened: OpenedEpisode, episode_id: uuid.UUID, expected_version: int | None, decide: Decide
-) -> CommandResult:
-    """Check the expected version, let the domain decide, append: one transaction, the caller's."""
+) -> DecidedCommand:
+    """Check the expected version and let the domain decide on the episode `open_for_command` read. Writes
+    nothing: `record_command` does, if the episode is still at that version."""
     episode = _rebuild(uow, episode_id, opened.events)
     if expected_version is not None and expected_version != episode.version:
         raise ConcurrencyConflict(str(episode_id), expected_version, episode.version)
     new_events = decide(episode, Sealer(opened.data_key, opened.patient_id, episode_id))
-    await uow.append(str(episode_id), episode.version, new_events)
-    return CommandResult(episode_id, episode.version + len(new_events), [e.event_type for e in new_events])
+    result = CommandResult(episode_id, episode.version + len(new_events), [e.event_type for e in new_events])
+    return DecidedCommand(episode.version, new_events, result)
+
+
+@functools.cache
+def _record_sql(append: str, at_expected_version: str, first_parameter: int, keyed: bool) -> tuple[str, LogStatement]:
+    """`record_command`'s statement around the append `append` (its parameters before `$first_parameter`),
+    then the patient, the time, the access-log row's parameters (those of the LogStatement returned) and, when
+    `keyed`, the answer's. The text is the same for every command: built once, and prepared once by asyncpg."""
+    patient, at = f"${first_parameter}", f"${first_parameter + 1}"
+    log = log_statement(first_parameter + 2, source="FROM treated", patient_id="treated.patient_id")
+    writes = [
+        f"treated AS (UPDATE patients SET last_treatment_at = greatest(last_treatment_at, {at})"
+        f" WHERE patient_id = {patient} AND {at_expected_version} RETURNING patient_id)",
+        f"appended AS ({append})",
+        f"logged AS ({log.sql})",
+    ]
+    if keyed:
+        writes.append(f"stored AS ({idempotency.store(log.next_parameter, source='FROM treated')})")
+    return f"WITH {', '.join(writes)}\nSELECT EXISTS (SELECT FROM treated)", log
+
+
+async def record_command(
+    uow: UnitOfWork,
+    opened: OpenedEpisode,
+    decided: DecidedCommand,
+    caller: Caller,
+    access: Access,
+    at: datetime,
+    answer: list[Any] | None = None,
+) -> bool:
+    """Write everything a decided command writes, in one statement and only if the episode is still at the
+    version it was decided on: its events, the patient's last treatment (`at`, what retention counts from), the
+    access-log row and, for a request with an Idempotency-Key, its `answer` (`KeyedRequest.answer`). False,
+    with nothing written, when the episode moved on since `open_for_command` read it: the caller reads again.
+
+    Every write hangs off `treated`, the update of the patient row, which happens only when the stream is at
+    the expected version. The events' insert waits for it (its guard), so the patient row is locked before the
+    stream's index, in the order the referral and the erasure take them: a command that waits for one of those
+    on the patient does not deadlock it. An append of the same version that committed after this statement's
+    snapshot makes it fail on the stream's unique index (or, for a command that appends nothing, a retry with
+    the same key on the key's): the same outcome as a failed version check."""
+    append = uow.store.append_statement(
+        str(decided.result.episode_id),
+        decided.based_on,
+        decided.new_events,
+        time=at,
+        correlation_id=uow.correlation_id or uuid.uuid4(),
+        guard="EXISTS (SELECT FROM treated)",
+    )
+    sql, log = _record_sql(append.sql, append.at_expected_version, len(append.parameters) + 1, answer is not None)
+    parameters = [*append.parameters, opened.patient_id, at, *log.parameters(caller, access, at), *(answer or [])]
+    try:
+        written = await uow.conn.fetchval(sql, *parameters)
+    except asyncpg.UniqueViolationError as error:
+        if lost_append_race(error) or idempotency.taken(error):
+            return False
+        raise
+    if written:
+        for event in decided.new_events:
+            EVENTS_APPENDED.labels(uow.store.service, event.event_type).inc()  # as UnitOfWork.append counts
+    return written

@@ -12,6 +12,7 @@ long-open transaction holds readers back until it ends.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import AsyncIterator, Collection, Sequence
@@ -111,15 +112,93 @@ _COLUMNS = (
     "data_version, occurred_at, correlation_id, causation_id, guideline_version, data::text AS data"
 )
 
+# One stream's append, its parameters named so that `_append_sql` can number them from wherever a statement
+# wants them: `append` runs it alone, `append_statement` hands it out as a CTE of a larger statement.
+_APPEND_PARAMETERS = (
+    "stream_id",
+    "versions",
+    "event_ids",
+    "event_types",
+    "time",
+    "correlation_id",
+    "causation_id",
+    "guideline_version",
+    "data_versions",
+    "datas",
+    "expected_version",
+)
+_AT_EXPECTED_VERSION = (
+    "coalesce((SELECT max(stream_version) FROM events WHERE stream_id = {stream_id}), 0) = {expected_version}"
+)
 _APPEND = """
 INSERT INTO events (stream_id, stream_version, event_id, event_type, data_version, occurred_at,
                     correlation_id, causation_id, guideline_version, data)
-SELECT $1, v.version, v.event_id, v.event_type, v.data_version, $5, $6, $7, $8, v.data::jsonb
-FROM unnest($2::int[], $3::uuid[], $4::text[], $9::smallint[], $10::text[])
+SELECT {stream_id}, v.version, v.event_id, v.event_type, v.data_version, {time}, {correlation_id}, {causation_id},
+       {guideline_version}, v.data::jsonb
+FROM unnest({versions}::int[], {event_ids}::uuid[], {event_types}::text[], {data_versions}::smallint[],
+            {datas}::text[])
      AS v(version, event_id, event_type, data_version, data)
-WHERE coalesce((SELECT max(stream_version) FROM events WHERE stream_id = $1), 0) = $11
+WHERE {at_expected_version}
 RETURNING transaction_id::text::bigint AS tx, position
 """
+
+
+@functools.cache
+def _append_sql(first_parameter: int, guard: str | None) -> tuple[str, str]:
+    """`_APPEND` and its version check, the parameters numbered from `$first_parameter` on in
+    `_APPEND_PARAMETERS` order; `guard`, when given, is one more condition for inserting anything."""
+    placeholders = {name: f"${first_parameter + i}" for i, name in enumerate(_APPEND_PARAMETERS)}
+    at_expected_version = _AT_EXPECTED_VERSION.format(**placeholders)
+    condition = at_expected_version if guard is None else f"{at_expected_version} AND {guard}"
+    return _APPEND.format(**placeholders, at_expected_version=condition), at_expected_version
+
+
+def _duplicate_event_id(error: asyncpg.UniqueViolationError) -> bool:
+    return bool(error.constraint_name and "event_id" in error.constraint_name)
+
+
+def lost_append_race(error: asyncpg.UniqueViolationError) -> bool:
+    """Whether `error`, raised by a statement that appends (alone or as a CTE), means that another append of
+    the same stream version committed first: the stream moved on, like a failed version check. Not so for a
+    duplicate event id, or a unique violation on another table of that statement."""
+    return error.table_name == "events" and not _duplicate_event_id(error)
+
+
+@dataclass(frozen=True)
+class AppendStatement:
+    """An append to one stream as SQL and its parameters (see `EventStore.append_statement`)."""
+
+    sql: str  # INSERT … RETURNING tx, position: one row per event, in order; nothing when the check fails
+    at_expected_version: str  # the append's version check, true while the stream is at the expected version
+    values: dict[str, Any]  # the parameters by name
+    service: str
+
+    @property
+    def parameters(self) -> list[Any]:
+        """The values for the parameters of `sql`, in order."""
+        return [self.values[name] for name in _APPEND_PARAMETERS]
+
+    def stored(self, rows: Sequence[asyncpg.Record]) -> list[StoredEvent]:
+        """The appended events, from the rows `sql` returned."""
+        v = self.values
+        return [
+            StoredEvent(
+                GlobalPosition(row["tx"], row["position"]),
+                v["stream_id"],
+                v["versions"][i],
+                v["event_ids"][i],
+                v["event_types"][i],
+                v["data_versions"][i],
+                v["time"],
+                v["correlation_id"],
+                v["causation_id"],
+                v["guideline_version"],
+                v["datas"][i],
+                self.service,
+            )
+            for i, row in enumerate(rows)
+        ]
+
 
 _APPEND_MANY = """
 INSERT INTO events (stream_id, stream_version, event_id, event_type, data_version, occurred_at,
@@ -184,6 +263,48 @@ class EventStore:
         appends/s this way against 3,050 through the multi-stream statement."""
         if not payloads:
             return []
+        statement = self.append_statement(
+            stream_id,
+            expected_version,
+            payloads,
+            time=time,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            guideline_version=guideline_version,
+            event_ids=event_ids,
+        )
+        try:
+            rows = await conn.fetch(statement.sql, *statement.parameters)
+        except asyncpg.UniqueViolationError as error:
+            if _duplicate_event_id(error):
+                raise
+            # Inside a transaction the failed INSERT aborted it: no further query can tell the version.
+            actual = None if conn.is_in_transaction() else await self.stream_version(conn, stream_id)
+            raise ConcurrencyConflict(stream_id, expected_version, actual) from error
+        if not rows:
+            raise ConcurrencyConflict(stream_id, expected_version, await self.stream_version(conn, stream_id))
+        return statement.stored(rows)
+
+    def append_statement(
+        self,
+        stream_id: str,
+        expected_version: int,
+        payloads: Sequence[EventPayload],
+        *,
+        time: datetime,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID | None = None,
+        guideline_version: str | None = None,
+        event_ids: Sequence[uuid.UUID] | None = None,
+        first_parameter: int = 1,
+        guard: str | None = None,
+    ) -> AppendStatement:
+        """What `append` runs, for a statement that appends along with other writes: `WITH appended AS
+        (statement.sql) …`, the parameters numbered from `$first_parameter` on. It inserts nothing when the
+        stream is not at `expected_version` (nor when `guard`, more SQL, is false); the statement's other writes
+        can depend on `statement.at_expected_version` so that all or nothing is written. As with `append`, an
+        append of the same version that commits first makes the statement fail (see `lost_append_race`).
+        No payloads make an append of nothing, so the other writes still go through the version check."""
         if time.tzinfo is None:
             raise ValueError("time must carry a timezone")
         for payload in payloads:
@@ -191,48 +312,21 @@ class EventStore:
         ids = list(event_ids) if event_ids is not None else [uuid.uuid4() for _ in payloads]
         if len(ids) != len(payloads):
             raise ValueError("event_ids: one id per payload")
-        versions = [expected_version + i + 1 for i in range(len(payloads))]
-        datas = [p.model_dump_json() for p in payloads]
-        try:
-            rows = await conn.fetch(
-                _APPEND,
-                stream_id,
-                versions,
-                ids,
-                [p.event_type for p in payloads],
-                time,
-                correlation_id,
-                causation_id,
-                guideline_version,
-                [p.event_version for p in payloads],
-                datas,
-                expected_version,
-            )
-        except asyncpg.UniqueViolationError as error:
-            if error.constraint_name and "event_id" in error.constraint_name:
-                raise
-            # Inside a transaction the failed INSERT aborted it: no further query can tell the version.
-            actual = None if conn.is_in_transaction() else await self.stream_version(conn, stream_id)
-            raise ConcurrencyConflict(stream_id, expected_version, actual) from error
-        if not rows:
-            raise ConcurrencyConflict(stream_id, expected_version, await self.stream_version(conn, stream_id))
-        return [
-            StoredEvent(
-                GlobalPosition(row["tx"], row["position"]),
-                stream_id,
-                versions[i],
-                ids[i],
-                payloads[i].event_type,
-                payloads[i].event_version,
-                time,
-                correlation_id,
-                causation_id,
-                guideline_version,
-                datas[i],
-                self.service,
-            )
-            for i, row in enumerate(rows)
-        ]
+        values = {
+            "stream_id": stream_id,
+            "versions": [expected_version + i + 1 for i in range(len(payloads))],
+            "event_ids": ids,
+            "event_types": [p.event_type for p in payloads],
+            "time": time,
+            "correlation_id": correlation_id,
+            "causation_id": causation_id,
+            "guideline_version": guideline_version,
+            "data_versions": [p.event_version for p in payloads],
+            "datas": [p.model_dump_json() for p in payloads],
+            "expected_version": expected_version,
+        }
+        sql, at_expected_version = _append_sql(first_parameter, guard)
+        return AppendStatement(sql, at_expected_version, values, self.service)
 
     async def append_many(
         self,
@@ -273,7 +367,7 @@ class EventStore:
                 [expected_versions[e.stream_id] for e in events],
             )
         except asyncpg.UniqueViolationError as error:
-            if error.constraint_name and "event_id" in error.constraint_name:
+            if _duplicate_event_id(error):
                 raise
             stream = next(iter(expected_versions))
             raise ConcurrencyConflict(stream, expected_versions[stream], None) from error

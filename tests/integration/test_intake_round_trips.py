@@ -1,5 +1,5 @@
 """Intake's commands on real Postgres, in process: how many statements each sends (every round trip costs the
-service CPU), that a rejected command leaves nothing behind, and that commands racing on one patient still
+service CPU), that a rejected command leaves nothing behind, and that commands racing on one episode still
 take turns — the second decides on what the first wrote, a retry finds the first answer."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from fastapi import FastAPI
 
 from services.intake import idempotency
 from services.intake.domain import episode as rules
-from services.intake.domain.commands import RecordMeasurement, TakeHistory
-from services.intake.handlers import handle_episode_command, open_for_command
+from services.intake.domain.commands import RecordMeasurement, RecordReportConsent, TakeHistory
+from services.intake.handlers import handle_episode_command, handle_erasure, open_for_command, record_command
 from services.intake.routes import episode_commands, patients, referrals
 from services.intake.settings import IntakeSettings
 from shared.access_log import Access, Action
@@ -26,13 +26,14 @@ from shared.auth import DEVELOPMENT_SECRET, Caller, Role
 from shared.clock import ManualClock
 from shared.db import create_pool
 from shared.events import REGISTRY
+from shared.events.intake import HistoryTaken, MeasurementRecorded, ReferralReceived, ReportObjectionRecorded
 from shared.http import install_problem_handlers
 from shared.service import Runtime
 from shared.store.event_store import EventStore
 from shared.store.migrate import event_store_migrations, migrations_in
 from shared.store.unit_of_work import UnitOfWork
 from tests.conftest import eventually, schema_pool
-from tests.e2e.test_intake_recording import ASSESSMENT, HISTORY
+from tests.e2e.test_intake_recording import HISTORY
 from tests.support import OTHER_PRACTICE_AGB, PRACTICE_AGB, patient, practice, referrer
 
 pytestmark = pytest.mark.integration
@@ -143,15 +144,22 @@ def is_transaction(statements: list[str]) -> bool:
     return statements[0].startswith("BEGIN") and statements[-1].startswith("COMMIT")
 
 
-async def test_an_episode_command_is_begin_one_statement_the_append_and_commit(intake, recording, pool):
+def writes_nothing(statement: str) -> bool:
+    return not any(verb in statement for verb in ("INSERT", "UPDATE", "DELETE", "FOR UPDATE", "FOR SHARE"))
+
+
+async def test_an_episode_command_is_one_read_and_one_write(intake, recording, pool, clock):
     episode = await open_episode(intake)
     patient_id = (await access_log(pool, episode))[0][-1]
     base = f"/v1/episodes/{episode}"
 
     history, sent = await recording.sent_by(intake.post(f"{base}/history", json=HISTORY, headers=practice()))
     assert history.status_code == 201 and history.headers["etag"] == '"2"'
-    assert len(sent) == 4 and is_transaction(sent), sent  # a separate stream read or log row would be a fifth
-    assert "INSERT INTO access_log" in sent[1] and "INSERT INTO events" in sent[2]
+    assert len(sent) == 2, sent  # no BEGIN, no COMMIT: each statement commits on its own
+    read, write = sent
+    assert writes_nothing(read) and "JOIN events" in read and "FROM idempotency_keys" in read
+    assert all(part in write for part in ("INSERT INTO events", "INSERT INTO access_log", "UPDATE patients"))
+    assert "idempotency_keys" not in write  # no key, no answer to store
     # the row is the one log_access writes: who, from where, what, which episode and patient
     assert (await access_log(pool, episode))[-1] == (
         NOW,
@@ -168,21 +176,30 @@ async def test_an_episode_command_is_begin_one_statement_the_append_and_commit(i
 
     nothing_new = {"consent": "objected", "on": "2026-11-24"}
     assert (await intake.post(f"{base}/report-consent", json=nothing_new, headers=practice())).status_code == 201
+    logged = len(await access_log(pool, episode))
+    clock.advance(timedelta(days=1))
     again, sent = await recording.sent_by(intake.post(f"{base}/report-consent", json=nothing_new, headers=practice()))
-    assert again.status_code == 200 and len(sent) == 3 and is_transaction(sent)  # nothing to append
+    assert again.status_code == 200 and again.headers["etag"] == '"3"' and len(sent) == 2, sent
+    # nothing to append, but the access is logged and the patient treated, as for any command that got through
+    rows, treated, events = await recorded(pool, episode)
+    assert (len(rows), treated, events) == (logged + 1, NOW + timedelta(days=1), 3)
 
     keyed = {**practice(), "Idempotency-Key": "m-1"}
     first, sent = await recording.sent_by(intake.post(f"{base}/measurements", json=MEASUREMENT, headers=keyed))
-    assert first.status_code == 201 and len(sent) == 5 and is_transaction(sent)  # + storing the answer
-    logged = len(await access_log(pool, episode))
+    assert first.status_code == 201 and len(sent) == 2, sent
+    assert "INSERT INTO idempotency_keys" in sent[1]  # the answer is stored by the command's one write
+    before = await recorded(pool, episode)
+    clock.advance(timedelta(days=1))
     retry, sent = await recording.sent_by(intake.post(f"{base}/measurements", json=MEASUREMENT, headers=keyed))
     assert retry.status_code == 201 and retry.json() == first.json() and retry.headers["etag"] == '"4"'
-    assert len(sent) == 3 and is_transaction(sent)
-    assert len(await access_log(pool, episode)) == logged  # a replay reads nothing new: it logged the first time
+    assert len(sent) == 1 and writes_nothing(sent[0]), sent  # the read finds the answer
+    # A replay writes nothing: it reads nothing new (the access was logged the first time), and the treatment it
+    # answers for was recorded, with the date retention counts from, by the first request.
+    assert await recorded(pool, episode) == before
     other = {**MEASUREMENT, "measurement": {"taken_on": "2026-11-23", "nprs": 2}}
-    reused = await intake.post(f"{base}/measurements", json=other, headers=keyed)
+    reused, sent = await recording.sent_by(intake.post(f"{base}/measurements", json=other, headers=keyed))
     assert reused.status_code == 422 and reused.json()["errors"][0]["field"] == "Idempotency-Key"
-    assert len(await access_log(pool, episode)) == logged
+    assert len(sent) == 1 and await recorded(pool, episode) == before
     # the same key and body for another episode is another request, not a replay of this one
     elsewhere = await open_episode(intake, "RT-1b")
     crossed = await intake.post(f"/v1/episodes/{elsewhere}/measurements", json=MEASUREMENT, headers=keyed)
@@ -216,7 +233,7 @@ async def test_a_referral_enrols_reads_and_logs_in_one_statement_first_create_th
     assert await access_log(pool, episode) == logged
 
 
-async def test_a_rejected_command_leaves_no_log_row_no_treatment_date_and_no_event(intake, pool, clock):
+async def test_a_rejected_command_leaves_no_log_row_no_treatment_date_and_no_event(intake, recording, pool, clock):
     episode = await open_episode(intake, "RT-3")
     base = f"/v1/episodes/{episode}"
     closing = {"closed_on": "2026-12-15", "reason": "goals_met"}
@@ -224,46 +241,54 @@ async def test_a_rejected_command_leaves_no_log_row_no_treatment_date_and_no_eve
     before = await recorded(pool, episode)
     clock.advance(timedelta(days=30))  # a command that got through would move the last treatment
 
-    late = await intake.post(f"{base}/measurements", json=MEASUREMENT, headers=practice())
+    async def rejected(path: str, headers: dict, body: dict = MEASUREMENT, episode_id=episode) -> httpx.Response:
+        url = f"/v1/episodes/{episode_id}/{path}"
+        response, sent = await recording.sent_by(intake.post(url, json=body, headers=headers))
+        assert len(sent) == 1 and writes_nothing(sent[0]), sent  # the read, and nothing after it
+        return response
+
+    late = await rejected("measurements", practice())
     assert late.status_code == 422 and "closed" in late.json()["detail"]
-    stale = await intake.post(f"{base}/history", json=HISTORY, headers={**practice(), "If-Match": '"1"'})
+    stale = await rejected("history", {**practice(), "If-Match": '"1"'}, HISTORY)
     assert stale.status_code == 409 and stale.json()["current_version"] == 2
-    foreign = await intake.post(f"{base}/measurements", json=MEASUREMENT, headers=practice(OTHER_PRACTICE_AGB))
+    foreign = await rejected("measurements", practice(OTHER_PRACTICE_AGB))
     assert foreign.status_code == 404
-    unknown = await intake.post(f"/v1/episodes/{uuid.uuid4()}/measurements", json=MEASUREMENT, headers=practice())
+    unknown = await rejected("measurements", practice(), episode_id=uuid.uuid4())
     assert unknown.status_code == 404
-    badly_keyed = {**practice(), "Idempotency-Key": "k" * 201}
-    assert (await intake.post(f"{base}/closing", json=closing, headers=badly_keyed)).status_code == 422
+    badly_keyed = await rejected("closing", {**practice(), "Idempotency-Key": "k" * 201}, closing)
+    assert badly_keyed.status_code == 422 and badly_keyed.json()["errors"][0]["field"] == "Idempotency-Key"
     assert await recorded(pool, episode) == before
 
 
 @contextlib.asynccontextmanager
-async def first_command_holding_the_patient(pool: asyncpg.Pool, episode: uuid.UUID, path: str, decide, key=None):
-    """A command on `episode` that has written and holds its transaction open until the block ends."""
+async def first_command_uncommitted(pool: asyncpg.Pool, episode: uuid.UUID, path: str, decide, key=None):
+    """A command on `episode` that has read, decided and written (its one write statement), in a transaction
+    held open until the block ends; yields its answer."""
     async with pool.acquire() as conn, conn.transaction():
         uow = UnitOfWork(conn, STORE, ManualClock(NOW))
+        opened = await open_for_command(uow, PRACTICE, episode, key)
+        assert opened is not None and opened.replay is None
+        decided = handle_episode_command(uow, opened, episode, None, decide)
+        result = decided.result
+        answer = {"episode_id": str(episode), "version": result.version, "appended": result.appended}
+        code = 201 if result.appended else 200
+        route = episode_commands.keyed_route(f"POST {path}", episode)
+        keyed = idempotency.keyed(PRACTICE, key, route, command_of(path))
         access = Access("intake", Action.UPDATE, f"POST {path}", episode)
-        opened = await open_for_command(uow, PRACTICE, access, NOW, key)
-        assert opened is not None
+        stored = keyed.answer(code, answer, NOW) if keyed is not None else None
+        assert await record_command(uow, opened, decided, PRACTICE, access, NOW, stored)
+        yield answer
 
-        async def produce():
-            result = await handle_episode_command(uow, opened, episode, None, decide)
-            return 201, {"episode_id": str(episode), "version": result.version, "appended": result.appended}
 
-        yield await idempotency.replay_or_produce(
-            conn,
-            PRACTICE,
-            key,
-            episode_commands.keyed_route(f"POST {path}", episode),
-            command_of(path),
-            NOW,
-            produce,
-            opened.replay,
-        )
+CONSENT = {"consent": "objected", "on": "2026-11-24"}
 
 
 def command_of(path: str):
-    return {"history": TakeHistory.model_validate(HISTORY), "measurements": RecordMeasurement(**MEASUREMENT)}[path]
+    return {
+        "history": TakeHistory.model_validate(HISTORY),
+        "measurements": RecordMeasurement(**MEASUREMENT),
+        "report-consent": RecordReportConsent(**CONSENT),
+    }[path]
 
 
 async def waiting_for_a_lock(pool: asyncpg.Pool) -> bool:
@@ -273,42 +298,138 @@ async def waiting_for_a_lock(pool: asyncpg.Pool) -> bool:
         )
 
 
-async def test_a_command_that_waited_for_another_on_the_patient_decides_on_what_that_one_wrote(intake, pool):
-    episode = await open_episode(intake, "RT-4")
-    history = command_of("history")
-
-    def take_history(e, seal):
-        return rules.take_history(e, history, seal("notes", history.notes))
-
-    async with first_command_holding_the_patient(pool, episode, "history", take_history):
-        # no If-Match: the assessment must follow the history, whichever commits first
-        assessment = asyncio.create_task(
-            intake.post(f"/v1/episodes/{episode}/assessment", json=ASSESSMENT, headers=practice())
-        )
+async def raced(pool: asyncpg.Pool, recording: RecordingPool, request, first) -> tuple[httpx.Response, list[str], dict]:
+    """`request` (a coroutine) sent while `first` (an async context manager) holds what it wrote uncommitted: the
+    request reads the episode without it, decides, and its write waits for `first`, which then commits. The
+    response, the statements the request sent, and what `first` yielded."""
+    async with first as answer:
+        response = asyncio.create_task(recording.sent_by(request))
         await eventually(lambda: waiting_for_a_lock(pool), timeout=10)
-    response = await assessment
+    return *await response, answer
+
+
+def take_history(episode, seal):
+    history = command_of("history")
+    return rules.take_history(episode, history, seal("notes", history.notes))
+
+
+async def test_a_command_that_raced_another_decides_again_on_what_that_one_wrote(intake, recording, pool):
+    episode = await open_episode(intake, "RT-4")
+    history = first_command_uncommitted(pool, episode, "history", take_history)
+    # no If-Match: the measurement goes on top of the history, whichever gets through first
+    measurement = intake.post(f"/v1/episodes/{episode}/measurements", json=MEASUREMENT, headers=practice())
+    response, sent, _ = await raced(pool, recording, measurement, history)
     assert response.status_code == 201, response.text
-    assert response.json()["version"] == 3
+    assert response.json()["version"] == 3 and response.json()["appended"] == [MeasurementRecorded.event_type]
+    assert len(sent) == 4, sent  # read, write (lost to the history), read again, write
     actions = [r[6] for r in await access_log(pool, episode)]
-    assert actions == ["create", "update", "update"]  # the waiting command logged once
+    assert actions == ["create", "update", "update"]  # the lost write logged nothing
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT event_type FROM events WHERE stream_id = $1 ORDER BY stream_version", str(episode)
+        )
+    assert [r[0] for r in rows] == [e.event_type for e in (ReferralReceived, HistoryTaken, MeasurementRecorded)]
 
 
-async def test_a_retry_that_waited_for_the_first_request_gets_its_answer(intake, pool):
+async def test_a_command_that_raced_the_same_decision_finds_nothing_new_to_append(intake, recording, pool):
+    episode = await open_episode(intake, "RT-4a")
+    consent = command_of("report-consent")
+    first = first_command_uncommitted(
+        pool, episode, "report-consent", lambda e, s: rules.record_report_consent(e, consent)
+    )
+    again = intake.post(f"/v1/episodes/{episode}/report-consent", json=CONSENT, headers=practice())
+    response, sent, answer = await raced(pool, recording, again, first)
+    # decided on version 1 it would record the objection; decided again on what the first wrote, it is not new
+    assert answer["appended"] == [ReportObjectionRecorded.event_type]
+    assert response.status_code == 200 and response.json()["appended"] == [] and response.json()["version"] == 2
+    assert len(sent) == 4, sent
+    _, _, events = await recorded(pool, episode)
+    assert events == 2
+
+
+async def test_a_command_with_if_match_that_raced_another_is_a_conflict(intake, recording, pool):
+    episode = await open_episode(intake, "RT-4b")
+    before = await recorded(pool, episode)
+    history = first_command_uncommitted(pool, episode, "history", take_history)
+    stale = {**practice(), "If-Match": '"1"'}
+    measurement = intake.post(f"/v1/episodes/{episode}/measurements", json=MEASUREMENT, headers=stale)
+    response, sent, _ = await raced(pool, recording, measurement, history)
+    assert response.status_code == 409 and response.json()["current_version"] == 2
+    assert len(sent) == 3, sent  # read, write (lost), read: the episode moved on from the version in If-Match
+    rows, _, events = await recorded(pool, episode)
+    assert (len(rows), events) == (len(before[0]) + 1, 2)  # the history's row and event, nothing of the other
+
+
+async def test_a_retry_that_raced_the_first_request_gets_its_answer(intake, recording, pool):
     episode = await open_episode(intake, "RT-5")
     measurement = command_of("measurements")
-
-    async with first_command_holding_the_patient(
+    first = first_command_uncommitted(
         pool, episode, "measurements", lambda e, seal: rules.record_measurement(e, measurement), key="m-race"
-    ) as (_, first):
-        retry = asyncio.create_task(
-            intake.post(
-                f"/v1/episodes/{episode}/measurements",
-                json=MEASUREMENT,
-                headers={**practice(), "Idempotency-Key": "m-race"},
-            )
-        )
-        await eventually(lambda: waiting_for_a_lock(pool), timeout=10)
-    response = await retry
-    assert response.status_code == 201 and response.json() == first
+    )
+    keyed = {**practice(), "Idempotency-Key": "m-race"}
+    retry = intake.post(f"/v1/episodes/{episode}/measurements", json=MEASUREMENT, headers=keyed)
+    response, sent, answer = await raced(pool, recording, retry, first)
+    assert response.status_code == 201 and response.json() == answer
+    assert len(sent) == 3, sent  # read, write (lost on the stream's version), read: the stored answer
+    _, _, events = await recorded(pool, episode)
+    assert events == 2
+    assert [r[6] for r in await access_log(pool, episode)] == ["create", "update"]  # the first request's
+
+
+async def test_a_retry_that_raced_a_first_request_that_appended_nothing_gets_its_answer(intake, recording, pool):
+    episode = await open_episode(intake, "RT-6")
+    recorded_before = await intake.post(f"/v1/episodes/{episode}/report-consent", json=CONSENT, headers=practice())
+    assert recorded_before.status_code == 201
+    before = await recorded(pool, episode)
+    consent = command_of("report-consent")
+    first = first_command_uncommitted(
+        pool, episode, "report-consent", lambda e, seal: rules.record_report_consent(e, consent), key="c-race"
+    )
+    keyed = {**practice(), "Idempotency-Key": "c-race"}
+    retry = intake.post(f"/v1/episodes/{episode}/report-consent", json=CONSENT, headers=keyed)
+    response, sent, answer = await raced(pool, recording, retry, first)
+    assert response.status_code == 200 and response.json() == answer and answer["appended"] == []
+    assert len(sent) == 3, sent  # read, write (lost on the key: the stream did not move), read: the stored answer
+    rows, _, events = await recorded(pool, episode)
+    assert (len(rows), events) == (len(before[0]) + 1, before[2])  # the first request's log row, no event
+
+
+async def test_a_command_that_raced_the_erasure_of_its_patient_keeps_no_free_text(intake, recording, pool):
+    episode = await open_episode(intake, "RT-7")
+    patient_id = (await access_log(pool, episode))[0][-1]
+
+    @contextlib.asynccontextmanager
+    async def erasure_uncommitted():
+        async with pool.acquire() as conn, conn.transaction():
+            yield await handle_erasure(UnitOfWork(conn, STORE, ManualClock(NOW)), patient_id, "fysio-test")
+
+    history = intake.post(f"/v1/episodes/{episode}/history", json=HISTORY, headers=practice())
+    response, sent, _ = await raced(pool, recording, history, erasure_uncommitted())
+    # it sealed the notes with the key it read and lost to the erasure's event; read again, there is no key left
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "notes"
+    assert len(sent) == 3, sent
+    _, _, events = await recorded(pool, episode)
+    assert events == 2  # the referral and the erasure
+
+
+async def test_a_write_after_the_episode_moved_on_writes_nothing(intake, pool, clock):
+    episode = await open_episode(intake, "RT-8")
     async with pool.acquire() as conn:
-        assert await conn.fetchval("SELECT count(*) FROM events WHERE stream_id = $1", str(episode)) == 2
+        uow = UnitOfWork(conn, STORE, clock)
+        opened = await open_for_command(uow, PRACTICE, episode, "h-late")
+        assert opened is not None
+        decided = handle_episode_command(uow, opened, episode, None, take_history)
+        # another command gets through between this one's read and its write
+        assert (
+            await intake.post(f"/v1/episodes/{episode}/measurements", json=MEASUREMENT, headers=practice())
+        ).is_success
+        before = await recorded(pool, episode)
+        clock.advance(timedelta(days=1))
+        keyed = idempotency.keyed(PRACTICE, "h-late", "POST history", command_of("history"))
+        assert keyed is not None
+        answer = keyed.answer(201, {"version": decided.result.version}, clock.now())
+        access = Access("intake", Action.UPDATE, "POST history", episode)
+        # its version check fails: no event, no log row, no treatment date, no stored answer
+        assert not await record_command(uow, opened, decided, PRACTICE, access, clock.now(), answer)
+        assert await recorded(pool, episode) == before
+        assert await conn.fetchval("SELECT count(*) FROM idempotency_keys WHERE key = 'h-late'") == 0

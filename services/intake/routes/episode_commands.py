@@ -26,13 +26,14 @@ from services.intake.domain.commands import (
     TakeHistory,
 )
 from services.intake.domain.episode import Episode, NotAllowed
-from services.intake.handlers import Decide, Sealer, handle_episode_command, open_for_command
+from services.intake.handlers import Decide, Sealer, handle_episode_command, open_for_command, record_command
 from shared.access import episode_not_found
 from shared.access_log import Access, Action
 from shared.auth import Caller, Role, allow
 from shared.events.payload import EventPayload
 from shared.http import DomainRejected, correlation_id_of
 from shared.service import Runtime, RuntimeDep
+from shared.store.event_store import ConcurrencyConflict
 from shared.store.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1/episodes/{episode_id}", tags=["episode"])
@@ -71,6 +72,12 @@ def keyed_route(route: str, episode_id: uuid.UUID) -> str:
     return f"{route} {episode_id}"
 
 
+# How many times a command reads and decides when the episode keeps moving on before its write, before it gives
+# up with a 409. Each lost pass means another command got through; with If-Match the second pass is the last
+# (the version no longer matches, or the request's first answer is found).
+ATTEMPTS = 5
+
+
 async def run(
     runtime: Runtime,
     request: Request,
@@ -82,28 +89,38 @@ async def run(
     if_match: str | None,
     idempotency_key: str | None,
 ) -> JSONResponse:
-    """BEGIN, one statement for the episode, its owner, the access log and a stored answer (`open_for_command`),
-    the append, COMMIT: four round trips, plus one to store the answer under an Idempotency-Key."""
+    """Two round trips, no transaction: one statement reads the episode, its owner and the answer stored under
+    the Idempotency-Key (`open_for_command`; a replay ends there), the domain decides, one statement writes what
+    the command writes if the episode is still at the version read (`record_command`).
+
+    When it moved on in between, the command starts over from the read, so it decides on what the other command
+    wrote: with If-Match that read makes it a 409 (the version no longer matches), a retry that raced its first
+    request finds that one's answer, and any other command decides again, at most `ATTEMPTS` times."""
     expected = _expected_version(if_match)
     now = runtime.clock.now()
-    async with runtime.pool.acquire() as conn, conn.transaction():
+    access = Access("intake", Action.UPDATE, route, episode_id)
+    async with runtime.pool.acquire() as conn:
         uow = UnitOfWork(conn, runtime.store, runtime.clock, correlation_id=correlation_id_of(request))
-        access = Access("intake", Action.UPDATE, route, episode_id)
-        opened = await open_for_command(uow, caller, access, now, idempotency_key)
-        if opened is None:
-            raise episode_not_found(episode_id)
-
-        async def produce() -> tuple[int, dict]:
+        for _ in range(ATTEMPTS):
+            opened = await open_for_command(uow, caller, episode_id, idempotency_key)
+            if opened is None:
+                raise episode_not_found(episode_id)
+            keyed = idempotency.keyed(caller, idempotency_key, keyed_route(route, episode_id), command)
+            if keyed is not None and (replayed := keyed.replay(opened.replay)) is not None:
+                code, body = replayed
+                break
             try:
-                result = await handle_episode_command(uow, opened, episode_id, expected, decide)
+                decided = handle_episode_command(uow, opened, episode_id, expected, decide)
             except NotAllowed as error:
                 raise DomainRejected(error.reason, error.field) from error
+            result = decided.result
             answer = CommandAccepted(episode_id=episode_id, version=result.version, appended=result.appended)
-            return (201 if result.appended else 200), answer.model_dump(mode="json")
-
-        code, body = await idempotency.replay_or_produce(
-            conn, caller, idempotency_key, keyed_route(route, episode_id), command, now, produce, opened.replay
-        )
+            code, body = (201 if result.appended else 200), answer.model_dump(mode="json")
+            stored = keyed.answer(code, body, now) if keyed is not None else None
+            if await record_command(uow, opened, decided, caller, access, now, stored):
+                break
+        else:
+            raise ConcurrencyConflict(str(episode_id), decided.based_on, None)
     return JSONResponse(body, status_code=code, headers={"ETag": f'"{body["version"]}"'})
 
 
