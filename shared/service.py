@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from shared.clock import Clock
 from shared.consumer.faust_worker import attach_consumer, create_faust_app
 from shared.consumer.idempotent import BatchHandler, Handler, IdempotentConsumer
-from shared.db import open_service_database
+from shared.db import create_pool, open_service_database
 from shared.events import REGISTRY
 from shared.events.payload import EventPayload
 from shared.events.topics import TOPICS, dead_letter_topic, topic_produced_by, topics_consumed_by
@@ -112,8 +112,11 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         tasks: list[asyncio.Task[None]] = []
         produced = topic_produced_by(name)
         if produced is not None:
+            # The relay's own connections: on the shared pool it queued behind the requests being served
+            # (measured in intake with 24 clients: 45 ms to read a batch, 65 ms to record one).
+            relay_pool = await create_pool(settings.require_database_url(), name, min_size=1, max_size=2)
             runtime.relay = Relay(
-                pool,
+                relay_pool,
                 runtime.store,
                 settings.kafka_bootstrap_servers,
                 RelayConfig(
@@ -161,6 +164,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
             await asyncio.gather(*tasks, return_exceptions=True)
             if runtime.relay is not None:
                 await runtime.relay.close()
+                await runtime.relay.pool.close()
             await pool.close()
             log.info("service.stopped")
 
