@@ -43,7 +43,8 @@ class ServiceSettings(BaseSettings):
     )
     # Gathering longer gives bigger batches and fewer wake-ups, at the cost of latency. Measured with the
     # episode-flow benchmark, every consumer alike: 10 ms → 87 episodes/s for a minute, 50 ms → 128, 100 ms →
-    # 111. Each service sets its own (the pathway's decisions are waited for; letters and fan-out are not).
+    # 111. Each service sets its own, short: a batch is a transaction, and the relays of every service wait
+    # for the oldest transaction still running (see the event store's read_all).
     consumer_batch_wait_ms: int = Field(
         default=50,
         ge=1,

@@ -17,9 +17,9 @@ from shared.settings import ServiceSettings
 
 class NotificationsSettings(ServiceSettings):
     service_name: str = "notifications"
-    # Fan-out gathers longer than the pathway (bigger batches: measured 47 → 89 events per batch at a steady
-    # 100 episodes/s); a subscriber hears up to 50 ms later than with the shared default.
-    consumer_batch_wait_ms: int = 100
+    # Short batches, short transactions: the relays publish only what committed before the oldest transaction
+    # still running (see reporting's settings for what 100 ms batches cost).
+    consumer_batch_wait_ms: int = 30
     http_port: int = 8004
     delivery_timeout_seconds: float = Field(default=10.0, gt=0, description="Whole-request timeout per attempt.")
     delivery_connect_timeout_seconds: float = Field(default=3.0, gt=0)

@@ -5,7 +5,9 @@ from shared.settings import ServiceSettings
 
 class ReportingSettings(ServiceSettings):
     service_name: str = "reporting"
-    # Letters and the network's figures are not waited for: gather longer, for bigger batches (measured 43 →
-    # 77 events per batch at a steady 100 episodes/s), which leaves the CPU to the pathway's decisions.
-    consumer_batch_wait_ms: int = 100
+    # Not on the path of the pathway's decisions, but its transactions are: the relays publish only what
+    # committed before the oldest transaction still running, so a longer batch here delays every service's
+    # events. Measured at a steady 100 episodes/s: 100 ms batches (with notifications alike) → relay-to-broker
+    # p50 31 ms, p99 279 ms end to end; 30 ms → 21 ms and 250 ms, for the same CPU.
+    consumer_batch_wait_ms: int = 30
     http_port: int = 8003
