@@ -112,8 +112,8 @@ def folded(events) -> LetterFacts:
     return facts
 
 
-def test_fold_leaves_the_facts_it_was_given_as_they_were():
-    escalation = EscalatedToReferrer(
+def radicular_escalation() -> EscalatedToReferrer:
+    return EscalatedToReferrer(
         reason=EscalationReason.RADICULAR_SIGNS,
         decision_code="scope.x",
         explanation_nl="Positieve proef van Lasègue.",
@@ -121,6 +121,10 @@ def test_fold_leaves_the_facts_it_was_given_as_they_were():
         guideline_section="I.III Onderzoek",
         referrer_agb="01234567",
     )
+
+
+def test_fold_leaves_the_facts_it_was_given_as_they_were():
+    escalation = radicular_escalation()
     facts = LetterFacts()
     for event in [*history(), escalation]:
         before = facts.model_dump()
@@ -139,14 +143,7 @@ def test_a_start_letter_falls_due_after_the_plan_and_a_final_one_at_closing_each
 
 
 def test_an_escalation_calls_for_an_interim_letter_per_reason():
-    escalation = EscalatedToReferrer(
-        reason=EscalationReason.RADICULAR_SIGNS,
-        decision_code="scope.x",
-        explanation_nl="Positieve proef van Lasègue.",
-        explanation_en="-",
-        guideline_section="I.III Onderzoek",
-        referrer_agb="01234567",
-    )
+    escalation = radicular_escalation()
     facts = folded([*history()[:2], escalation])
     assert letters_due(facts, set()) == [("interim", "interim:radicular_signs")]
     letter = compose("interim", "interim:radicular_signs", facts, DAY)
