@@ -1,6 +1,13 @@
-"""Small helpers the tests share: callers' headers."""
+"""Small helpers the tests share: callers' headers, test data, a pool that logs the statements sent."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
+
+import asyncpg
 
 from deploy.local import dev_headers
 
@@ -39,3 +46,37 @@ def patient(seed: int = 0, name: str | None = None) -> dict[str, str]:
         "bsn": valid_bsn(seed),
         "birth_date": f"19{50 + seed % 50:02d}-0{1 + seed % 9}-1{seed % 10}",
     }
+
+
+class LoggedPool:
+    """Stands in for a pool: hands out its connections with a query logger, so a test can count the round trips
+    a piece of code makes. `statements` holds every statement sent (whitespace collapsed), in order."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.statements: list[str] = []
+        self.acquired = 0
+
+    def _log(self, record) -> None:
+        self.statements.append(" ".join(record.query.split()))
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        self.acquired += 1
+        async with self.pool.acquire() as conn:
+            conn.add_query_logger(self._log)
+            try:
+                yield conn
+            finally:
+                conn.remove_query_logger(self._log)
+
+    def reset(self) -> None:
+        self.statements.clear()
+        self.acquired = 0
+
+    async def sent_by(self, work: Awaitable[Any]) -> tuple[Any, list[str]]:
+        """What `work` returned and the statements it sent, in order."""
+        self.reset()
+        result = await work
+        await asyncio.sleep(0)  # the query logger reports through call_soon
+        return result, list(self.statements)

@@ -34,7 +34,7 @@ from shared.store.migrate import event_store_migrations, migrations_in
 from shared.store.unit_of_work import UnitOfWork
 from tests.conftest import eventually, schema_pool
 from tests.e2e.test_intake_recording import HISTORY
-from tests.support import OTHER_PRACTICE_AGB, PRACTICE_AGB, patient, practice, referrer
+from tests.support import OTHER_PRACTICE_AGB, PRACTICE_AGB, LoggedPool, patient, practice, referrer
 
 pytestmark = pytest.mark.integration
 
@@ -42,27 +42,6 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 STORE = EventStore("intake", REGISTRY)
 PRACTICE = Caller("fysio-test", Role.PRACTICE, PRACTICE_AGB)
 MEASUREMENT = {"occasion": "intake", "measurement": {"taken_on": "2026-11-23", "nprs": 6}}
-
-
-class RecordingPool:
-    """The pool the routes use, recording every statement sent on the connections it hands out."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-        self.statements: list[str] = []
-
-    @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.pool.acquire() as conn:
-            with conn.query_logger(lambda logged: self.statements.append(logged.query)):
-                yield conn
-
-    async def sent_by(self, request) -> tuple[httpx.Response, list[str]]:
-        """The response to `request` (a coroutine) and the statements it sent, in order."""
-        self.statements.clear()
-        response = await request
-        await asyncio.sleep(0)  # the query logger reports through call_soon
-        return response, list(self.statements)
 
 
 @pytest.fixture
@@ -78,13 +57,13 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def recording(infrastructure, pool) -> AsyncIterator[RecordingPool]:
+async def recording(infrastructure, pool) -> AsyncIterator[LoggedPool]:
     """One connection for the routes, so that asyncpg's one-time type lookups happen on it once and for all."""
     async with pool.acquire() as conn:
         schema = await conn.fetchval("SELECT current_schema()")
     routes_pool = await create_pool(infrastructure.database_url, schema, min_size=1, max_size=1)
     try:
-        yield RecordingPool(routes_pool)
+        yield LoggedPool(routes_pool)
     finally:
         await routes_pool.close()
 
@@ -298,7 +277,7 @@ async def waiting_for_a_lock(pool: asyncpg.Pool) -> bool:
         )
 
 
-async def raced(pool: asyncpg.Pool, recording: RecordingPool, request, first) -> tuple[httpx.Response, list[str], dict]:
+async def raced(pool: asyncpg.Pool, recording: LoggedPool, request, first) -> tuple[httpx.Response, list[str], dict]:
     """`request` (a coroutine) sent while `first` (an async context manager) holds what it wrote uncommitted: the
     request reads the episode without it, decides, and its write waits for `first`, which then commits. The
     response, the statements the request sent, and what `first` yielded."""

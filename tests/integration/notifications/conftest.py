@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from shared.events.payload import EventPayload
 from shared.store.event_store import EventStore
 from shared.store.migrate import event_store_migrations, migrations_in
 from tests.conftest import schema_pool
+from tests.support import LoggedPool
 
 START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -92,32 +92,6 @@ def escalation() -> EscalatedToReferrer:
         guideline_section="II.III Evaluatie",
         referrer_agb=REFERRER,
     )
-
-
-class LoggedPool:
-    """The pool, handing out connections that log the statements they send (to count round trips)."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-        self.statements: list[str] = []
-        self.acquired = 0
-
-    def _log(self, record) -> None:
-        self.statements.append(" ".join(record.query.split()))
-
-    @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
-        self.acquired += 1
-        async with self.pool.acquire() as conn:
-            conn.add_query_logger(self._log)
-            try:
-                yield conn
-            finally:
-                conn.remove_query_logger(self._log)
-
-    def reset(self) -> None:
-        self.statements.clear()
-        self.acquired = 0
 
 
 class Feed:

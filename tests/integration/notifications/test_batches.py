@@ -19,12 +19,12 @@ from shared.events.pathway import EscalatedToReferrer, EvaluationScheduled
 from tests.integration.notifications.conftest import (
     REFERRER,
     Feed,
-    LoggedPool,
     escalation,
     evaluation,
     fast_settings,
     subscribe,
 )
+from tests.support import LoggedPool
 
 pytestmark = pytest.mark.integration
 

@@ -4,13 +4,9 @@ two topics interleave, and each event happens on a later day than the one before
 
 from __future__ import annotations
 
-import contextlib
 import random
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-
-import asyncpg
 
 from bench.reporting_replay import synthetic_episode
 from shared.consumer.dead_letters import Record
@@ -67,23 +63,3 @@ def interleaved(rng: random.Random, episodes: list[list[Record]]) -> list[Record
     while any(queues):
         out.append(rng.choice([q for q in queues if q]).pop(0))
     return out
-
-
-class CountingPool:
-    """Hands out the pool's connections with a query logger: `statements` holds every SQL statement sent."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-        self.statements: list[str] = []
-
-    def _log(self, record) -> None:
-        self.statements.append(record.query)
-
-    @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.pool.acquire() as conn:
-            conn.add_query_logger(self._log)
-            try:
-                yield conn
-            finally:
-                conn.remove_query_logger(self._log)

@@ -30,7 +30,8 @@ from shared.store.event_store import EventStore
 from shared.store.migrate import event_store_migrations, migrations_in
 from shared.store.unit_of_work import UnitOfWork
 from tests.conftest import schema_pool
-from tests.integration.reporting_network.episodes import START, CountingPool, episode_records, interleaved
+from tests.integration.reporting_network.episodes import START, episode_records, interleaved
+from tests.support import LoggedPool
 
 pytestmark = pytest.mark.integration
 
@@ -120,7 +121,7 @@ async def test_a_batch_leaves_every_read_model_as_its_events_one_at_a_time_do(po
         assert await single.process(record) is Outcome.HANDLED
     expected_outcomes = [await single.process(record) for record in batch]
 
-    counted = CountingPool(batched)
+    counted = LoggedPool(batched)
     together = consumer(counted)
     for record in before:
         assert await together.process(record) is Outcome.HANDLED
@@ -152,7 +153,7 @@ async def test_a_batch_leaves_every_read_model_as_its_events_one_at_a_time_do(po
 
 async def test_statements_per_batch_do_not_grow_with_the_batch(pools):
     _, pool = pools
-    counted = CountingPool(pool)
+    counted = LoggedPool(pool)
     rng = random.Random(5)
     small = interleaved(rng, [episode_records(rng, PRACTICE_A, date(2026, 11, 3)) for _ in range(2)])
     large = interleaved(rng, [episode_records(rng, PRACTICE_B, date(2026, 11, 3)) for _ in range(12)])
