@@ -24,7 +24,6 @@ from shared.access_log import Access, Action, LogStatement, log_statement
 from shared.auth import Caller
 from shared.events.payload import EventPayload
 from shared.events.sealed import Sealed
-from shared.metrics import EVENTS_APPENDED
 from shared.store.event_store import ConcurrencyConflict, EventStore, StoredEvent, lost_append_race
 from shared.store.unit_of_work import UnitOfWork
 
@@ -258,13 +257,8 @@ async def record_command(
     on the patient does not deadlock it. An append of the same version that committed after this statement's
     snapshot makes it fail on the stream's unique index (or, for a command that appends nothing, a retry with
     the same key on the key's): the same outcome as a failed version check."""
-    append = uow.store.append_statement(
-        str(decided.result.episode_id),
-        decided.based_on,
-        decided.new_events,
-        time=at,
-        correlation_id=uow.correlation_id or uuid.uuid4(),
-        guard="EXISTS (SELECT FROM treated)",
+    append = uow.append_statement(
+        str(decided.result.episode_id), decided.based_on, decided.new_events, guard="EXISTS (SELECT FROM treated)"
     )
     sql, log = _record_sql(append.sql, append.at_expected_version, len(append.parameters) + 1, answer is not None)
     parameters = [*append.parameters, opened.patient_id, at, *log.parameters(caller, access, at), *(answer or [])]
@@ -275,6 +269,5 @@ async def record_command(
             return False
         raise
     if written:
-        for event in decided.new_events:
-            EVENTS_APPENDED.labels(uow.store.service, event.event_type).inc()  # as UnitOfWork.append counts
+        uow.count(decided.new_events)
     return written

@@ -12,7 +12,7 @@ from shared.clock import Clock
 from shared.events.envelope import Envelope
 from shared.events.payload import EventPayload
 from shared.metrics import EVENTS_APPENDED
-from shared.store.event_store import EventStore, PendingEvent, StoredEvent
+from shared.store.event_store import AppendStatement, EventStore, PendingEvent, StoredEvent
 
 
 @dataclass
@@ -41,18 +41,40 @@ class UnitOfWork:
             expected_version,
             payloads,
             time=self.clock.now(),
-            correlation_id=self.correlation_id or (self.cause.correlationid if self.cause else uuid.uuid4()),
+            correlation_id=self._correlation_id(),
             causation_id=self.cause.id if self.cause else None,
             guideline_version=guideline_version,
             event_ids=event_ids,
         )
         return self._counted(stored)
 
+    def append_statement(
+        self, stream_id: str, expected_version: int, payloads: Sequence[EventPayload], *, guard: str | None = None
+    ) -> AppendStatement:
+        """`append` as SQL to run along with other writes in one statement (see `EventStore.append_statement`);
+        once that statement wrote the events, `count` them."""
+        return self.store.append_statement(
+            stream_id,
+            expected_version,
+            payloads,
+            time=self.clock.now(),
+            correlation_id=self._correlation_id(),
+            causation_id=self.cause.id if self.cause else None,
+            guard=guard,
+        )
+
     async def append_many(self, expected_versions: dict[str, int], events: Sequence[PendingEvent]) -> list[StoredEvent]:
         """Append to several streams at once (a batch handler's decisions), each event with its own cause."""
         return self._counted(await self.store.append_many(self.conn, expected_versions, events, time=self.clock.now()))
 
-    def _counted(self, stored: list[StoredEvent]) -> list[StoredEvent]:
-        for event in stored:
+    def count(self, appended: Sequence[StoredEvent | EventPayload]) -> None:
+        """Count events appended through this unit of work (the appended-events metric)."""
+        for event in appended:
             EVENTS_APPENDED.labels(self.store.service, event.event_type).inc()
+
+    def _counted(self, stored: list[StoredEvent]) -> list[StoredEvent]:
+        self.count(stored)
         return stored
+
+    def _correlation_id(self) -> uuid.UUID:
+        return self.correlation_id or (self.cause.correlationid if self.cause else uuid.uuid4())
