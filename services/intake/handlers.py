@@ -271,3 +271,46 @@ async def record_command(
     if written:
         uow.count(decided.new_events)
     return written
+
+
+# How many times a command reads and decides when the episode keeps moving on before its write, before it gives
+# up with a 409. Each lost pass means another command got through; with If-Match the second pass is the last
+# (the version no longer matches, or the request's first answer is found).
+ATTEMPTS = 5
+
+
+async def execute_episode_command(
+    uow: UnitOfWork,
+    caller: Caller,
+    access: Access,
+    idempotency_key: str | None,
+    request: tuple[str, Any],
+    expected_version: int | None,
+    decide: Decide,
+    at: datetime,
+    answer_of: Callable[[CommandResult], tuple[int, Any]],
+) -> tuple[int, Any] | None:
+    """A command on an episode in two round trips, no transaction: `open_for_command` reads the episode, its
+    owner and the answer stored under the Idempotency-Key (a replay ends there), the domain decides, and
+    `record_command` writes what the command writes if the episode is still at the version read. Returns the
+    answer (`answer_of` the result, stored under the key with `request`, the route and body it is kept for), or
+    None for an episode unknown to the caller.
+
+    When the episode moved on in between, the command starts over from the read, so it decides on what the
+    other command wrote: with If-Match that read makes it a 409 (the version no longer matches), a retry that
+    raced its first request finds that one's answer, and any other command decides again, at most `ATTEMPTS`
+    times. Raises NotAllowed when the domain refuses."""
+    episode_id = access.episode_id
+    for _ in range(ATTEMPTS):
+        opened = await open_for_command(uow, caller, episode_id, idempotency_key)
+        if opened is None:
+            return None
+        keyed = idempotency.keyed(caller, idempotency_key, *request)
+        if keyed is not None and (replayed := keyed.replay(opened.replay)) is not None:
+            return replayed
+        decided = handle_episode_command(uow, opened, episode_id, expected_version, decide)
+        code, body = answer_of(decided.result)
+        stored = keyed.answer(code, body, at) if keyed is not None else None
+        if await record_command(uow, opened, decided, caller, access, at, stored):
+            return code, body
+    raise ConcurrencyConflict(str(episode_id), decided.based_on, None)

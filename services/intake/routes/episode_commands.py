@@ -12,7 +12,6 @@ from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from services.intake import idempotency
 from services.intake.domain import episode as rules
 from services.intake.domain.commands import (
     AgreeTreatmentPlan,
@@ -26,14 +25,13 @@ from services.intake.domain.commands import (
     TakeHistory,
 )
 from services.intake.domain.episode import Episode, NotAllowed
-from services.intake.handlers import Decide, Sealer, handle_episode_command, open_for_command, record_command
+from services.intake.handlers import CommandResult, Decide, Sealer, execute_episode_command
 from shared.access import episode_not_found
 from shared.access_log import Access, Action
 from shared.auth import Caller, Role, allow
 from shared.events.payload import EventPayload
 from shared.http import DomainRejected, correlation_id_of
 from shared.service import Runtime, RuntimeDep
-from shared.store.event_store import ConcurrencyConflict
 from shared.store.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1/episodes/{episode_id}", tags=["episode"])
@@ -72,12 +70,6 @@ def keyed_route(route: str, episode_id: uuid.UUID) -> str:
     return f"{route} {episode_id}"
 
 
-# How many times a command reads and decides when the episode keeps moving on before its write, before it gives
-# up with a 409. Each lost pass means another command got through; with If-Match the second pass is the last
-# (the version no longer matches, or the request's first answer is found).
-ATTEMPTS = 5
-
-
 async def run(
     runtime: Runtime,
     request: Request,
@@ -89,38 +81,32 @@ async def run(
     if_match: str | None,
     idempotency_key: str | None,
 ) -> JSONResponse:
-    """Two round trips, no transaction: one statement reads the episode, its owner and the answer stored under
-    the Idempotency-Key (`open_for_command`; a replay ends there), the domain decides, one statement writes what
-    the command writes if the episode is still at the version read (`record_command`).
-
-    When it moved on in between, the command starts over from the read, so it decides on what the other command
-    wrote: with If-Match that read makes it a 409 (the version no longer matches), a retry that raced its first
-    request finds that one's answer, and any other command decides again, at most `ATTEMPTS` times."""
     expected = _expected_version(if_match)
     now = runtime.clock.now()
-    access = Access("intake", Action.UPDATE, route, episode_id)
+
+    def answer_of(result: CommandResult) -> tuple[int, dict]:
+        answer = CommandAccepted(episode_id=episode_id, version=result.version, appended=result.appended)
+        return (201 if result.appended else 200), answer.model_dump(mode="json")
+
     async with runtime.pool.acquire() as conn:
         uow = UnitOfWork(conn, runtime.store, runtime.clock, correlation_id=correlation_id_of(request))
-        for _ in range(ATTEMPTS):
-            opened = await open_for_command(uow, caller, episode_id, idempotency_key)
-            if opened is None:
-                raise episode_not_found(episode_id)
-            keyed = idempotency.keyed(caller, idempotency_key, keyed_route(route, episode_id), command)
-            if keyed is not None and (replayed := keyed.replay(opened.replay)) is not None:
-                code, body = replayed
-                break
-            try:
-                decided = handle_episode_command(uow, opened, episode_id, expected, decide)
-            except NotAllowed as error:
-                raise DomainRejected(error.reason, error.field) from error
-            result = decided.result
-            answer = CommandAccepted(episode_id=episode_id, version=result.version, appended=result.appended)
-            code, body = (201 if result.appended else 200), answer.model_dump(mode="json")
-            stored = keyed.answer(code, body, now) if keyed is not None else None
-            if await record_command(uow, opened, decided, caller, access, now, stored):
-                break
-        else:
-            raise ConcurrencyConflict(str(episode_id), decided.based_on, None)
+        try:
+            answered = await execute_episode_command(
+                uow,
+                caller,
+                Access("intake", Action.UPDATE, route, episode_id),
+                idempotency_key,
+                (keyed_route(route, episode_id), command),
+                expected,
+                decide,
+                now,
+                answer_of,
+            )
+        except NotAllowed as error:
+            raise DomainRejected(error.reason, error.field) from error
+    if answered is None:
+        raise episode_not_found(episode_id)
+    code, body = answered
     return JSONResponse(body, status_code=code, headers={"ETag": f'"{body["version"]}"'})
 
 
