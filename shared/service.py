@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -151,6 +152,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
             tasks.append(asyncio.create_task(_run_faust(runtime), name="faust"))
         for task in definition.background:
             tasks.append(asyncio.create_task(task(runtime), name=task.__name__))
+        settle_garbage_collector()
         log.info("service.started", port=settings.http_port)
         try:
             yield
@@ -176,6 +178,21 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     for router in definition.routers:
         app.include_router(router)
     return app
+
+
+# Collections of the youngest generation run once this many container objects more were made than freed
+# (CPython's default: 700). A request or a consumed batch makes thousands, so at 700 the collector ran several
+# times per request; most of what it found was still in use.
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def settle_garbage_collector() -> None:
+    """Leave what start-up made (modules, routes, models, pools) out of every later collection, and collect
+    the youngest generation less often. Profiles put 3–9 % of each service's CPU in the collector."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 async def _run_faust(runtime: Runtime) -> None:
