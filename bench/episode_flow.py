@@ -223,6 +223,9 @@ def main() -> None:
     print("  events per batch: " + ", ".join(f"{name} {size:.1f}" for name, size in batches.items()))
     print(f"  CPU from the first request until the last episode was classified ({span:.0f} s):")
     print("\n".join(cpu.report(cpu_before, cpu_after, span)))
+    budget = 1000 * (os.cpu_count() or 1) / 200
+    per_episode = 1000 * cpu.used(cpu_before, cpu_after) / episodes
+    print(f"  CPU per episode {per_episode:.1f} ms, all processes (200 episodes/s on these cores: {budget:.0f} ms)")
 
 
 if __name__ == "__main__":
