@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
@@ -40,9 +41,7 @@ class UnitOfWork:
             stream_id,
             expected_version,
             payloads,
-            time=self.clock.now(),
-            correlation_id=self._correlation_id(),
-            causation_id=self.cause.id if self.cause else None,
+            **self._appended_by(),
             guideline_version=guideline_version,
             event_ids=event_ids,
         )
@@ -53,15 +52,7 @@ class UnitOfWork:
     ) -> AppendStatement:
         """`append` as SQL to run along with other writes in one statement (see `EventStore.append_statement`);
         once that statement wrote the events, `count` them."""
-        return self.store.append_statement(
-            stream_id,
-            expected_version,
-            payloads,
-            time=self.clock.now(),
-            correlation_id=self._correlation_id(),
-            causation_id=self.cause.id if self.cause else None,
-            guard=guard,
-        )
+        return self.store.append_statement(stream_id, expected_version, payloads, **self._appended_by(), guard=guard)
 
     async def append_many(self, expected_versions: dict[str, int], events: Sequence[PendingEvent]) -> list[StoredEvent]:
         """Append to several streams at once (a batch handler's decisions), each event with its own cause."""
@@ -76,5 +67,10 @@ class UnitOfWork:
         self.count(stored)
         return stored
 
-    def _correlation_id(self) -> uuid.UUID:
-        return self.correlation_id or (self.cause.correlationid if self.cause else uuid.uuid4())
+    def _appended_by(self) -> dict[str, Any]:
+        """What this unit of work sets on every event it appends: the time, correlation and causation."""
+        return {
+            "time": self.clock.now(),
+            "correlation_id": self.correlation_id or (self.cause.correlationid if self.cause else uuid.uuid4()),
+            "causation_id": self.cause.id if self.cause else None,
+        }
