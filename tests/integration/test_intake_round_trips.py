@@ -339,15 +339,23 @@ async def test_a_command_with_if_match_that_raced_another_is_a_conflict(intake, 
     assert (len(rows), events) == (len(before[0]) + 1, 2)  # the history's row and event, nothing of the other
 
 
+async def keyed_retry_raced(
+    intake: httpx.AsyncClient, pool, recording, episode: uuid.UUID, path: str, body: dict, rule, key: str
+) -> tuple[httpx.Response, list[str], dict]:
+    """A retry with Idempotency-Key `key` sent while the first request with that key holds its write
+    uncommitted: what `raced` returns."""
+    command = command_of(path)
+    first = first_command_uncommitted(pool, episode, path, lambda e, seal: rule(e, command), key=key)
+    keyed = {**practice(), "Idempotency-Key": key}
+    retry = intake.post(f"/v1/episodes/{episode}/{path}", json=body, headers=keyed)
+    return await raced(pool, recording, retry, first)
+
+
 async def test_a_retry_that_raced_the_first_request_gets_its_answer(intake, recording, pool):
     episode = await open_episode(intake, "RT-5")
-    measurement = command_of("measurements")
-    first = first_command_uncommitted(
-        pool, episode, "measurements", lambda e, seal: rules.record_measurement(e, measurement), key="m-race"
+    response, sent, answer = await keyed_retry_raced(
+        intake, pool, recording, episode, "measurements", MEASUREMENT, rules.record_measurement, "m-race"
     )
-    keyed = {**practice(), "Idempotency-Key": "m-race"}
-    retry = intake.post(f"/v1/episodes/{episode}/measurements", json=MEASUREMENT, headers=keyed)
-    response, sent, answer = await raced(pool, recording, retry, first)
     assert response.status_code == 201 and response.json() == answer
     assert len(sent) == 3, sent  # read, write (lost on the stream's version), read: the stored answer
     _, _, events = await recorded(pool, episode)
@@ -360,13 +368,9 @@ async def test_a_retry_that_raced_a_first_request_that_appended_nothing_gets_its
     recorded_before = await intake.post(f"/v1/episodes/{episode}/report-consent", json=CONSENT, headers=practice())
     assert recorded_before.status_code == 201
     before = await recorded(pool, episode)
-    consent = command_of("report-consent")
-    first = first_command_uncommitted(
-        pool, episode, "report-consent", lambda e, seal: rules.record_report_consent(e, consent), key="c-race"
+    response, sent, answer = await keyed_retry_raced(
+        intake, pool, recording, episode, "report-consent", CONSENT, rules.record_report_consent, "c-race"
     )
-    keyed = {**practice(), "Idempotency-Key": "c-race"}
-    retry = intake.post(f"/v1/episodes/{episode}/report-consent", json=CONSENT, headers=keyed)
-    response, sent, answer = await raced(pool, recording, retry, first)
     assert response.status_code == 200 and response.json() == answer and answer["appended"] == []
     assert len(sent) == 3, sent  # read, write (lost on the key: the stream did not move), read: the stored answer
     rows, _, events = await recorded(pool, episode)
