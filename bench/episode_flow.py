@@ -212,7 +212,11 @@ def main() -> None:
         finally:
             system.stop()
     load = f"{args.rate:.0f} episodes/s offered" if args.rate else f"{args.clients} clients back to back"
-    print(f"Episode flow, {load} for {args.seconds:.0f} s, four services as processes, {os.cpu_count()} cores")
+    partitions = system.env()["KAFKA_TOPIC_PARTITIONS"]
+    print(
+        f"Episode flow, {load} for {args.seconds:.0f} s, four services as processes, {os.cpu_count()} cores,"
+        f" {partitions} partition(s) per topic"
+    )
     accepted = episodes / driven
     print(f"  intake accepted                      {accepted:8.1f} episodes/s ({episodes} episodes, 3 commands each)")
     print(f"  end to end (to BeloopClassified)     {rate:8.1f} episodes/s over {span:.1f} s   (target ≥ 200)")
