@@ -211,9 +211,20 @@ async def _run_faust(runtime: Runtime) -> None:
     log.info("consumer.started")
 
 
+def use_uvloop_everywhere() -> None:
+    """Every event loop the process makes is uvloop's. uvicorn runs its own loop on uvloop, but a loop made
+    elsewhere comes from the policy: faust runs its Kafka consumer on a loop of its own, in a thread (mode's
+    ServiceThread calls asyncio.new_event_loop()), which was asyncio's pure-Python loop. Measured in four
+    interleaved episode-flow pairs: 10.6 → 10.1, 10.5 → 10.3, 10.1 → 9.8, 9.9 → 9.9 ms of CPU per episode."""
+    import uvloop
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
     import uvicorn
 
+    use_uvloop_everywhere()
     # X-Forwarded-For is trusted only when a proxy in front is configured: the access log records the client.
     uvicorn.run(
         app,
