@@ -230,6 +230,7 @@ def main() -> None:
     budget = 1000 * (os.cpu_count() or 1) / 200
     per_episode = 1000 * cpu.used(cpu_before, cpu_after) / episodes
     print(f"  CPU per episode {per_episode:.1f} ms, all processes (200 episodes/s on these cores: {budget:.0f} ms)")
+    print(f"logs in {run_dir}")
 
 
 if __name__ == "__main__":
