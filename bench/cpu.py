@@ -37,16 +37,20 @@ def _label(process: psutil.Process, labels: Mapping[int, str], me: int) -> str |
     return None
 
 
+def _per_group(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds each group used between two snapshots."""
+    return {label: after.get(label, 0.0) - before.get(label, 0.0) for label in after}
+
+
 def used(before: dict[str, float], after: dict[str, float]) -> float:
     """CPU seconds all groups used between two snapshots."""
-    return sum(after.get(label, 0.0) - before.get(label, 0.0) for label in after)
+    return sum(_per_group(before, after).values())
 
 
 def report(before: dict[str, float], after: dict[str, float], seconds: float) -> list[str]:
     """One line per group: CPU seconds used and the share of one core, busiest first."""
-    per_group = {label: after.get(label, 0.0) - before.get(label, 0.0) for label in after}
     lines = []
-    for label, cpu in sorted(per_group.items(), key=lambda item: -item[1]):
+    for label, cpu in sorted(_per_group(before, after).items(), key=lambda item: -item[1]):
         lines.append(f"    {label:<16} {cpu:7.1f} s CPU   {100 * cpu / seconds:5.0f} % of one core")
     total = used(before, after)
     lines.append(f"    {'all':<16} {total:7.1f} s CPU   {100 * total / seconds:5.0f} % of one core")

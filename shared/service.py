@@ -225,6 +225,7 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
     import uvicorn
 
     use_uvloop_everywhere()
+
     # X-Forwarded-For is trusted only when a proxy in front is configured: the access log records the client.
     uvicorn.run(
         app,
