@@ -10,6 +10,7 @@ import faust
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from shared.consumer.dead_letters import DeadLetter, Record
+from shared.consumer.eager_delivery import Transport
 from shared.consumer.idempotent import IdempotentConsumer
 from shared.metrics import CONSUMER_LAG
 from shared.settings import ServiceSettings
@@ -67,6 +68,7 @@ def create_faust_app(settings: ServiceSettings) -> faust.App:
         stream_wait_empty=False,
     )
     app.fetch_max_wait_ms = settings.consumer_fetch_max_wait_ms
+    app.transport = Transport(app.conf.broker_consumer, app)  # hands records to streams without a task each
     return app
 
 

@@ -206,3 +206,71 @@ async def test_a_batch_is_handled_in_one_go_and_a_bad_event_in_it_only_fails_its
         assert practices.count("04123460") == 1 and practices.count("batch:04123461") == 1
         assert "09999999" not in practices and "batch:09999999" not in practices
         assert await conn.fetchval("SELECT count(*) FROM inbox WHERE consumer = 'batched'") == 6
+
+
+async def test_records_go_on_being_handled_exactly_once_while_a_second_worker_joins_and_the_first_leaves(
+    store_pool, infrastructure, monkeypatch
+):
+    """Two workers of one group on a topic of two partitions: the second joining and the first leaving each
+    move a partition (faust stops the flow and abandons a delivery that waits); every record is handled, and
+    each once, before, during and after."""
+    await effects_table(store_pool)
+    monkeypatch.setenv("KAFKA_TOPIC_PREFIX", unique("r") + ".")
+    settings = ServiceSettings(
+        service_name="rebalanced", kafka_bootstrap_servers=infrastructure.bootstrap, kafka_topic_partitions=2
+    )
+    topic, dead_letters = settings.topic("intake.events"), settings.topic("rebalanced.dead-letters")
+    handled_by: dict[str, list[uuid.UUID]] = {"first": [], "second": []}
+
+    def worker(name: str):
+        async def record_and_note(event: ConsumedEvent, uow: UnitOfWork) -> None:
+            await record_effect(event, uow)
+            handled_by[name].append(event.envelope.id)
+
+        app = create_faust_app(settings)
+        consumer = IdempotentConsumer(
+            "rebalanced", store_pool, STORE, REGISTRY, {ReferralReceived: record_and_note}, ManualClock(NOW)
+        )
+        attach_consumer(app, consumer, [topic], dead_letters, batch_wait_ms=20)
+        return app
+
+    producer = KafkaProducer(bootstrap_servers=infrastructure.bootstrap, acks="all")
+    sent: list[uuid.UUID] = []
+
+    def send(count: int) -> None:
+        for _ in range(count):
+            key, value, event_id = referral_record()
+            producer.send(topic, key=key, value=value)
+            sent.append(event_id)
+        producer.flush()
+
+    async def all_handled():
+        async with store_pool.acquire() as conn:
+            return await conn.fetchval("SELECT count(*) FROM effects") == len(sent)
+
+    async def second_has_a_partition():
+        send(1)
+        await eventually(all_handled, timeout=60)
+        return bool(handled_by["second"])
+
+    first, second = worker("first"), worker("second")
+    try:
+        await first.start()
+        send(40)
+        await eventually(all_handled, timeout=60)
+        await second.start()
+        send(40)  # while the group rebalances
+        await eventually(all_handled, timeout=60)
+        await eventually(second_has_a_partition, timeout=60)
+        await first.stop()
+        send(40)  # the second worker takes both partitions
+        await eventually(all_handled, timeout=60)
+    finally:
+        producer.close()
+        for app in (first, second):
+            await app.stop()
+
+    async with store_pool.acquire() as conn:
+        effects = [r["event_id"] for r in await conn.fetch("SELECT event_id FROM effects")]
+    assert sorted(effects) == sorted(sent)  # every record, each once
+    assert handled_by["first"] and handled_by["second"]
