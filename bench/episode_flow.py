@@ -29,6 +29,7 @@ from bench import cpu
 from bench.http_load import ConnectionPool
 from deploy.cohort import CARE, DEVIATING, WITHIN, bsn
 from deploy.local import LocalSystem, dev_headers, embedded_infrastructure
+from shared.service import use_uvloop_everywhere
 
 
 async def one_episode(pool: ConnectionPool, n: int, today: str, rng) -> None:
@@ -195,6 +196,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--rate", type=float, default=None, help="episodes started per second (open loop)")
     args = parser.parse_args()
+    use_uvloop_everywhere()  # the load generator shares the cores with what it measures: the leaner loop
     run_dir = Path(tempfile.mkdtemp(prefix="rg-bench-flow-"))
     with embedded_infrastructure(run_dir) as (database_url, broker):
         system = LocalSystem(database_url, broker.bootstrap, run_dir, extra_env={"LOG_LEVEL": "WARNING"})
