@@ -212,8 +212,8 @@ async def test_records_go_on_being_handled_exactly_once_while_a_second_worker_jo
     store_pool, infrastructure, monkeypatch
 ):
     """Two workers of one group on a topic of two partitions: the second joining and the first leaving each
-    move a partition (faust stops the flow and abandons a delivery that waits); every record is handled, and
-    each once, before, during and after."""
+    move a partition, faust stopping the flow meanwhile; every record is handled, and each once, before,
+    during and after."""
     await effects_table(store_pool)
     monkeypatch.setenv("KAFKA_TOPIC_PREFIX", unique("r") + ".")
     settings = ServiceSettings(
