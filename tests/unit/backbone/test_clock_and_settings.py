@@ -57,3 +57,17 @@ def test_without_database_url_the_error_says_how_to_start(monkeypatch: pytest.Mo
     monkeypatch.delenv("DATABASE_URL", raising=False)
     with pytest.raises(RuntimeError, match="ruggengraat up|DATABASE_URL"):
         ServiceSettings().require_database_url()
+
+
+def test_consumers_off_the_decisions_path_fetch_with_a_longer_wait(monkeypatch: pytest.MonkeyPatch):
+    """The pathway decides, so it fetches with the short shared wait; reporting and notifications take 200 ms
+    (less CPU per event); the environment still overrides each."""
+    from services.notifications.settings import NotificationsSettings
+    from services.pathway.settings import PathwaySettings
+    from services.reporting.settings import ReportingSettings
+
+    monkeypatch.delenv("CONSUMER_FETCH_MAX_WAIT_MS", raising=False)
+    assert PathwaySettings().consumer_fetch_max_wait_ms == ServiceSettings().consumer_fetch_max_wait_ms == 50
+    assert ReportingSettings().consumer_fetch_max_wait_ms == NotificationsSettings().consumer_fetch_max_wait_ms == 200
+    monkeypatch.setenv("CONSUMER_FETCH_MAX_WAIT_MS", "75")
+    assert ReportingSettings().consumer_fetch_max_wait_ms == NotificationsSettings().consumer_fetch_max_wait_ms == 75
