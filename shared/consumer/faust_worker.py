@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import tempfile
 from pathlib import Path
 
 import faust
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from shared.consumer.dead_letters import DeadLetter, Record
-from shared.consumer.eager_delivery import Transport
+from shared.consumer.faust_transport import Transport
 from shared.consumer.idempotent import IdempotentConsumer
 from shared.metrics import CONSUMER_LAG
 from shared.settings import ServiceSettings
@@ -18,27 +16,6 @@ from shared.settings import ServiceSettings
 # What a consumer gathers (at most) before handling it in one transaction; how long it gathers is the
 # `consumer_batch_wait_ms` setting.
 BATCH_SIZE = 200
-
-
-def _with_fetch_wait(create):
-    """faust hard-codes the consumer's fetch max wait at 1500 ms. tansu answers a fetch only when that wait
-    runs out, however soon a record arrives (measured: 250–680 ms per hop at 1500 ms, 1–24 ms at 50 ms), so
-    every consumer hop would add up to 1.5 s. The app's `fetch_max_wait_ms` (the `consumer_fetch_max_wait_ms`
-    setting, which says what polling costs) replaces it; a real Kafka broker answers as soon as data arrives
-    either way, and only polls a little more often when idle."""
-
-    @functools.wraps(create)
-    def create_worker_consumer(self, transport):
-        consumer = create(self, transport)
-        wait = getattr(self.app, "fetch_max_wait_ms", None)
-        if wait is not None:
-            consumer._fetch_max_wait_ms = wait  # read by AIOKafkaConsumer.start() when it builds its fetcher
-        return consumer
-
-    return create_worker_consumer
-
-
-AIOKafkaConsumerThread._create_worker_consumer = _with_fetch_wait(AIOKafkaConsumerThread._create_worker_consumer)
 
 
 def create_faust_app(settings: ServiceSettings) -> faust.App:
@@ -67,8 +44,8 @@ def create_faust_app(settings: ServiceSettings) -> faust.App:
         producer_acks=-1,
         stream_wait_empty=False,
     )
-    app.fetch_max_wait_ms = settings.consumer_fetch_max_wait_ms
-    app.transport = Transport(app.conf.broker_consumer, app)  # hands records to streams without a task each
+    app.fetch_max_wait_ms = settings.consumer_fetch_max_wait_ms  # read by the transport's consumer thread
+    app.transport = Transport(app.conf.broker_consumer, app)
     return app
 
 

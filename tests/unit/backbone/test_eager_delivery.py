@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-from shared.consumer.eager_delivery import Consumer, Transport, run_until_it_waits
+from shared.consumer.faust_transport import Consumer, Transport, run_until_it_waits
 from shared.consumer.faust_worker import create_faust_app
 from shared.settings import ServiceSettings
 
