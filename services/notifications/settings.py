@@ -11,7 +11,7 @@ from datetime import timedelta
 from pydantic import Field, model_validator
 
 from services.notifications.domain.breaker import BreakerPolicy
-from services.notifications.retry_policy import RetryPolicy
+from services.notifications.domain.retry_policy import RetryPolicy
 from shared.settings import ServiceSettings
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from services.notifications.domain.breaker import Breaker, BreakerPolicy
-from services.notifications.retry_policy import RetryPolicy
+from services.notifications.domain.retry_policy import RetryPolicy
 
 
 class DeliveryStatus(StrEnum):

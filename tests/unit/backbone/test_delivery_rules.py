@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.notifications import retry_policy
+from services.notifications.domain import retry_policy
 from services.notifications.subscriptions import check_endpoint_url
 
 

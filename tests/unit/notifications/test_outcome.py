@@ -9,7 +9,7 @@ import pytest
 
 from services.notifications.domain.breaker import Breaker, BreakerPolicy
 from services.notifications.domain.outcome import Attempt, DeliveryStatus, decide
-from services.notifications.retry_policy import RetryPolicy
+from services.notifications.domain.retry_policy import RetryPolicy
 from services.notifications.settings import NotificationsSettings
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
