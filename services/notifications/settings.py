@@ -6,6 +6,7 @@ breaker and lease machinery in seconds while production keeps a retry span of mo
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 from pydantic import Field, model_validator
@@ -35,6 +36,9 @@ class NotificationsSettings(ServiceSettings):
     retry_cap_seconds: float = Field(default=4 * 3600.0, gt=0, description="Longest delay between attempts.")
     retry_max_attempts: int = Field(default=18, ge=1, le=1000, description="Attempts before the dead-letter list.")
     retry_after_cap_seconds: float = Field(default=24 * 3600.0, gt=0, description="Longest Retry-After honoured.")
+    retry_jitter_seed: int | None = Field(
+        default=None, description="Seeds the jitter's random source (tests, benchmarks); none: seeded from the OS."
+    )
     breaker_failure_threshold: int = Field(default=5, ge=1, description="Consecutive failures that open it.")
     breaker_probe_seconds: float = Field(default=60.0, gt=0, description="How long an open breaker parks.")
     lane_lease_seconds: float = Field(
@@ -57,6 +61,7 @@ class NotificationsSettings(ServiceSettings):
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(
+            rng=random.Random(self.retry_jitter_seed),
             base=timedelta(seconds=self.retry_base_seconds),
             cap=timedelta(seconds=self.retry_cap_seconds),
             max_attempts=self.retry_max_attempts,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -49,7 +48,6 @@ def decide(
     now: datetime,
     retry: RetryPolicy,
     breaker_policy: BreakerPolicy,
-    rng: random.Random | None = None,
 ) -> Decision:
     """`round_attempts_before`: attempts since the delivery was (re)queued, not counting this one."""
     if attempt.delivered:
@@ -61,7 +59,7 @@ def decide(
     after = breaker.after_failure(now, breaker_policy)
     if retry.exhausted(attempts):
         return Decision(DeliveryStatus.DEAD, now, after, False)
-    next_at = now + retry.delay_after(attempts, attempt.retry_after, rng)
+    next_at = now + retry.delay_after(attempts, attempt.retry_after)
     if after.open_until is not None:
         next_at = max(next_at, after.open_until)
     return Decision(DeliveryStatus.PENDING, next_at, after, False)

@@ -12,20 +12,21 @@ from services.notifications.subscriptions import check_endpoint_url
 
 
 def test_retries_are_spread_over_more_than_24_hours():
-    assert retry_policy.total_span() > timedelta(hours=24)
+    assert retry_policy.RetryPolicy(rng=random.Random(1)).total_span() > timedelta(hours=24)
 
 
 def test_backoff_grows_and_is_capped_with_jitter():
-    rng = random.Random(1)
-    delays = [retry_policy.delay_after(a, rng=rng) for a in range(1, retry_policy.MAX_ATTEMPTS)]
+    policy = retry_policy.RetryPolicy(rng=random.Random(1))
+    delays = [policy.delay_after(a) for a in range(1, retry_policy.MAX_ATTEMPTS)]
     assert delays[0] < delays[3] < delays[6]
     assert max(delays) <= retry_policy.CAP * 1.2
     assert min(delays) >= retry_policy.BASE * 0.8
 
 
 def test_a_longer_retry_after_from_the_receiver_wins():
-    assert retry_policy.delay_after(1, timedelta(minutes=10)) == timedelta(minutes=10)
-    assert retry_policy.delay_after(8, timedelta(seconds=1)) > timedelta(seconds=1)
+    policy = retry_policy.RetryPolicy(rng=random.Random(1))
+    assert policy.delay_after(1, timedelta(minutes=10)) == timedelta(minutes=10)
+    assert policy.delay_after(8, timedelta(seconds=1)) > timedelta(seconds=1)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,15 @@ from services.notifications.domain.retry_policy import RetryPolicy
 from services.notifications.settings import NotificationsSettings
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-RETRY = RetryPolicy(base=timedelta(seconds=1), cap=timedelta(seconds=8), max_attempts=4)
+
+
+def policy(seed: int = 4, **bounds) -> RetryPolicy:
+    """Short delays (1 s doubling to 8 s, 4 attempts) and a jitter seeded with `seed`."""
+    short = {"base": timedelta(seconds=1), "cap": timedelta(seconds=8), "max_attempts": 4}
+    return RetryPolicy(rng=random.Random(seed), **(short | bounds))
+
+
+RETRY = policy()
 BREAKER = BreakerPolicy(failure_threshold=100, probe_interval=timedelta(seconds=30))
 
 
@@ -27,9 +35,9 @@ def test_a_2xx_answer_delivers_and_closes_the_breaker():
 
 
 def test_a_failure_is_retried_after_a_jittered_exponential_delay():
-    rng = random.Random(4)
-    first = decide(failed(), 0, Breaker(), NOW, RETRY, BREAKER, rng)
-    third = decide(failed(), 2, Breaker(), NOW, RETRY, BREAKER, rng)
+    retry = policy(seed=4)
+    first = decide(failed(), 0, Breaker(), NOW, retry, BREAKER)
+    third = decide(failed(), 2, Breaker(), NOW, retry, BREAKER)
     assert first.status is DeliveryStatus.PENDING
     assert timedelta(seconds=0.8) <= first.next_attempt_at - NOW <= timedelta(seconds=1.2)
     assert timedelta(seconds=3.2) <= third.next_attempt_at - NOW <= timedelta(seconds=4.8)
@@ -42,7 +50,7 @@ def test_the_last_attempt_sends_the_delivery_to_the_dead_letter_list():
 def test_a_longer_retry_after_is_honoured_up_to_its_cap():
     decision = decide(failed(503, timedelta(minutes=5)), 0, Breaker(), NOW, RETRY, BREAKER)
     assert decision.next_attempt_at == NOW + timedelta(minutes=5)
-    capped = RetryPolicy(base=timedelta(seconds=1), retry_after_cap=timedelta(minutes=1))
+    capped = policy(retry_after_cap=timedelta(minutes=1))
     assert decide(
         failed(429, timedelta(days=9)), 0, Breaker(), NOW, capped, BREAKER
     ).next_attempt_at == NOW + timedelta(minutes=1)
@@ -79,3 +87,13 @@ def test_retry_timing_comes_from_the_environment(monkeypatch):
     settings = NotificationsSettings()
     assert settings.retry_policy().base == timedelta(seconds=0.25) and settings.retry_policy().max_attempts == 3
     assert settings.breaker_policy().probe_interval == timedelta(seconds=0.5)
+
+
+def test_the_jitter_comes_from_the_policys_own_seeded_source_not_the_global_one(monkeypatch):
+    monkeypatch.setenv("RETRY_JITTER_SEED", "7")
+    first, second = NotificationsSettings().retry_policy(), NotificationsSettings().retry_policy()
+    before = random.getstate()
+    drawn = [first.delay_after(a) for a in range(1, 6)]
+    assert random.getstate() == before  # the module-level generator is not touched
+    assert drawn == [second.delay_after(a) for a in range(1, 6)]  # one seed, one schedule
+    assert len(set(drawn)) == 5 and all(d != first.base_delay(a) for a, d in enumerate(drawn, 1))
