@@ -6,8 +6,7 @@ import asyncio
 import ipaddress
 import socket
 import time
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -15,6 +14,7 @@ from cloudevents.core.bindings.http import HTTPMessage
 
 from services.notifications.domain.endpoints import refused_address
 from services.notifications.domain.outcome import Attempt
+from services.notifications.domain.retry_policy import parse_retry_after
 
 
 class AddressGuard:
@@ -48,18 +48,6 @@ class AddressGuard:
         return reason
 
 
-def retry_after(response: httpx.Response) -> timedelta | None:
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return timedelta(seconds=int(value))
-    try:
-        return max(parsedate_to_datetime(value) - datetime.now(UTC), timedelta(0))
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
 async def post(
     client: httpx.AsyncClient, guard: AddressGuard, url: str, message: HTTPMessage, timeout: float
 ) -> Attempt:
@@ -77,4 +65,7 @@ async def post(
         return Attempt(None, (time.perf_counter() - started) * 1000, f"{type(error).__name__}: {error}"[:500])
     latency = (time.perf_counter() - started) * 1000
     error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-    return Attempt(response.status_code, latency, error, retry_after(response))
+    # An HTTP-date in Retry-After is on the receiver's clock: real time, not the service clock.
+    return Attempt(
+        response.status_code, latency, error, parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
+    )

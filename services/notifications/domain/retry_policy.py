@@ -7,8 +7,10 @@ module-level generator, so a test or a replay of decisions draws the same delays
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 # Production defaults. Base delays after attempt 1, 2, …: 5 s doubling to a cap of 4 h; 18 attempts span ~29 h.
 BASE = timedelta(seconds=5)
@@ -16,6 +18,9 @@ CAP = timedelta(hours=4)
 MAX_ATTEMPTS = 18
 RETRY_AFTER_CAP = timedelta(hours=24)
 JITTER = 0.2  # each backoff delay is its base delay times a uniform draw from [1 - JITTER, 1 + JITTER]
+# What a Retry-After reads as at most (ten years, beyond any policy's cap), so that it stays representable.
+_LONGEST_RETRY_AFTER = timedelta(days=3650)
+_DELAY_SECONDS = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,3 +52,24 @@ class RetryPolicy:
     def total_span(self) -> timedelta:
         """The shortest time from the first attempt to the last, before jitter."""
         return sum((self.base_delay(a) for a in range(1, self.max_attempts)), timedelta(0))
+
+
+def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
+    """A Retry-After header (RFC 9110 §10.2.3) as a delay from `now` (an aware datetime on the receiver's
+    clock, i.e. real time); None when absent or unreadable. Either form: delay-seconds (`120`) or an
+    HTTP-date in any of the three forms a recipient must accept (IMF-fixdate `Sun, 06 Nov 1994 08:49:37
+    GMT`, the obsolete RFC 850 and asctime forms); an HTTP-date is always UTC, and one in the past means
+    now. Not bounded here beyond keeping it representable: the policy bounds it."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if _DELAY_SECONDS.fullmatch(value):
+        # More digits than 12 (over 30,000 years) would overflow timedelta, or even int() past 4300 digits.
+        return _LONGEST_RETRY_AFTER if len(value) > 12 else min(timedelta(seconds=int(value)), _LONGEST_RETRY_AFTER)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # asctime carries no zone, and `-0000` reads as none: HTTP-dates are UTC
+        when = when.replace(tzinfo=UTC)
+    return min(max(when - now, timedelta(0)), _LONGEST_RETRY_AFTER)
