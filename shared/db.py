@@ -8,6 +8,27 @@ import asyncpg
 
 from shared.store.migrate import Migration, migrate
 
+# What "the database is not there right now" looks like: wait and try again on fresh connections, answer 503,
+# never dead-letter an event for it. Found under a PostgreSQL restart mid-load (issue 23): besides refused
+# sockets (OSError) and ended connections, a server that shuts down answers 57P01 (AdminShutdown, an
+# OperatorInterventionError) to the statements in flight, and asyncpg raises InternalClientError ("cannot
+# switch to state 12; another operation is in progress", no PostgresError) when releasing a connection the
+# server ended in the middle of a transaction. A standby promoted late refuses writes (25006).
+DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, a Unix socket gone, and TimeoutError (a command or an acquire that timed out)
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
+)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    return isinstance(error, DATABASE_UNAVAILABLE)
+
+
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -27,12 +48,26 @@ class PooledConnection(asyncpg.Connection):
         return ""
 
 
-async def create_pool(database_url: str, schema: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+# No statement of a service waits longer than this: a connection whose server went away without closing it
+# (a failover behind a TCP connection, a half-dead socket) raises TimeoutError instead of holding its task
+# forever, and the supervisor starts the loop again on fresh connections.
+COMMAND_TIMEOUT_SECONDS = 60.0
+
+
+async def create_pool(
+    database_url: str,
+    schema: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    command_timeout: float = COMMAND_TIMEOUT_SECONDS,
+) -> asyncpg.Pool:
     check_schema_name(schema)
     pool = await asyncpg.create_pool(
         database_url,
         min_size=min_size,
         max_size=max_size,
+        command_timeout=command_timeout,
         server_settings={"search_path": schema, "application_name": f"ruggengraat-{schema}"},
         connection_class=PooledConnection,
     )

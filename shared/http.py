@@ -13,10 +13,16 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.logging import correlation
+from shared.db import DATABASE_UNAVAILABLE
+from shared.logging import correlation, get_logger
 from shared.store.event_store import ConcurrencyConflict
 
 PROBLEM = "application/problem+json"
+# What a 503 for an unreachable database asks the caller to wait: the services reconnect by themselves, and
+# a PostgreSQL restart or failover takes seconds.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+log = get_logger(__name__)
 
 
 def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> JSONResponse:
@@ -97,6 +103,19 @@ def install_problem_handlers(app: FastAPI) -> None:
         extra = {"current_version": error.actual_version} if error.actual_version is not None else {}
         return problem(409, "Concurrent change", str(error), **extra)
 
+    async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+        log.warning("http.database_unavailable", path=request.url.path, error=repr(error))
+        response = problem(
+            503,
+            "Service Unavailable",
+            "The database cannot be reached right now; nothing was changed. Try again after Retry-After seconds.",
+        )
+        response.headers["retry-after"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+
+    for error_class in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error_class, _database_unavailable)
+
     @app.exception_handler(DomainRejected)
     async def _rejected(request: Request, error: DomainRejected) -> JSONResponse:
         errors = [{"field": error.field, "reason": error.reason}] if error.field else []
@@ -115,14 +134,18 @@ def _title(status: int) -> str:
 def operations_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
-    @router.get("/health", operation_id="health")
-    async def health() -> dict[str, str]:
-        """Liveness: the process is running."""
-        return {"status": "ok"}
+    @router.get("/health", operation_id="health", responses={503: {"description": "A loop has stalled"}})
+    async def health(request: Request) -> Response:
+        """Liveness: no loop of the service has had work without progress for `LOOP_STALL_SECONDS` (a
+        database or broker outage is no stall; `/ready` says that). 503 asks the orchestrator to restart."""
+        liveness = request.app.state.runtime.liveness()
+        status = 503 if liveness["stalled"] else 200
+        return JSONResponse({"status": "ok" if status == 200 else "stalled", **liveness}, status)
 
     @router.get("/ready", operation_id="ready", responses={503: {"description": "A dependency is down"}})
     async def ready(request: Request) -> Response:
-        """Readiness: Postgres and the broker answer, and the consumer (if any) has joined its group."""
+        """Readiness: Postgres and the broker answer, the consumer (if any) has joined its group, and no loop
+        is failing."""
         checks = await request.app.state.runtime.readiness()
         status = 200 if all(checks.values()) else 503
         return JSONResponse({"status": "ready" if status == 200 else "not ready", "checks": checks}, status)

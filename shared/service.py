@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -27,10 +27,13 @@ from shared.settings import ServiceSettings
 from shared.store.event_store import EventStore
 from shared.store.migrate import Migration, event_store_migrations, migrations_in
 from shared.store.relay import Relay, RelayConfig
+from shared.supervisor import LoopBody, Supervisor
 
 log = get_logger(__name__)
 
-BackgroundTask = Callable[["Runtime"], Awaitable[None]]
+# Builds, once, a loop that runs for the life of the service under its supervisor (shared/supervisor.py),
+# which runs the body again after each failure; the loop is named after the builder.
+BackgroundTask = Callable[["Runtime"], LoopBody]
 
 
 @dataclass
@@ -42,16 +45,27 @@ class Runtime:
     store: EventStore
     clock: Clock
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    supervisor: Supervisor = field(init=False)
     relay: Relay | None = None
     faust_app: faust.App | None = None
     consumer: IdempotentConsumer | None = None
     consumer_ready: asyncio.Event = field(default_factory=asyncio.Event)
 
+    def __post_init__(self) -> None:
+        self.supervisor = Supervisor(self.stop, stall_seconds=self.settings.loop_stall_seconds)
+
     async def readiness(self) -> dict[str, bool]:
+        """What must hold for the service to do its work: the database and the broker answer, the consumer
+        joined its group, and no loop is failing (a loop restarting after an error is not ready)."""
         checks = {"postgres": await _postgres_answers(self.pool), "broker": await _broker_answers(self.settings)}
         if self.faust_app is not None:
             checks["consumer"] = self.consumer_ready.is_set()
+        checks.update({f"loop:{name}": ready for name, ready in self.supervisor.ready().items()})
         return checks
+
+    def liveness(self) -> dict[str, object]:
+        """Stalled loops (work and no progress for `loop_stall_seconds`) make the process not live."""
+        return {"stalled": self.supervisor.stalled(), "loops": self.supervisor.describe()}
 
 
 async def _postgres_answers(pool: asyncpg.Pool) -> bool:
@@ -109,6 +123,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         configure_logging(name, settings.log_level)
         pool = await open_service_database(settings.require_database_url(), name, definition.migrations())
         runtime = Runtime(settings, pool, EventStore(name, REGISTRY), settings.clock())
+        stop, supervisor = runtime.stop, runtime.supervisor
         app.state.runtime = runtime
         tasks: list[asyncio.Task[None]] = []
         produced = topic_produced_by(name)
@@ -129,7 +144,8 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
                     reset_check_seconds=settings.relay_reset_check_seconds,
                 ),
             )
-            tasks.append(asyncio.create_task(runtime.relay.run(runtime.stop), name="relay"))
+            relay = runtime.relay
+            supervisor.start("relay", lambda handle: relay.run(stop, handle), reset=relay.reset)
         if definition.handlers or definition.batch_handlers:
             runtime.faust_app = create_faust_app(settings)
             runtime.consumer = IdempotentConsumer(
@@ -141,6 +157,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
                 runtime.clock,
                 batch_handlers=definition.batch_handlers,
                 max_attempts=settings.consumer_max_attempts,
+                handle=supervisor.track("consumer"),
             )
             attach_consumer(
                 runtime.faust_app,
@@ -151,7 +168,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
             )
             tasks.append(asyncio.create_task(_run_faust(runtime), name="faust"))
         for task in definition.background:
-            tasks.append(asyncio.create_task(task(runtime), name=task.__name__))
+            supervisor.start(task.__name__, task(runtime), reset=pool.expire_connections)
         settle_garbage_collector()
         log.info("service.started", port=settings.http_port)
         try:
@@ -161,6 +178,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
             if runtime.faust_app is not None:
                 with contextlib.suppress(Exception):
                     await runtime.faust_app.stop()
+            await supervisor.wait_stopped()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

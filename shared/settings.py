@@ -35,6 +35,11 @@ class ServiceSettings(BaseSettings):
     )
     relay_reset_check_seconds: float = Field(default=2.0, gt=0)
     consumer_max_attempts: int = Field(default=3, ge=1, le=100)
+    loop_stall_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A loop with work and no progress this long (no dependency away meanwhile) fails /health.",
+    )
     # tansu answers a fetch only when this wait runs out, and each fetch costs it ~1.6 ms of CPU: measured idle,
     # the whole system takes 43 % of a core at 25 ms, 23 % at 100 ms, 16 % at 1500 ms (faust's own value,
     # which adds up to 1.5 s per consumer hop). 50 ms bounds the hop and keeps the polling affordable.

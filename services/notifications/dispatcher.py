@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -31,14 +32,15 @@ from services.notifications.domain.outcome import DeliveryStatus, decide
 from services.notifications.sender import AddressGuard, post
 from services.notifications.settings import NotificationsSettings
 from shared.clock import Clock
+from shared.db import DATABASE_UNAVAILABLE
 from shared.logging import get_logger
 from shared.service import Runtime
+from shared.supervisor import LoopBody, LoopHandle, guarded
 
 log = get_logger(__name__)
 # httpx logs every request at INFO through the standard library; the attempt log above says more, once.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-_DATABASE_TROUBLE = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 _SWEEP_EVERY_SECONDS = 1.0
 _IDLE_CLIENT_SECONDS = 60.0
 
@@ -66,26 +68,31 @@ class Dispatcher:
         self.slots = asyncio.Semaphore(settings.delivery_max_concurrency)
         self.lanes: dict[uuid.UUID, asyncio.Task[None]] = {}
         self.stop = asyncio.Event()
+        self.handle = LoopHandle("dispatcher")
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, handle: LoopHandle | None = None) -> None:
+        """Start lanes as they fall due until `stop` is set. Runs under the service's supervisor: an error ends
+        this call (after the lanes are stopped and, where the database answers, handed back) and the supervisor
+        starts it again after a backoff; the same dispatcher, so its lanes keep their owner."""
         self.stop = stop
+        self.handle = handle or LoopHandle("dispatcher")
+        self.handle.busy()  # a look for due lanes is due every `dispatch_idle_seconds`
         last_sweep = 0.0
         try:
             while not stop.is_set():
-                try:
-                    async with self.pool.acquire() as conn:
-                        due = await deliveries.due_lanes(conn, self.clock.now(), self.owner, 10_000)
-                    for subscription_id in due:
-                        if subscription_id not in self.lanes:
-                            task = asyncio.create_task(self._lane(subscription_id), name=f"lane-{subscription_id}")
-                            self.lanes[subscription_id] = task
-                            task.add_done_callback(lambda _, s=subscription_id: self.lanes.pop(s, None))
-                    if time.monotonic() - last_sweep >= _SWEEP_EVERY_SECONDS:
-                        last_sweep = time.monotonic()
-                        await holds.release_overdue(self.pool, self.clock.now())
-                        await self._close_idle_clients()
-                except _DATABASE_TROUBLE as error:
-                    log.warning("notifications.dispatch_failed", error=repr(error))
+                async with self.pool.acquire() as conn:
+                    due = await deliveries.due_lanes(conn, self.clock.now(), self.owner, 10_000)
+                for subscription_id in due:
+                    if subscription_id not in self.lanes:
+                        lane = guarded(self.handle, self._lane(subscription_id), subscription_id=str(subscription_id))
+                        task = asyncio.create_task(lane, name=f"lane-{subscription_id}")
+                        self.lanes[subscription_id] = task
+                        task.add_done_callback(lambda _, s=subscription_id: self.lanes.pop(s, None))
+                if time.monotonic() - last_sweep >= _SWEEP_EVERY_SECONDS:
+                    last_sweep = time.monotonic()
+                    await holds.release_overdue(self.pool, self.clock.now())
+                    await self._close_idle_clients()
+                self.handle.progressed()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.settings.dispatch_idle_seconds)
         finally:
@@ -94,7 +101,7 @@ class Dispatcher:
             await asyncio.gather(*self.lanes.values(), return_exceptions=True)
             await asyncio.gather(*(client.aclose() for client, _ in self.clients.values()), return_exceptions=True)
             self.clients.clear()
-            with contextlib.suppress(*_DATABASE_TROUBLE):
+            with contextlib.suppress(*DATABASE_UNAVAILABLE):
                 async with self.pool.acquire() as conn:
                     await deliveries.release_lanes(conn, self.owner)
 
@@ -121,11 +128,9 @@ class Dispatcher:
             await client.aclose()
 
     async def _lane(self, subscription_id: uuid.UUID) -> None:
-        try:
-            while not self.stop.is_set() and await self._batch(subscription_id):
-                pass
-        except _DATABASE_TROUBLE as error:
-            log.warning("notifications.lane_failed", subscription_id=str(subscription_id), error=repr(error))
+        """A lane's work until it runs out of due deliveries; its failure is the dispatcher's (`guarded`)."""
+        while not self.stop.is_set() and await self._batch(subscription_id):
+            pass
 
     async def _batch(self, subscription_id: uuid.UUID) -> bool:
         """Take the lane, plan, number and send its next deliveries; True when a full batch went out and
@@ -197,7 +202,8 @@ class Dispatcher:
         return decision.status is DeliveryStatus.DELIVERED and state == "active", decision.breaker
 
 
-async def run_dispatcher(runtime: Runtime) -> None:
+def delivery_dispatcher(runtime: Runtime) -> LoopBody:
+    """The delivery dispatcher, a loop of the service's supervisor."""
     settings = runtime.settings
     assert isinstance(settings, NotificationsSettings)
-    await Dispatcher(runtime.pool, runtime.clock, settings).run(runtime.stop)
+    return functools.partial(Dispatcher(runtime.pool, runtime.clock, settings).run, runtime.stop)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.notifications import episodes
-from services.notifications.dispatcher import run_dispatcher
+from services.notifications.dispatcher import delivery_dispatcher
 from services.notifications.handlers import batch_handler_for
 from services.notifications.routes import deliveries, escalations, subscriptions
 from services.notifications.settings import NotificationsSettings
@@ -32,7 +32,7 @@ def build(settings: NotificationsSettings | None = None) -> tuple[FastAPI, Notif
             access_log_router(_episode_parties),
         ],
         batch_handlers=[batch_handler_for(settings)],
-        background=[run_dispatcher],
+        background=[delivery_dispatcher],
         migrations_package="services.notifications",
     )
     return create_service_app(definition), settings

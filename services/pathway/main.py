@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import APIRouter, FastAPI
 
 from services.pathway import episode_parties
 from services.pathway.handlers import INTAKE_EVENTS
 from services.pathway.projection import EpisodeView
 from services.pathway.routes import episodes, escalations, guideline
-from services.pathway.scheduler import run_scheduler
+from services.pathway.scheduler import timer_scheduler
 from services.pathway.settings import PathwaySettings
 from shared.access_log import access_log_router
 from shared.auth import Role, allow
 from shared.service import Runtime, ServiceDefinition, create_service_app, serve
 from shared.store.projection import ProjectionRunner
+from shared.supervisor import LoopBody
 
 # Decision support holds no patient identity; practices and verwijzers use it, nobody anonymous.
 guarded_guideline = APIRouter(dependencies=[allow(Role.PRACTICE, Role.REFERRER)])
@@ -24,8 +27,9 @@ async def _episode_parties(conn, episode_id):
     return await episode_parties.of(conn, str(episode_id))
 
 
-async def run_episode_view(runtime: Runtime) -> None:
-    await ProjectionRunner(runtime.pool, runtime.store, EpisodeView()).run(runtime.stop)
+def episode_view(runtime: Runtime) -> LoopBody:
+    """The episode view's projection runner, a loop of the service's supervisor."""
+    return functools.partial(ProjectionRunner(runtime.pool, runtime.store, EpisodeView()).run, runtime.stop)
 
 
 def build(settings: PathwaySettings | None = None) -> tuple[FastAPI, PathwaySettings]:
@@ -36,7 +40,7 @@ def build(settings: PathwaySettings | None = None) -> tuple[FastAPI, PathwaySett
         description="Applies the KNGF low-back-pain guideline to each episode and plans its evaluations.",
         routers=[episodes.router, escalations.router, guarded_guideline, access_log_router(_episode_parties)],
         batch_handlers=[INTAKE_EVENTS],
-        background=[run_scheduler, run_episode_view],
+        background=[timer_scheduler, episode_view],
         migrations_package="services.pathway",
     )
     return create_service_app(definition), settings

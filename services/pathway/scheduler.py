@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ from shared.logging import correlation, get_logger
 from shared.service import Runtime
 from shared.store.event_store import ConcurrencyConflict, EventStore
 from shared.store.unit_of_work import UnitOfWork
+from shared.supervisor import LoopBody, LoopHandle
 
 log = get_logger(__name__)
 
@@ -81,15 +83,16 @@ class TimerScheduler:
         self.clock = clock
         self.config = config
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Fire due timers until `stop` is set; the first batch runs at once, so timers due while down fire on start."""
+    async def run(self, stop: asyncio.Event, handle: LoopHandle | None = None) -> None:
+        """Fire due timers until `stop` is set; the first batch runs at once, so timers due while down fire on
+        start. Runs under the service's supervisor: a failed batch ends this call (nothing of it committed)
+        and the supervisor starts it again after a backoff."""
+        handle = handle or LoopHandle("timers")
+        handle.busy()  # a poll is due every interval: one that does not come has hung
         while not stop.is_set():
-            result: BatchResult | None = None
-            try:
-                result = await self.run_once()
-            except Exception as error:  # noqa: BLE001 — a dead scheduler fires nothing; keep trying
-                log.warning("timers.batch_failed", error=repr(error))
-            full = result is not None and result.claimed >= self.config.batch_size and result.deferred < result.claimed
+            result = await self.run_once()
+            handle.progressed()
+            full = result.claimed >= self.config.batch_size and result.deferred < result.claimed
             if full:
                 continue  # more may be due right now; do not wait a poll interval behind a backlog
             with contextlib.suppress(TimeoutError):
@@ -186,10 +189,10 @@ class TimerScheduler:
         return firing
 
 
-async def run_scheduler(runtime: Runtime) -> None:
-    """The pathway's background task: the timer scheduler, stopped with the service."""
+def timer_scheduler(runtime: Runtime) -> LoopBody:
+    """The pathway's timer scheduler, a loop of the service's supervisor."""
     settings = runtime.settings
     if not isinstance(settings, PathwaySettings):
-        raise TypeError("run_scheduler needs the pathway's settings")
+        raise TypeError("timer_scheduler needs the pathway's settings")
     scheduler = TimerScheduler(runtime.pool, runtime.store, runtime.clock, SchedulerConfig.from_settings(settings))
-    await scheduler.run(runtime.stop)
+    return functools.partial(scheduler.run, runtime.stop)

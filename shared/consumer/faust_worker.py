@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from pathlib import Path
 
@@ -12,10 +13,13 @@ from shared.consumer.faust_transport import Transport
 from shared.consumer.idempotent import IdempotentConsumer
 from shared.metrics import CONSUMER_LAG
 from shared.settings import ServiceSettings
+from shared.supervisor import record_failure
 
 # What a consumer gathers (at most) before handling it in one transaction; how long it gathers is the
 # `consumer_batch_wait_ms` setting.
 BATCH_SIZE = 200
+RETRY_INITIAL_SECONDS = 0.2
+RETRY_MAX_SECONDS = 5.0
 
 
 def create_faust_app(settings: ServiceSettings) -> faust.App:
@@ -67,7 +71,9 @@ def attach_consumer(
         # acknowledges the records only after the batch was handled.
         async for events in stream.take_events(BATCH_SIZE, within=batch_wait_ms / 1000):
             messages = [event.message for event in events]
-            await consumer.process_batch([Record(m.topic, m.partition, m.offset, m.key, m.value) for m in messages])
+            await process_until_done(
+                consumer, [Record(m.topic, m.partition, m.offset, m.key, m.value) for m in messages]
+            )
             last = {m.tp: m.offset for m in messages}
             for tp, offset in last.items():
                 highwater = app.consumer.highwater(tp)
@@ -75,3 +81,25 @@ def attach_consumer(
                     CONSUMER_LAG.labels(consumer.name, tp.topic, str(tp.partition)).set(max(highwater - offset - 1, 0))
 
     return app.agent(source, name=f"{consumer.name}.consumer")(agent)
+
+
+async def process_until_done(consumer: IdempotentConsumer, records: list[Record]) -> None:
+    """Handle a batch, trying again after any failure until it is done: the records are acknowledged only
+    after this returns, and an error escaping into faust would crash the agent, which stops consuming with
+    nothing but a log line (a database that went away while a record was dead-lettered did that). Handling is
+    idempotent (the inbox), so a batch tried again changes only what did not commit the first time."""
+    handle = consumer.handle
+    handle.busy()
+    backoff = RETRY_INITIAL_SECONDS
+    while True:
+        try:
+            await consumer.process_batch(records)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 — any class: see above
+            record_failure(handle, error)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, RETRY_MAX_SECONDS)
+            continue
+        handle.idle()
+        return

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from shared.clock import Clock
 from shared.consumer.dead_letters import DeadLetter, DeadLetterReason, Record, record_dead_letter
 from shared.consumer.inbox import claim, claim_all
+from shared.db import DATABASE_UNAVAILABLE
 from shared.events.envelope import Envelope
 from shared.events.payload import EventPayload
 from shared.events.registry import EventRegistry, InvalidEventData, UnknownEventType
@@ -22,6 +23,7 @@ from shared.logging import correlation, get_logger
 from shared.metrics import BATCH_FALLBACKS, BATCH_SIZE, EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, HANDLER_SECONDS
 from shared.store.event_store import ConcurrencyConflict, EventStore
 from shared.store.unit_of_work import UnitOfWork
+from shared.supervisor import LoopHandle
 
 log = get_logger(__name__)
 
@@ -55,16 +57,6 @@ class Outcome(StrEnum):
     DEAD_LETTERED = "dead_lettered"
 
 
-# Errors that say "the database is not there right now": wait and try again, never dead-letter for them.
-_UNAVAILABLE = (
-    OSError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.TooManyConnectionsError,
-)
-
-
 class IdempotentConsumer:
     def __init__(
         self,
@@ -79,8 +71,11 @@ class IdempotentConsumer:
         publish_dead_letter: DeadLetterPublisher | None = None,
         max_attempts: int = 3,
         retry_backoff_seconds: float = 0.2,
+        handle: LoopHandle | None = None,
     ) -> None:
         self.name = name
+        # What health reads of this consumer (the service puts it under its supervisor).
+        self.handle = handle or LoopHandle(f"consumer:{name}")
         self.pool = pool
         self.store = store
         self.registry = registry
@@ -178,7 +173,8 @@ class IdempotentConsumer:
                         await self._run_handlers(conn, [event])
                     HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
                     return Outcome.HANDLED
-                except _UNAVAILABLE as error:
+                except DATABASE_UNAVAILABLE as error:
+                    self.handle.dependency_unavailable()
                     log.warning("consumer.database_unavailable", consumer=self.name, error=repr(error))
                 except (ConcurrencyConflict, asyncpg.DeadlockDetectedError) as error:
                     # Another writer (e.g. the timer scheduler) appended to the same stream, or two transactions

@@ -14,6 +14,7 @@ import asyncpg
 
 from shared.events.payload import EventPayload
 from shared.store.event_store import START, EventStore, GlobalPosition, StoredEvent
+from shared.supervisor import LoopHandle
 
 Progress = Callable[[int, int], None]
 
@@ -65,12 +66,14 @@ class ProjectionRunner:
             applied, _ = await self._apply_batch(conn, await self._checkpoint(conn))
             return applied
 
-    async def run(self, stop: asyncio.Event, idle_seconds: float = 0.1) -> None:
+    async def run(self, stop: asyncio.Event, handle: LoopHandle | None = None, idle_seconds: float = 0.1) -> None:
+        """Apply new events until `stop` is set. Runs under the service's supervisor: a failed batch ends this
+        call (nothing of it committed) and the supervisor starts it again after a backoff."""
+        handle = handle or LoopHandle(f"projection:{self.projection.name}")
+        handle.busy()
         while not stop.is_set():
-            try:
-                applied = await self.run_once()
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
-                applied = 0
+            applied = await self.run_once()
+            handle.progressed()
             if applied == 0:
                 try:
                     await asyncio.wait_for(stop.wait(), idle_seconds)

@@ -22,16 +22,17 @@ from dataclasses import dataclass
 
 import asyncpg
 from kafka import KafkaAdminClient, KafkaProducer
-from kafka.errors import KafkaError
 
 from shared import kafka as kafka_clients
 from shared.logging import get_logger
 from shared.metrics import BROKER_RESETS, EVENTS_PUBLISHED, EVENTS_REPUBLISHED, RELAY_LAG
 from shared.store.event_store import START, EventStore, GlobalPosition, StoredEvent
+from shared.supervisor import LoopHandle
 
 log = get_logger(__name__)
 
 IDLE_SLEEP_MAX_SECONDS = 0.16  # the longest an idle relay waits before looking again
+PRODUCER_CLOSE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -84,43 +85,42 @@ class Relay:
         self._producer = await asyncio.to_thread(kafka_clients.producer, self.bootstrap, client_id)
 
     async def close(self) -> None:
-        for client in (self._producer, self._admin):
-            if client is not None:
-                await asyncio.to_thread(client.close)
+        producer, admin = self._producer, self._admin
         self._producer = self._admin = None
+        if producer is not None:
+            # Bounded: with the broker away, an unbounded close waits for records it can never send.
+            await asyncio.to_thread(producer.close, PRODUCER_CLOSE_SECONDS)
+        if admin is not None:
+            await asyncio.to_thread(admin.close)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Publish until `stop` is set; survives broker outages by retrying with backoff."""
+    async def run(self, stop: asyncio.Event, handle: LoopHandle) -> None:
+        """Publish until `stop` is set. Runs under the service's supervisor: any error ends this call, and the
+        supervisor logs it, calls `reset` and runs it again after a backoff."""
         loop = asyncio.get_running_loop()
         next_check = 0.0
-        backoff = 0.2
         idle = self.config.idle_sleep_seconds
+        handle.busy()  # a relay always has a pass to make: one that makes none for long has hung
         while not stop.is_set():
-            try:
-                if self._producer is None:
-                    await self.start()
-                if loop.time() >= next_check:
-                    await self.check_broker()
-                    next_check = loop.time() + self.config.reset_check_seconds
-                published = await self.publish_once()
-                backoff = 0.2
-                if published == 0:
-                    # Idle: look again soon while events come steadily, less often the longer nothing comes.
-                    await _sleep_or_stop(stop, idle)
-                    idle = min(idle * 2, IDLE_SLEEP_MAX_SECONDS)
-                else:
-                    idle = self.config.idle_sleep_seconds
-            except KafkaError as error:
-                self._published = None
-                log.warning("relay.broker_unavailable", topic=self.config.topic, error=repr(error))
-                next_check = 0.0
-                await _sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, 5.0)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
-                self._published = None
-                log.warning("relay.database_unavailable", topic=self.config.topic, error=repr(error))
-                await _sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, 5.0)
+            if self._producer is None:
+                await self.start()
+            if loop.time() >= next_check:
+                await self.check_broker()
+                next_check = loop.time() + self.config.reset_check_seconds
+            published = await self.publish_once()
+            handle.progressed()
+            if published == 0:
+                # Idle: look again soon while events come steadily, less often the longer nothing comes.
+                await _sleep_or_stop(stop, idle)
+                idle = min(idle * 2, IDLE_SLEEP_MAX_SECONDS)
+            else:
+                idle = self.config.idle_sleep_seconds
+
+    async def reset(self) -> None:
+        """After a failure: forget the checkpoint read (it is read again), drop every pooled connection and the
+        Kafka clients, so the next run starts on fresh ones."""
+        self._published = None
+        await self.pool.expire_connections()
+        await self.close()
 
     # -- publishing ------------------------------------------------------------------------------------
 
