@@ -1,7 +1,13 @@
-"""Deployment files (docker-compose.yml, deploy/service.Dockerfile, deploy/k8s/) checked without Docker."""
+"""Deployment files (docker-compose.yml, deploy/service.Dockerfile, deploy/k8s/) checked without Docker.
+
+The Kubernetes checks hold the manifests to what the code does: the consumer groups and topics that KEDA
+measures lag on are computed with the services' own settings (`ServiceSettings.group` / `.topic`) and the
+topic table in `shared/events/topics.py`, so renaming a topic or a group fails here, not in production.
+"""
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,12 +17,21 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from shared.events.topics import TOPICS, dead_letter_topic, topics_consumed_by
+from shared.settings import ServiceSettings
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 K8S_DIR = ROOT / "deploy" / "k8s"
 SERVICES = {"intake": 8001, "pathway": 8002, "reporting": 8003, "notifications": 8004}
 NAMESPACE = "ruggengraat"
 CLUSTER_SCOPED_KINDS = {"Namespace"}
+# The services that consume from Kafka (a faust agent in a consumer group): they scale on consumer lag.
+CONSUMERS = [name for name in SERVICES if topics_consumed_by(name)]
+STRIMZI_TOPICS_FILE = K8S_DIR / "strimzi" / "kafka-topics.yaml"
+# Kubernetes' defaults when a probe leaves them out.
+PROBE_DEFAULT_PERIOD_SECONDS = 10
+PROBE_DEFAULT_FAILURE_THRESHOLD = 3
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -122,6 +137,72 @@ def _container_port(container: dict[str, Any], port: int | str) -> int:
     named = [p["containerPort"] for p in container.get("ports", []) if p.get("name") == port]
     assert named, f"no container port named {port!r} in {container['name']}"
     return named[0]
+
+
+def _pod_labels(name: str) -> dict[str, str]:
+    return _deployment(name)["spec"]["template"]["metadata"]["labels"]
+
+
+def _selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    """Whether a label selector with matchLabels only (all these manifests use) selects `labels`."""
+    if not selector:
+        return False
+    assert set(selector) == {"matchLabels"}, "only matchLabels selectors are understood here"
+    return selector["matchLabels"].items() <= labels.items()
+
+
+def _targeting(kind: str, name: str) -> list[dict[str, Any]]:
+    """Objects of `kind` (ScaledObject, HorizontalPodAutoscaler) whose scale target is Deployment `name`."""
+    return [
+        o
+        for o in _k8s_objects(kind)
+        if o["spec"]["scaleTargetRef"]["name"] == name
+        and o["spec"]["scaleTargetRef"].get("kind", "Deployment") == "Deployment"
+    ]
+
+
+def _config() -> dict[str, str]:
+    (configmap,) = [c for c in _k8s_objects("ConfigMap") if c["metadata"]["name"] == "ruggengraat-config"]
+    return {key: str(value) for key, value in configmap["data"].items()}
+
+
+def _settings_as_deployed() -> ServiceSettings:
+    """The services' settings with the ConfigMap's Kafka values (and nothing from this process's environment)."""
+    config = _config()
+    return ServiceSettings.model_construct(
+        kafka_topic_prefix=config.get("KAFKA_TOPIC_PREFIX", ""),
+        kafka_topic_partitions=int(config["KAFKA_TOPIC_PARTITIONS"]),
+        kafka_bootstrap_servers=config["KAFKA_BOOTSTRAP_SERVERS"],
+    )
+
+
+def _service_name(name: str) -> str:
+    """`service_name` of services/<name>/settings.py: the faust app id, hence the consumer group's base name."""
+    module = importlib.import_module(f"services.{name}.settings")
+    classes = [
+        c
+        for c in vars(module).values()
+        if isinstance(c, type) and issubclass(c, ServiceSettings) and c is not ServiceSettings
+    ]
+    assert len(classes) == 1, f"services/{name}/settings.py should define one ServiceSettings subclass"
+    return classes[0].model_fields["service_name"].default
+
+
+def _probe_window_seconds(probe: dict[str, Any]) -> int:
+    """How long a probe must keep failing before the kubelet acts on it."""
+    period = probe.get("periodSeconds", PROBE_DEFAULT_PERIOD_SECONDS)
+    return period * probe.get("failureThreshold", PROBE_DEFAULT_FAILURE_THRESHOLD)
+
+
+def _replica_floor(name: str) -> int:
+    """The fewest pods the manifests keep of a Deployment: its replicas, or its autoscaler's minimum."""
+    scaled = _targeting("ScaledObject", name)
+    hpas = _targeting("HorizontalPodAutoscaler", name)
+    if scaled:
+        return scaled[0]["spec"].get("minReplicaCount", 0)
+    if hpas:
+        return hpas[0]["spec"].get("minReplicas", 1)
+    return _deployment(name)["spec"].get("replicas", 1)
 
 
 def _compose_plugin_available() -> bool:
@@ -376,3 +457,154 @@ def test_deployments_take_settings_from_the_configmap_and_secrets_only_from_a_se
     for secret_name, keys in referenced_secrets.items():
         assert secret_name not in secrets, f"the repository must not ship the Secret {secret_name} itself"
         assert keys <= example_keys, "secret.example.yaml lacks keys the Deployments read"
+
+
+# --- deploy/k8s: more than one machine --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_service_keeps_at_least_two_pods(name: str) -> None:
+    deployment = _deployment(name)
+    scaled, hpas = _targeting("ScaledObject", name), _targeting("HorizontalPodAutoscaler", name)
+
+    assert len(scaled) + len(hpas) <= 1, f"{name}: more than one autoscaler for one Deployment"
+    assert _replica_floor(name) >= 2, f"{name} may run as a single pod"
+    if scaled or hpas:
+        # `kubectl apply` of a Deployment with replicas would set the count back on every apply.
+        assert "replicas" not in deployment["spec"], f"{name}: replicas fights its autoscaler"
+    rolling = deployment["spec"]["strategy"]["rollingUpdate"]
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert rolling["maxUnavailable"] == 0, f"{name}: a rollout must not take a pod away before a new one is ready"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_service_spreads_its_pods_over_machines(name: str) -> None:
+    pod = _deployment(name)["spec"]["template"]
+    constraints = pod["spec"].get("topologySpreadConstraints", [])
+
+    spreading = [
+        c
+        for c in constraints
+        if c["topologyKey"] == "kubernetes.io/hostname" and _selects(c["labelSelector"], pod["metadata"]["labels"])
+    ]
+    assert spreading, f"{name}: nothing keeps its pods off a single node"
+    assert spreading[0]["maxSkew"] == 1
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_service_has_a_disruption_budget_that_lets_one_pod_go_at_a_time(name: str) -> None:
+    budgets = [b for b in _k8s_objects("PodDisruptionBudget") if _selects(b["spec"]["selector"], _pod_labels(name))]
+
+    assert len(budgets) == 1, f"expected one PodDisruptionBudget for {name}, found {len(budgets)}"
+    (budget,) = budgets
+    assert budget["apiVersion"] == "policy/v1"
+    spec = budget["spec"]
+    assert ("minAvailable" in spec) != ("maxUnavailable" in spec), "set one of minAvailable and maxUnavailable"
+    if "minAvailable" in spec:
+        # 1 ≤ minAvailable < the fewest pods: at least one stays, and a drain is not blocked for ever.
+        assert isinstance(spec["minAvailable"], int) and 1 <= spec["minAvailable"] < _replica_floor(name)
+    else:
+        assert spec["maxUnavailable"] == 1
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_liveness_outlasts_a_database_outage_and_readiness_stops_traffic_within_seconds(name: str) -> None:
+    container = _only_container(_deployment(name))
+    liveness, readiness = container["livenessProbe"], container["readinessProbe"]
+    startup = container["startupProbe"]
+
+    assert liveness["httpGet"]["path"] == "/health"
+    assert readiness["httpGet"]["path"] == "/ready"
+    assert startup["httpGet"]["path"] == "/health", "liveness must not start before the process is up"
+    assert _probe_window_seconds(liveness) >= 60, f"{name}: liveness could kill a pod during a short outage"
+    assert _probe_window_seconds(readiness) <= 30, f"{name}: a pod without its database keeps traffic too long"
+    # /ready asks Postgres (2 s) and the broker (3 s) when one of them hangs; a probe timing out sooner
+    # is only a failure for the same reason, but liveness must never time out on a busy event loop.
+    assert liveness.get("timeoutSeconds", 1) >= 3
+    assert readiness.get("successThreshold", 1) == 1, "a pod must come back as soon as its dependencies do"
+
+
+def test_only_the_consuming_services_scale_on_lag() -> None:
+    targets = {o["spec"]["scaleTargetRef"]["name"] for o in _k8s_objects("ScaledObject")}
+
+    assert CONSUMERS == ["pathway", "reporting", "notifications"]
+    assert targets == set(CONSUMERS), "a ScaledObject on kafka lag needs a consumer group to measure"
+
+
+@pytest.mark.parametrize("name", CONSUMERS)
+def test_every_consumer_scales_on_the_lag_of_its_own_group_on_the_topics_it_reads(name: str) -> None:
+    settings = _settings_as_deployed()
+    scaled = _targeting("ScaledObject", name)
+
+    assert len(scaled) == 1, f"expected one ScaledObject for {name}, found {len(scaled)}"
+    (scaled_object,) = scaled
+    assert scaled_object["apiVersion"] == "keda.sh/v1alpha1"
+    triggers = scaled_object["spec"]["triggers"]
+    assert triggers and {t["type"] for t in triggers} == {"kafka"}
+    expected_group = settings.group(_service_name(name))
+    expected_topics = {settings.topic(t) for t in topics_consumed_by(name)}
+    measured_topics = [t["metadata"]["topic"] for t in triggers]
+    assert sorted(measured_topics) == sorted(expected_topics), f"{name} reads {sorted(expected_topics)}"
+    for trigger in triggers:
+        metadata = trigger["metadata"]
+        assert metadata["consumerGroup"] == expected_group
+        assert metadata["bootstrapServers"] == settings.kafka_bootstrap_servers, "KEDA must ask the same brokers"
+        assert int(metadata["lagThreshold"]) > 0
+        # faust starts a new group at the earliest offset; KEDA must count that backlog as lag.
+        assert metadata["offsetResetPolicy"] == "earliest"
+        assert str(metadata.get("allowIdleConsumers", "false")).lower() == "false"
+
+
+@pytest.mark.parametrize("name", CONSUMERS)
+def test_every_consumer_scales_between_two_and_the_partition_count(name: str) -> None:
+    (scaled_object,) = _targeting("ScaledObject", name)
+    spec = scaled_object["spec"]
+    partitions = _settings_as_deployed().kafka_topic_partitions
+
+    assert spec["minReplicaCount"] >= 2
+    # A group can use no more workers than partitions: any pod beyond them would sit idle.
+    assert spec["minReplicaCount"] <= spec["maxReplicaCount"] <= partitions
+
+
+@pytest.mark.parametrize("name", CONSUMERS)
+def test_every_consumer_scales_down_slowly(name: str) -> None:
+    """Each change in the number of workers rebalances the group, which stops its flow for seconds."""
+    (scaled_object,) = _targeting("ScaledObject", name)
+    behavior = scaled_object["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+
+    assert behavior["scaleDown"]["stabilizationWindowSeconds"] >= 300
+    assert behavior["scaleUp"]["stabilizationWindowSeconds"] >= 30
+
+
+def _strimzi_topics() -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(STRIMZI_TOPICS_FILE.read_text()) if d is not None]
+
+
+def test_strimzi_topics_cover_every_topic_the_services_write_or_read() -> None:
+    settings = _settings_as_deployed()
+    names = {t["spec"].get("topicName", t["metadata"]["name"]) for t in _strimzi_topics()}
+
+    expected = {settings.topic(name) for name in TOPICS}
+    expected |= {settings.topic(dead_letter_topic(name)) for name in CONSUMERS}
+    # faust's leader election topic, one per consumer group (faust/assignor/leader_assignor.py).
+    expected |= {f"{settings.group(_service_name(name))}-__assignor-__leader" for name in CONSUMERS}
+    assert names == expected
+
+
+def test_strimzi_topics_are_replicated_and_partitioned_as_the_services_expect() -> None:
+    config = _config()
+    bootstrap_host = config["KAFKA_BOOTSTRAP_SERVERS"].split(",")[0].rsplit(":", 1)[0]
+
+    for topic in _strimzi_topics():
+        name = topic["spec"].get("topicName", topic["metadata"]["name"])
+        assert topic["apiVersion"].startswith("kafka.strimzi.io/") and topic["kind"] == "KafkaTopic"
+        cluster, namespace = topic["metadata"]["labels"]["strimzi.io/cluster"], topic["metadata"]["namespace"]
+        # Strimzi's bootstrap Service is <cluster>-kafka-bootstrap in the cluster's namespace.
+        assert bootstrap_host.startswith(f"{cluster}-kafka-bootstrap.{namespace}."), "topics on another cluster"
+        spec = topic["spec"]
+        replicas, min_insync = spec["replicas"], int(spec["config"]["min.insync.replicas"])
+        assert replicas >= 3 and 2 <= min_insync < replicas, f"{name}: one broker down must not stop writes"
+        if name.endswith("-__assignor-__leader"):
+            assert spec["partitions"] == 1
+        else:
+            assert spec["partitions"] == int(config["KAFKA_TOPIC_PARTITIONS"]), name
