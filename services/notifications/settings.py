@@ -35,6 +35,9 @@ class NotificationsSettings(ServiceSettings):
     retry_base_seconds: float = Field(default=5.0, gt=0, description="Delay after the first failed attempt.")
     retry_cap_seconds: float = Field(default=4 * 3600.0, gt=0, description="Longest delay between attempts.")
     retry_max_attempts: int = Field(default=18, ge=1, le=1000, description="Attempts before the dead-letter list.")
+    retry_after_min_seconds: float = Field(
+        default=1.0, ge=0, description="Shortest Retry-After honoured: `Retry-After: 0` waits this long."
+    )
     retry_after_cap_seconds: float = Field(default=24 * 3600.0, gt=0, description="Longest Retry-After honoured.")
     retry_jitter_seed: int | None = Field(
         default=None, description="Seeds the jitter's random source (tests, benchmarks); none: seeded from the OS."
@@ -55,6 +58,8 @@ class NotificationsSettings(ServiceSettings):
     def _retries_span_a_day_in_production(self) -> NotificationsSettings:
         if self.environment == "production" and self.retry_policy().total_span() <= timedelta(hours=24):
             raise ValueError("retry_base_seconds: in production the retries must span more than 24 hours")
+        if self.retry_after_min_seconds > self.retry_after_cap_seconds:
+            raise ValueError("retry_after_min_seconds: must not be longer than retry_after_cap_seconds")
         if self.lane_lease_seconds <= self.delivery_timeout_seconds:
             raise ValueError("lane_lease_seconds: must be longer than delivery_timeout_seconds")
         return self
@@ -65,6 +70,7 @@ class NotificationsSettings(ServiceSettings):
             base=timedelta(seconds=self.retry_base_seconds),
             cap=timedelta(seconds=self.retry_cap_seconds),
             max_attempts=self.retry_max_attempts,
+            retry_after_min=timedelta(seconds=self.retry_after_min_seconds),
             retry_after_cap=timedelta(seconds=self.retry_after_cap_seconds),
         )
 

@@ -37,9 +37,13 @@ class Breaker:
     def after_success(self) -> Breaker:
         return Breaker()
 
-    def after_failure(self, now: datetime, policy: BreakerPolicy) -> Breaker:
-        """A failed probe parks the endpoint again; so does reaching the threshold while closed."""
+    def after_failure(self, now: datetime, policy: BreakerPolicy, come_back_at: datetime | None = None) -> Breaker:
+        """A failed probe parks the endpoint again; so does reaching the threshold while closed. The park
+        lasts the probe interval, unless the endpoint said when to come back (`come_back_at`, from its
+        Retry-After): then until exactly that time, shorter or longer. An endpoint that says when (typically
+        a 429 or 503 with Retry-After) is managing its load, and is asked again when it asked; the breaker's
+        own interval is for endpoints that fail without saying when."""
         failures = self.failures + 1
         if self.open_until is not None or failures >= policy.failure_threshold:
-            return Breaker(failures, now + policy.probe_interval)
+            return Breaker(failures, come_back_at if come_back_at is not None else now + policy.probe_interval)
         return Breaker(failures, None)

@@ -56,10 +56,16 @@ def decide(
         # The subscription stops; the delivery stays pending so a resumed subscription still gets it.
         return Decision(DeliveryStatus.PENDING, now, breaker.after_success(), True)
     attempts = round_attempts_before + 1
-    after = breaker.after_failure(now, breaker_policy)
+    # A receiver that says when to come back is asked again then (within the policy's bounds), and the
+    # breaker parks its endpoint until then, not longer; one that fails without saying when waits for the
+    # jittered backoff and, once it has failed often enough in a row, for the breaker's probe.
+    come_back_at = None if attempt.retry_after is None else now + retry.honoured(attempt.retry_after)
+    after = breaker.after_failure(now, breaker_policy, come_back_at)
     if retry.exhausted(attempts):
         return Decision(DeliveryStatus.DEAD, now, after, False)
-    next_at = now + retry.delay_after(attempts, attempt.retry_after)
+    if come_back_at is not None:
+        return Decision(DeliveryStatus.PENDING, come_back_at, after, False)
+    next_at = now + retry.backoff(attempts)
     if after.open_until is not None:
         next_at = max(next_at, after.open_until)
     return Decision(DeliveryStatus.PENDING, next_at, after, False)

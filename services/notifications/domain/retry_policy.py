@@ -1,4 +1,5 @@
-"""When a failed delivery is tried again: exponential backoff with jitter, spread over more than a day.
+"""When a failed delivery is tried again: when the receiver said (Retry-After), within bounds; otherwise after
+an exponential backoff with jitter, spread over more than a day.
 
 Pure: the jitter comes from the `random.Random` the policy is given (seeded by its maker), never from the
 module-level generator, so a test or a replay of decisions draws the same delays again.
@@ -16,6 +17,7 @@ from email.utils import parsedate_to_datetime
 BASE = timedelta(seconds=5)
 CAP = timedelta(hours=4)
 MAX_ATTEMPTS = 18
+RETRY_AFTER_MIN = timedelta(seconds=1)
 RETRY_AFTER_CAP = timedelta(hours=24)
 JITTER = 0.2  # each backoff delay is its base delay times a uniform draw from [1 - JITTER, 1 + JITTER]
 # What a Retry-After reads as at most (ten years, beyond any policy's cap), so that it stays representable.
@@ -30,20 +32,27 @@ class RetryPolicy:
     base: timedelta = BASE
     cap: timedelta = CAP
     max_attempts: int = MAX_ATTEMPTS
-    #: A receiver's Retry-After is honoured up to this long, so one header cannot park a delivery for ever.
+    #: A receiver's Retry-After is honoured from this long, so `Retry-After: 0` does not make us hammer it,
+    retry_after_min: timedelta = RETRY_AFTER_MIN
+    #: and up to this long, so one header cannot park a delivery for ever.
     retry_after_cap: timedelta = RETRY_AFTER_CAP
 
     def base_delay(self, attempt: int) -> timedelta:
         return min(self.base * (2 ** min(attempt - 1, 62)), self.cap)
 
+    def backoff(self, attempt: int) -> timedelta:
+        """The delay after failed attempt `attempt` (1-based) of a receiver that did not say when: its base
+        delay, give or take JITTER."""
+        return self.base_delay(attempt) * self.rng.uniform(1 - JITTER, 1 + JITTER)
+
+    def honoured(self, retry_after: timedelta) -> timedelta:
+        """The delay a receiver's Retry-After gets: what it asked, within [retry_after_min, retry_after_cap]."""
+        return max(self.retry_after_min, min(retry_after, self.retry_after_cap))
+
     def delay_after(self, attempt: int, retry_after: timedelta | None = None) -> timedelta:
-        """Delay before the attempt after `attempt` (1-based); a receiver's Retry-After wins when longer."""
-        delay = self.base_delay(attempt) * self.rng.uniform(1 - JITTER, 1 + JITTER)
-        if retry_after is not None:
-            retry_after = min(retry_after, self.retry_after_cap)
-            if retry_after > delay:
-                return retry_after
-        return delay
+        """Delay before the attempt after `attempt` (1-based): the receiver's Retry-After when it gave one,
+        shorter or longer than the backoff (within its bounds, without jitter), else the backoff."""
+        return self.backoff(attempt) if retry_after is None else self.honoured(retry_after)
 
     def exhausted(self, attempts: int) -> bool:
         """True when `attempts` failed attempts are all this delivery gets before the dead-letter list."""

@@ -30,3 +30,13 @@ def test_a_failed_probe_parks_it_again_and_a_successful_one_closes_it():
     again = opened.after_failure(probe_time, POLICY)
     assert again.state(probe_time) is BreakerState.OPEN and again.open_until == probe_time + POLICY.probe_interval
     assert opened.after_success() == Breaker()
+
+
+def test_an_endpoint_that_says_when_to_come_back_is_parked_until_exactly_then():
+    come_back = NOW + timedelta(seconds=10)
+    opening = Breaker(2, None).after_failure(NOW, POLICY, come_back)  # the third failure would park it for 60 s
+    assert opening == Breaker(3, come_back)
+    assert not opening.allows_attempt(come_back - timedelta(microseconds=1)) and opening.allows_attempt(come_back)
+    probe = Breaker(3, NOW).after_failure(NOW, POLICY, NOW + timedelta(hours=2))  # longer than the probe, too
+    assert probe.open_until == NOW + timedelta(hours=2)
+    assert Breaker().after_failure(NOW, POLICY, come_back) == Breaker(1, None)  # below the threshold: closed
