@@ -324,8 +324,17 @@ def test_every_service_is_healthy_only_when_ready_and_restarts_unless_stopped(na
     service = _compose_service(name)
 
     assert "/ready" in _healthcheck_text(service)
+    assert "/health" in _healthcheck_text(service), "a stalled loop (/health 503) must show as unhealthy too"
     assert "curl" not in _healthcheck_text(service), "python:3.11-slim has no curl"
     assert service["restart"] == "unless-stopped"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_a_postgres_or_kafka_restart_does_not_make_compose_restart_the_services(name: str) -> None:
+    """The services ride out a restart of their database or broker themselves (503 + Retry-After, loops
+    that retry); `depends_on: restart: true` would restart them with it and hide whether they can."""
+    for dependency, condition in _compose_service(name)["depends_on"].items():
+        assert condition.get("restart", False) is False, f"{name} is restarted with {dependency}"
 
 
 # --- the Dockerfile ----------------------------------------------------------------------------------
