@@ -16,7 +16,14 @@ from shared.consumer.dead_letters import Record
 from shared.consumer.faust_worker import process_until_done
 from shared.db import database_unavailable
 from shared.http import install_problem_handlers
-from shared.supervisor import LOOP_RESTARTS, LoopHandle, Supervisor, guarded, is_dependency_unavailable
+from shared.supervisor import (
+    LOOP_RESTARTS,
+    LoopHandle,
+    Supervisor,
+    guarded,
+    is_dependency_unavailable,
+    record_failure,
+)
 
 
 class FakeClock:
@@ -281,3 +288,37 @@ def test_a_bug_in_a_route_is_still_a_500():
 
     response = TestClient(app, raise_server_exceptions=False).get("/thing")
     assert response.status_code == 500
+
+
+async def test_health_and_ready_answer_503_for_a_stalled_loop_and_a_failing_loop(monkeypatch):
+    from shared.http import operations_router
+    from shared.service import Runtime
+    from shared.settings import ServiceSettings
+
+    clock = FakeClock()
+    runtime = Runtime(ServiceSettings(loop_stall_seconds=60), None, None, None)  # type: ignore[arg-type]
+    runtime.supervisor.now = clock
+    handle = runtime.supervisor.track("relay")
+    handle.now = clock
+    handle.busy()
+
+    async def all_answer(self) -> dict[str, bool]:
+        return {"postgres": True, "broker": True} | {f"loop:{n}": r for n, r in self.supervisor.ready().items()}
+
+    app = FastAPI()
+    app.state.runtime = runtime
+    app.include_router(operations_router())
+    client = TestClient(app)
+    monkeypatch.setattr(Runtime, "readiness", all_answer)  # the database and broker checks are I/O
+    assert client.get("/health").status_code == 200
+    assert client.get("/ready").status_code == 200
+    clock.t += 61
+    health = client.get("/health")
+    assert health.status_code == 503
+    assert health.json()["stalled"] == ["relay"]
+    handle.progressed()
+    assert client.get("/health").status_code == 200
+    record_failure(handle, internal_client_error())
+    ready = client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["loop:relay"] is False
