@@ -7,9 +7,9 @@ import asyncio
 import asyncpg
 import pytest
 import structlog
+from aiokafka.errors import KafkaConnectionError
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from aiokafka.errors import KafkaConnectionError
 from kafka.errors import KafkaTimeoutError
 
 from shared.consumer.dead_letters import Record
@@ -260,7 +260,11 @@ async def test_a_consumer_batch_is_tried_again_until_it_is_done_instead_of_crash
 
 @pytest.mark.parametrize(
     "error",
-    [FileNotFoundError(2, "No such file or directory"), internal_client_error(), asyncpg.exceptions.AdminShutdownError()],
+    [
+        FileNotFoundError(2, "No such file or directory"),
+        internal_client_error(),
+        asyncpg.exceptions.AdminShutdownError(),
+    ],
     ids=lambda e: type(e).__name__,
 )
 def test_a_request_while_the_database_is_away_gets_a_503_problem_with_retry_after(error):
