@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-# Production defaults. Base delays after attempt 1, 2, …: 5 s doubling to a cap of 4 h; 18 attempts span ~29 h.
+# Production defaults. Base delays after attempt 1, 2, …: 5 s doubling to a cap of 4 h; 18 attempts span 25.7 h
+# before jitter, 20.6-30.8 h with it (under 24 h for about 6 % of the deliveries that use them all).
 BASE = timedelta(seconds=5)
 CAP = timedelta(hours=4)
 MAX_ATTEMPTS = 18
