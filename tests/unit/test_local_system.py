@@ -1,8 +1,11 @@
-"""The local system's environment for its service processes (no processes started here)."""
+"""The local system's environment and workers for its service processes (no processes started here)."""
 
+import json
 from pathlib import Path
 
-from deploy.local import LocalSystem
+import pytest
+
+from deploy.local import LocalSystem, ServiceProcess
 
 
 def _system(**extra_env: str) -> LocalSystem:
@@ -18,3 +21,38 @@ def test_the_environment_and_the_caller_choose_more_partitions(monkeypatch):
     monkeypatch.setenv("KAFKA_TOPIC_PARTITIONS", "6")
     assert _system().env()["KAFKA_TOPIC_PARTITIONS"] == "6"
     assert _system(KAFKA_TOPIC_PARTITIONS="3").env()["KAFKA_TOPIC_PARTITIONS"] == "3"
+
+
+def test_more_workers_per_service_get_six_partitions(monkeypatch):
+    monkeypatch.delenv("KAFKA_TOPIC_PARTITIONS", raising=False)
+    system = _system()
+    system.worker_count = 2
+    assert system.env()["KAFKA_TOPIC_PARTITIONS"] == "6"
+
+
+def test_fewer_partitions_than_workers_are_refused(monkeypatch):
+    monkeypatch.setenv("KAFKA_TOPIC_PARTITIONS", "2")
+    system = _system()
+    system.worker_count = 3
+    with pytest.raises(ValueError, match="3 workers"):
+        system.env()
+
+
+def test_each_worker_has_a_port_and_log_of_its_own_and_services_names_the_first(monkeypatch, tmp_path):
+    monkeypatch.delenv("KAFKA_TOPIC_PARTITIONS", raising=False)
+    started = []
+    monkeypatch.setattr(ServiceProcess, "start", lambda self: started.append(self))
+    monkeypatch.setattr(ServiceProcess, "wait_ready", lambda self, timeout=90.0: None)
+    system = LocalSystem("postgresql://localhost/x", "127.0.0.1:9092", tmp_path)
+    system.start(("intake", "pathway"), ports={"intake": 18001}, workers=2)
+
+    assert [p.name for p in started] == ["intake", "intake", "pathway", "pathway"]
+    intake = system.workers["intake"]
+    assert system.services["intake"] is intake[0] and intake[0].port == 18001
+    assert len({p.port for p in started}) == 4
+    assert [p.log_path.name for p in intake] == ["intake.log", "intake.2.log"]
+    assert system.urls("intake") == [f"http://127.0.0.1:{p.port}" for p in intake]
+    assert {p.env["KAFKA_TOPIC_PARTITIONS"] for p in started} == {"6"}
+    peers = json.loads(started[3].env["PEER_URLS"])
+    assert peers == {"intake": "http://127.0.0.1:18001", "pathway": system.url("pathway")}
+    assert system.worker("pathway", 1) is system.workers["pathway"][1]
