@@ -173,6 +173,62 @@ def replay(service: Annotated[str, typer.Argument(help=f"One of: {', '.join(PROJ
 
 
 @app.command()
+def faults(
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="A scenario to run (repeatable); default: every one")
+    ] = None,
+    repeat: Annotated[int, typer.Option(help="Run the chosen scenarios this many times", min=1)] = 1,
+    workers: Annotated[int, typer.Option(help="Processes per service (more than one: 6 partitions)", min=1, max=6)] = 1,
+    rate: Annotated[float, typer.Option(help="Episodes started per second", min=0.1)] = 10.0,
+    seconds: Annotated[
+        float, typer.Option(help="How long the load runs; the fault comes a third of the way in")
+    ] = 40.0,
+    drain_timeout: Annotated[float, typer.Option(help="Longest wait for the flow to drain after the load")] = 120.0,
+    stall_after: Annotated[float, typer.Option(help="Nothing moved for this long with work left: a stall")] = 45.0,
+    rescue: bool = typer.Option(True, "--rescue/--no-rescue", help="After a stall, restart every service."),
+    out: Annotated[Path | None, typer.Option(help="Where logs, results.json and results.md go")] = None,
+) -> None:
+    """The fault campaign: each scenario on a fresh system under a steady load; one table; non-zero on any loss,
+    duplicate effect or stall."""
+    import asyncio
+    import time
+
+    from deploy.faults import SCENARIOS, Options, default_scenarios, run_campaign
+    from deploy.faults.report import write
+
+    names = only or default_scenarios(workers)
+    unknown = [name for name in names if name not in SCENARIOS]
+    if unknown:
+        console.print(f"[red]unknown scenario {', '.join(unknown)}; known: {', '.join(SCENARIOS)}[/]")
+        raise typer.Exit(2)
+    if workers == 1 and any(SCENARIOS[name].needs_workers for name in names):
+        console.print("[red]kill-workers needs --workers 2 or more[/]")
+        raise typer.Exit(2)
+    out = out or ROOT / ".run" / "faults" / time.strftime("%Y%m%d-%H%M%S")
+    options = Options(
+        out=out,
+        rate=rate,
+        seconds=seconds,
+        drain_timeout=drain_timeout,
+        stall_after=stall_after,
+        workers=workers,
+        rescue=rescue,
+        echo=console.print,
+    )
+    results = asyncio.run(run_campaign(names, options, repeat))
+    title = (
+        f"Fault campaign: {rate:g} episodes/s for {seconds:g} s, fault at {options.fault_moment:g} s,"
+        f" {workers} worker(s) per service"
+    )
+    write(results, out, title, console)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        console.print(f"[red]{len(failed)} of {len(results)} runs lost, duplicated or stalled[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]{len(results)} runs: nothing lost, nothing twice, no stall[/]")
+
+
+@app.command()
 def schemas(check: bool = typer.Option(False, help="Fail when the checked-in files are stale.")) -> None:
     """Regenerate the JSON Schemas and the AsyncAPI document from the payload models."""
     from shared.events.contracts import stale_files, write_contracts

@@ -1,0 +1,540 @@
+"""The fault campaign: each scenario on a fresh system (embedded PostgreSQL, tansu, the four services, a webhook
+receiver subscribed to every event type of the practice) under a steady load, with one fault a third of the
+way in; then it waits for the flow to drain (or calls a stall) and judges what the stores and the endpoint hold.
+
+    result = asyncio.run(run_scenario(SCENARIOS["pg-fast-5"], Options(out=Path("/tmp/faults"))))
+
+A fault comes with its own recovery step, as production has one: an orchestrator restarts a killed process
+after ~2 s, PostgreSQL and the broker are started again, the endpoint comes back. Anything the campaign has to do
+beyond that to get the flow going again (after a stall it restarts every service, when `rescue` is on) is a
+person acting, and is reported as such: it never should be needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from deploy.faults import checks
+from deploy.faults.load import APPENDED_ONCE, PRACTICE_AGB, Load, LoadStats
+from deploy.faults.observe import (
+    Observed,
+    all_event_types,
+    connect,
+    expected_deliveries,
+    flow,
+    observe,
+    receiver_attempts,
+    snapshot,
+)
+from deploy.faults.progress import Recovery, Snapshot, StallWatch, describe, outstanding, recovery
+from deploy.local import SERVICES, EmbeddedPostgres, LocalBroker, LocalSystem, dev_headers
+from deploy.receiver import ReceiverProcess
+from shared.clock import OffsetFileClock
+
+ENDPOINT = "gp"  # the receiver's endpoint the campaign's subscription delivers to
+
+# Delivery retries and the breaker in seconds rather than production's hours, so that an endpoint that was away
+# for half a minute is caught up within the drain; every other setting is the services' own.
+CAMPAIGN_ENV = {
+    "TIMER_POLL_INTERVAL_SECONDS": "0.5",
+    "RETRY_BASE_SECONDS": "1",
+    "RETRY_CAP_SECONDS": "5",
+    "RETRY_MAX_ATTEMPTS": "40",
+    "BREAKER_PROBE_SECONDS": "5",
+}
+
+EVALUATION_INTERVAL = timedelta(days=21)  # the guideline's three weeks between evaluations
+
+
+@dataclass
+class Options:
+    out: Path
+    rate: float = 10.0  # episodes started per second
+    seconds: float = 40.0  # how long the load runs
+    fault_at: float | None = None  # seconds into the load; a third of the way by default
+    drain_timeout: float = 120.0  # after the load and the fault's recovery step
+    stall_after: float = 45.0  # nothing moved for this long with work left: a stall
+    workers: int = 1
+    rescue: bool = True  # after a stall, restart every service (a person acting) to see what was lost
+    restart_after: float = 2.0  # an orchestrator restarts a killed process after this long
+    settle: float = 3.0  # after draining, wait this long for anything late (a second firing, a re-send)
+    echo: Callable[[str], None] = print
+
+    @property
+    def fault_moment(self) -> float:
+        return self.fault_at if self.fault_at is not None else self.seconds / 3
+
+
+# -- the system under test -----------------------------------------------------------------------------------
+
+
+class Rig:
+    """One fresh system and what happened to it."""
+
+    def __init__(self, options: Options, run_dir: Path) -> None:
+        self.options = options
+        self.run_dir = run_dir
+        self.clock_file = run_dir / "clock-offset"
+        self.postgres: EmbeddedPostgres | None = None
+        self.broker: LocalBroker | None = None
+        self.system: LocalSystem | None = None
+        self.receiver: ReceiverProcess | None = None
+        self.database_url = ""
+        self.secret = ""
+        self.t0 = time.monotonic()
+        self.timeline: list[tuple[float, str]] = []
+        self.fault_start: float | None = None
+        self.fault_end: float | None = None
+        self.orchestrator_restarts = 0
+        self.earlier_attempts: list[checks.Attempt] = []  # the receiver's log before it was stopped
+        self.samples: list[Snapshot | None] = []
+        self.sampling = True
+
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    def mark(self, text: str) -> None:
+        self.timeline.append((round(self.now(), 1), text))
+        self.options.echo(f"  {self.now():6.1f} s  {text}")
+
+    def fault_started(self, text: str) -> None:
+        self.fault_start = self.now()
+        self.mark(text)
+
+    def fault_ended(self, text: str) -> None:
+        self.fault_end = self.now()
+        self.mark(text)
+
+    def victim(self) -> int:
+        """Which worker of a service a kill takes: the only one, or the last of several."""
+        return self.options.workers - 1
+
+    async def start(self) -> None:
+        OffsetFileClock.write_offset(self.clock_file, timedelta(0))
+        self.postgres = EmbeddedPostgres()
+        self.database_url = await asyncio.to_thread(self.postgres.start)
+        self.broker = LocalBroker(log_path=self.run_dir / "broker.log")
+        await asyncio.to_thread(self.broker.start)
+        env = {**CAMPAIGN_ENV, "CLOCK_OFFSET_FILE": str(self.clock_file)}
+        self.system = LocalSystem(self.database_url, self.broker.bootstrap, self.run_dir, extra_env=env)
+        await asyncio.to_thread(self.system.start, SERVICES, None, workers=self.options.workers)
+        self.receiver = await asyncio.to_thread(ReceiverProcess, self.run_dir, "receiver")
+        async with httpx.AsyncClient(timeout=30) as client:
+            created = await client.post(
+                f"{self.system.url('notifications')}/v1/subscriptions",
+                headers=dev_headers("subscriber", "gp-his-campaign", scope=f"practice:{PRACTICE_AGB}"),
+                json={"endpoint_url": self.receiver.url(ENDPOINT), "event_types": all_event_types()},
+            )
+            created.raise_for_status()
+        self.secret = created.json()["secret"]
+        await asyncio.to_thread(self.receiver.configure, ENDPOINT, secret=self.secret)
+
+    def stop(self) -> None:
+        """Stop every process this rig started; keep the logs (PostgreSQL's copied next to the others)."""
+        if self.receiver is not None:
+            self.receiver.stop()
+        if self.system is not None:
+            self.system.stop()
+        if self.broker is not None:
+            self.broker.stop()
+        if self.postgres is not None:
+            with contextlib.suppress(OSError):
+                shutil.copy(self.postgres.log_path, self.run_dir / "postgres.log")
+            self.postgres.stop()
+
+    def set_clock(self, offset: timedelta) -> None:
+        OffsetFileClock.write_offset(self.clock_file, offset)
+
+    def clock_now(self):
+        return OffsetFileClock(self.clock_file).now()
+
+
+# -- the faults ----------------------------------------------------------------------------------------------
+
+
+Fault = Callable[[Rig], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    fault: Fault
+    needs_workers: bool = False  # only with more than one worker per service
+
+
+def kill(*names: str) -> Fault:
+    async def fault(rig: Rig) -> None:
+        assert rig.system is not None
+        index = rig.victim()
+        which = ", ".join(f"{name} #{index + 1}" for name in names)
+        rig.fault_started(f"SIGKILL {which}")
+        for name in names:
+            await asyncio.to_thread(rig.system.kill, name, index)
+        await asyncio.sleep(rig.options.restart_after)
+        rig.mark(f"orchestrator restarts {which}")
+        await asyncio.gather(*(asyncio.to_thread(rig.system.restart, name, index) for name in names))
+        rig.orchestrator_restarts += len(names)
+        rig.fault_ended(f"{which} ready again")
+
+    return fault
+
+
+async def broker_empty(rig: Rig) -> None:
+    assert rig.broker is not None
+    rig.fault_started("broker stopped (tansu keeps nothing)")
+    await asyncio.to_thread(rig.broker.restart_empty)
+    rig.fault_ended("broker started again, empty")
+
+
+def postgres_down(mode: str, seconds: float) -> Fault:
+    async def fault(rig: Rig) -> None:
+        assert rig.postgres is not None
+        rig.fault_started(f"PostgreSQL stopped ({mode}) for {seconds:.0f} s")
+        await asyncio.to_thread(rig.postgres.stop_server, mode)
+        await asyncio.sleep(seconds)
+        await asyncio.to_thread(rig.postgres.start_server)
+        rig.fault_ended("PostgreSQL started again")
+
+    return fault
+
+
+def webhook_down(refusing: float = 15.0, unavailable: float = 10.0) -> Fault:
+    async def fault(rig: Rig) -> None:
+        receiver = rig.receiver
+        assert receiver is not None
+        # Its attempt log lives in the process: keep it first. Answering 503 for the moment that takes means no
+        # delivery gets through unrecorded between reading the log and stopping the process.
+        await asyncio.to_thread(receiver.configure, ENDPOINT, secret=rig.secret, fail_next=10**9, fail_status=503)
+        attempts, _ = await receiver_attempts(receiver.base, ENDPOINT)
+        rig.earlier_attempts += attempts
+        rig.fault_started(f"webhook endpoint refuses connections for {refusing:.0f} s")
+        await asyncio.to_thread(receiver.stop)
+        await asyncio.sleep(refusing)
+        await asyncio.to_thread(receiver.start)  # same port; what it kept is on disk
+        await asyncio.to_thread(
+            receiver.configure, ENDPOINT, secret=rig.secret, fail_next=10**9, fail_status=503, retry_after=2
+        )
+        rig.mark(f"webhook endpoint answers 503 with Retry-After: 2 for {unavailable:.0f} s")
+        await asyncio.sleep(unavailable)
+        await asyncio.to_thread(receiver.configure, ENDPOINT, secret=rig.secret)
+        rig.fault_ended("webhook endpoint answers 2xx again")
+
+    return fault
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        *(Scenario(f"kill-{name}", f"SIGKILL of {name}, restarted after 2 s", kill(name)) for name in SERVICES),
+        Scenario("kill-workers", "SIGKILL of one worker of every service at once", kill(*SERVICES), needs_workers=True),
+        Scenario("broker-empty", "the broker restarted empty", broker_empty),
+        *(
+            Scenario(f"pg-{mode}-{seconds}", f"PostgreSQL stopped {mode} for {seconds} s", postgres_down(mode, seconds))
+            for mode in ("fast", "immediate")
+            for seconds in (5, 30)
+        ),
+        Scenario(
+            "webhook-down", "the webhook endpoint refuses connections 15 s, then answers 503 10 s", webhook_down()
+        ),
+    )
+}
+
+
+def default_scenarios(workers: int) -> list[str]:
+    return [name for name, s in SCENARIOS.items() if workers > 1 or not s.needs_workers]
+
+
+# -- a run ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ScenarioResult:
+    scenario: str
+    run: int
+    workers: int
+    rate: float
+    seconds: float
+    run_dir: str
+    load: dict[str, Any] = field(default_factory=dict)
+    events: dict[str, dict[str, int]] = field(default_factory=dict)
+    consumption: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deliveries: dict[str, Any] = field(default_factory=dict)
+    delivery_states: dict[str, int] = field(default_factory=dict)
+    timers: dict[str, int] = field(default_factory=dict)
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+    order: dict[str, Any] = field(default_factory=dict)
+    drain: str = ""  # drained | stalled | timed out (and what a rescue did)
+    drain_seconds: float | None = None
+    stall: str = ""  # what was left when it stalled
+    stall_log: dict[str, list[str]] = field(default_factory=dict)
+    flowing_after: float | None = None
+    caught_up_after: float | None = None
+    orchestrator_restarts: int = 0
+    person_acted: str = ""  # what a person had to do beyond the fault's own recovery ("" : nothing)
+    timeline: list[tuple[float, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.error
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+async def run_scenario(scenario: Scenario, options: Options, run: int = 1, index: int = 1) -> ScenarioResult:
+    """One scenario on a fresh system; every process it starts is stopped before it returns."""
+    run_dir = options.out / (f"{index:02d}-{scenario.name}" + ("" if run == 1 else f"-run{run}"))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    result = ScenarioResult(scenario.name, run, options.workers, options.rate, options.seconds, str(run_dir))
+    rig = Rig(options, run_dir)
+    options.echo(f"[{scenario.name}] {scenario.description}; logs in {run_dir}")
+    try:
+        await rig.start()
+        await _exercise(rig, scenario, result)
+    except Exception as error:  # noqa: BLE001 — a scenario that could not run is reported, the others still run
+        result.error = f"{type(error).__name__}: {error}"
+        result.problems.append(f"the scenario did not run to the end: {result.error}")
+        rig.mark(f"error: {result.error}")
+    finally:
+        rig.sampling = False
+        await asyncio.to_thread(rig.stop)
+    result.timeline = rig.timeline
+    (run_dir / "result.json").write_text(_json(result.to_json()))
+    return result
+
+
+async def _exercise(rig: Rig, scenario: Scenario, result: ScenarioResult) -> None:
+    options = rig.options
+    assert rig.system is not None
+    load = Load(rig.system.urls("intake"), rig.clock_file, options.rate, options.seconds)
+    ready_after = rig.now()
+    rig.t0 = time.monotonic()  # the timeline counts from the load's start
+    rig.mark(f"system ready ({options.workers} worker(s) per service, started in {ready_after:.0f} s)")
+    sampler = asyncio.create_task(_sample(rig))
+    try:
+        rig.mark(f"load: {options.rate:g} episodes/s for {options.seconds:g} s")
+        stats, _ = await asyncio.gather(load.run(), _inject(rig, scenario))
+        rig.mark(
+            f"load ended: {stats.accepted_count} requests accepted, {stats.refused_count} attempts refused,"
+            f" {stats.given_up} given up"
+        )
+        drained_at = await _drain(rig, result)
+        if result.drain != "drained" and options.rescue:
+            await _rescue(rig, result)
+        if rig.fault_start is not None and rig.fault_end is not None:
+            recovered: Recovery = recovery(rig.samples, rig.fault_start, rig.fault_end)
+            result.flowing_after = _round(recovered.flowing_after)
+            result.caught_up_after = _round(recovered.caught_up_after)
+        result.drain_seconds = _round(drained_at)
+        await asyncio.sleep(options.settle)
+    finally:
+        rig.sampling = False
+        await sampler
+    assert rig.receiver is not None
+    conn = await connect(rig.database_url)
+    try:
+        observed = await observe(conn, rig.receiver.base, ENDPOINT, rig.earlier_attempts)
+    finally:
+        await conn.close()
+    judge(result, stats, observed, rig.clock_now())
+    result.orchestrator_restarts = rig.orchestrator_restarts
+
+
+async def _inject(rig: Rig, scenario: Scenario) -> None:
+    """Move the shared clock so evaluation timers fire around the fault, then inject it.
+
+    Timers fall due three weeks after a referral. Two seconds before the fault the clock jumps to three weeks
+    minus the time the load has run: from then on the timers of the episodes referred so far fall due one after
+    another, as steadily as they were made, so the fault finds the scheduler firing."""
+    moment = rig.options.fault_moment
+    jump = max(1.0, moment - 2.0)
+    await asyncio.sleep(max(0.0, jump - rig.now()))
+    rig.set_clock(EVALUATION_INTERVAL - timedelta(seconds=rig.now()))
+    rig.mark("shared clock moved: the evaluations planned so far fall due from now on")
+    await asyncio.sleep(max(0.0, moment - rig.now()))
+    await scenario.fault(rig)
+
+
+async def _sample(rig: Rig) -> None:
+    """Every second, every stage's backlog (None while the database does not answer)."""
+    conn = None
+    while rig.sampling:
+        started = time.monotonic()
+        try:
+            if conn is None or conn.is_closed():
+                conn = await connect(rig.database_url)
+            rig.samples.append(await snapshot(conn, rig.now(), rig.clock_now()))
+        except Exception:  # noqa: BLE001 — the database is away (that may be the fault): no sample
+            rig.samples.append(None)
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.terminate()
+            conn = None
+        await asyncio.sleep(max(0.1, 1.0 - (time.monotonic() - started)))
+    if conn is not None:
+        with contextlib.suppress(Exception):
+            await conn.close()
+
+
+async def _drain(rig: Rig, result: ScenarioResult) -> float | None:
+    """Wait until every stage is empty; sets result.drain. Returns seconds from the load's end to drained."""
+    options = rig.options
+    began = time.monotonic()
+    watch = StallWatch(options.stall_after, began)
+    while True:
+        await asyncio.sleep(1.0)
+        latest = rig.samples[-1] if rig.samples else None
+        state = watch.update(latest, time.monotonic())
+        if state == "drained":
+            result.drain = "drained"
+            rig.mark("drained")
+            return time.monotonic() - began
+        timed_out = time.monotonic() - began > options.drain_timeout
+        if state == "stalled" or timed_out:
+            result.drain = "stalled" if state == "stalled" else "timed out"
+            result.stall = describe(latest)
+            result.stall_log = log_excerpts(rig.run_dir)
+            still = f"nothing moved for {options.stall_after:g} s" if state == "stalled" else "drain timeout"
+            rig.mark(f"STALL ({still}): {result.stall}")
+            result.problems.append(f"{result.drain}: {result.stall}")
+            return None
+
+
+async def _rescue(rig: Rig, result: ScenarioResult) -> None:
+    """A person restarts every service; then the drain gets another chance (to see what a restart recovers)."""
+    assert rig.system is not None
+    rig.mark("a person restarts every service")
+    for name in SERVICES:
+        for index, _ in enumerate(rig.system.workers[name]):
+            worker = rig.system.worker(name, index)
+            await asyncio.to_thread(worker.stop)
+            await asyncio.to_thread(rig.system.restart, name, index)
+    result.person_acted = "restarted every service after the stall"
+    first = result.drain
+    again = ScenarioResult(result.scenario, result.run, result.workers, result.rate, result.seconds, result.run_dir)
+    await _drain(rig, again)
+    result.drain = f"{first}; after a restart: {again.drain}"
+    if again.drain != "drained":
+        result.problems += again.problems
+
+
+def log_excerpts(run_dir: Path, lines: int = 12) -> dict[str, list[str]]:
+    """The last lines of each service log that speak of the relay, the dispatcher, the consumer or an error."""
+    pattern = re.compile(r"relay|dispatch|consumer|database|broker|error|warning|exception|traceback|stall", re.I)
+    excerpts = {}
+    for path in sorted(run_dir.glob("*.log")):
+        with contextlib.suppress(OSError):
+            matching = [
+                line.rstrip()[:400] for line in path.read_text(errors="replace").splitlines() if pattern.search(line)
+            ]
+            if matching:
+                excerpts[path.name] = matching[-lines:]
+    return excerpts
+
+
+# -- the verdict ---------------------------------------------------------------------------------------------
+
+
+def judge(result: ScenarioResult, stats: LoadStats, observed: Observed, now) -> None:
+    """Fill in the result from the load and what was observed; every loss, duplicate effect, gap or disorder
+    becomes a problem (the run fails)."""
+    producers, consumes = flow()
+    events = observed.events
+    problems = result.problems
+    result.load = {
+        "episodes": stats.episodes_started,
+        "completed": stats.episodes_completed,
+        "accepted": stats.accepted_count,
+        "refused": dict(stats.refused),
+        "refused_total": stats.refused_count,
+        "retried_requests": stats.retried_requests,
+        "rejected": stats.rejected[:10],
+        "rejected_total": len(stats.rejected),
+        "given_up": stats.given_up,
+    }
+    if stats.rejected:
+        problems.append(f"{len(stats.rejected)} valid requests rejected, e.g. {stats.rejected[0]}")
+    lost = checks.lost_acceptances(stats.accepted, events)
+    result.lost = [f"{a.step} {a.episode_id} v{a.version}" for a in lost[:10]]
+    if lost:
+        problems.append(f"{len(lost)} accepted requests not in the intake store")
+    result.events = checks.events_per_type(events)
+
+    consumed = checks.consumption(events, producers, consumes, observed.inbox, observed.dead_letters)
+    result.consumption = {name: asdict(c) for name, c in consumed.items()}
+    for name, c in consumed.items():
+        if c.missing or c.duplicated:
+            problems.append(
+                f"{name} consumed {c.missing} events never and {c.duplicated} twice ({c.dead_lettered} dead-lettered)"
+            )
+
+    duplicates = checks.duplicate_effects(events, {"intake": APPENDED_ONCE})
+    result.duplicates = [asdict(d) for d in duplicates[:20]]
+    if duplicates:
+        problems.append(f"{len(duplicates)} duplicate effects, e.g. {duplicates[0].what} ({duplicates[0].key})")
+
+    timers = checks.timers(observed.timers, events, now)
+    result.timers = asdict(timers)
+    if not timers.ok:
+        problems.append(
+            f"timers: {timers.fired_twice} fired twice, {timers.due_not_fired} due and not fired,"
+            f" {timers.fired_without_event} fired without an event,"
+            f" {timers.event_without_timer} events of no fired timer"
+        )
+
+    expected = expected_deliveries(events, set(all_event_types()))
+    delivered = checks.deliveries(expected, observed.attempts, observed.kept)
+    result.deliveries = {**asdict(delivered), "attempt_log_full": observed.attempt_log_full}
+    result.delivery_states = observed.delivery_states
+    if delivered.missing or delivered.duplicated or delivered.unexpected:
+        problems.append(
+            f"deliveries: {delivered.missing} missing, {delivered.duplicated} duplicated,"
+            f" {delivered.unexpected} unexpected"
+        )
+    if delivered.gaps or delivered.out_of_order:
+        problems.append(f"deliveries: {len(delivered.gaps)} sequence gaps, {delivered.out_of_order} out of order")
+    if observed.delivery_states.get("dead"):
+        problems.append(f"{observed.delivery_states['dead']} deliveries dead-lettered")
+
+    order = checks.episode_order(observed.kept, events)
+    result.order = asdict(order)
+    if not order.ok:
+        problems.append(f"{order.violations} episodes received out of causal order, e.g. {order.examples[0]}")
+
+
+async def run_campaign(names: list[str], options: Options, repeat: int = 1) -> list[ScenarioResult]:
+    results = []
+    index = 0
+    for run in range(1, repeat + 1):
+        for name in names:
+            index += 1
+            results.append(await run_scenario(SCENARIOS[name], options, run, index))
+    return results
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, indent=2, default=str)
+
+
+__all__ = ["SCENARIOS", "Options", "ScenarioResult", "default_scenarios", "outstanding", "run_campaign", "run_scenario"]
