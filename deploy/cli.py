@@ -215,10 +215,14 @@ def faults(
         rescue=rescue,
         echo=console.print,
     )
-    results = asyncio.run(run_campaign(names, options, repeat))
+    try:
+        results = asyncio.run(run_campaign(names, options, repeat))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        console.print(f"[yellow]interrupted: every process the campaign started is stopped; logs in {out}[/]")
+        raise typer.Exit(130) from None
     title = (
-        f"Fault campaign: {rate:g} episodes/s for {seconds:g} s, fault at {options.fault_moment:g} s,"
-        f" {workers} worker(s) per service"
+        f"Fault campaign: {rate:g} episodes/s for {seconds:g} s (longer when the fault outlasts it), fault at"
+        f" {options.fault_moment:.0f} s, {workers} worker(s) per service"
     )
     write(results, out, title, console)
     failed = [r for r in results if not r.ok]

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import re
 import shutil
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
@@ -171,7 +172,13 @@ class Scenario:
     name: str
     description: str
     fault: Fault
+    lasts: float = 5.0  # about how long the fault and its recovery step take
     needs_workers: bool = False  # only with more than one worker per service
+
+    def load_seconds(self, options: Options) -> float:
+        """The load runs its `seconds`, and longer when the fault would outlast it: the flow must recover under
+        load (a third of the load's length of it after the fault), not in an idle system."""
+        return max(options.seconds, options.fault_moment + self.lasts + options.seconds / 3)
 
 
 def kill(*names: str) -> Fault:
@@ -237,16 +244,21 @@ def webhook_down(refusing: float = 15.0, unavailable: float = 10.0) -> Fault:
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
-        *(Scenario(f"kill-{name}", f"SIGKILL of {name}, restarted after 2 s", kill(name)) for name in SERVICES),
-        Scenario("kill-workers", "SIGKILL of one worker of every service at once", kill(*SERVICES), needs_workers=True),
-        Scenario("broker-empty", "the broker restarted empty", broker_empty),
+        *(Scenario(f"kill-{name}", f"SIGKILL of {name}, restarted after 2 s", kill(name), 7) for name in SERVICES),
+        Scenario("kill-workers", "SIGKILL of one worker of every service", kill(*SERVICES), 8, needs_workers=True),
+        Scenario("broker-empty", "the broker restarted empty", broker_empty, 2),
         *(
-            Scenario(f"pg-{mode}-{seconds}", f"PostgreSQL stopped {mode} for {seconds} s", postgres_down(mode, seconds))
+            Scenario(
+                f"pg-{mode}-{seconds}",
+                f"PostgreSQL stopped {mode} for {seconds} s",
+                postgres_down(mode, seconds),
+                seconds,
+            )
             for mode in ("fast", "immediate")
             for seconds in (5, 30)
         ),
         Scenario(
-            "webhook-down", "the webhook endpoint refuses connections 15 s, then answers 503 10 s", webhook_down()
+            "webhook-down", "the webhook endpoint refuses connections 15 s, then answers 503 10 s", webhook_down(), 25
         ),
     )
 }
@@ -300,13 +312,16 @@ async def run_scenario(scenario: Scenario, options: Options, run: int = 1, index
     """One scenario on a fresh system; every process it starts is stopped before it returns."""
     run_dir = options.out / (f"{index:02d}-{scenario.name}" + ("" if run == 1 else f"-run{run}"))
     run_dir.mkdir(parents=True, exist_ok=True)
-    result = ScenarioResult(scenario.name, run, options.workers, options.rate, options.seconds, str(run_dir))
+    seconds = scenario.load_seconds(options)
+    result = ScenarioResult(scenario.name, run, options.workers, options.rate, seconds, str(run_dir))
     rig = Rig(options, run_dir)
     options.echo(f"[{scenario.name}] {scenario.description}; logs in {run_dir}")
     try:
         await rig.start()
         await _exercise(rig, scenario, result)
     except Exception as error:  # noqa: BLE001 — a scenario that could not run is reported, the others still run
+        while isinstance(error, ExceptionGroup):
+            error = error.exceptions[0]
         result.error = f"{type(error).__name__}: {error}"
         result.problems.append(f"the scenario did not run to the end: {result.error}")
         rig.mark(f"error: {result.error}")
@@ -314,6 +329,10 @@ async def run_scenario(scenario: Scenario, options: Options, run: int = 1, index
         rig.sampling = False
         await asyncio.to_thread(rig.stop)
     result.timeline = rig.timeline
+    samples = [
+        None if x is None else {"at": round(x.at, 1), **outstanding(x), "delivered": x.delivered} for x in rig.samples
+    ]
+    (run_dir / "samples.json").write_text(_json(samples))  # every stage's backlog, second by second
     (run_dir / "result.json").write_text(_json(result.to_json()))
     return result
 
@@ -321,14 +340,17 @@ async def run_scenario(scenario: Scenario, options: Options, run: int = 1, index
 async def _exercise(rig: Rig, scenario: Scenario, result: ScenarioResult) -> None:
     options = rig.options
     assert rig.system is not None
-    load = Load(rig.system.urls("intake"), rig.clock_file, options.rate, options.seconds)
+    load = Load(rig.system.urls("intake"), rig.clock_file, options.rate, result.seconds)
     ready_after = rig.now()
     rig.t0 = time.monotonic()  # the timeline counts from the load's start
     rig.mark(f"system ready ({options.workers} worker(s) per service, started in {ready_after:.0f} s)")
     sampler = asyncio.create_task(_sample(rig))
     try:
-        rig.mark(f"load: {options.rate:g} episodes/s for {options.seconds:g} s")
-        stats, _ = await asyncio.gather(load.run(), _inject(rig, scenario))
+        rig.mark(f"load: {options.rate:g} episodes/s for {result.seconds:g} s")
+        async with asyncio.TaskGroup() as group:  # a fault that fails stops the load, and the other way round
+            loading = group.create_task(load.run())
+            group.create_task(_inject(rig, scenario))
+        stats = loading.result()
         rig.mark(
             f"load ended: {stats.accepted_count} requests accepted, {stats.refused_count} attempts refused,"
             f" {stats.given_up} given up"
@@ -339,7 +361,8 @@ async def _exercise(rig: Rig, scenario: Scenario, result: ScenarioResult) -> Non
         if rig.fault_start is not None and rig.fault_end is not None:
             recovered: Recovery = recovery(rig.samples, rig.fault_start, rig.fault_end)
             result.flowing_after = _round(recovered.flowing_after)
-            result.caught_up_after = _round(recovered.caught_up_after)
+            # Caught up and then stalled is not recovered: only a drain by itself counts.
+            result.caught_up_after = _round(recovered.caught_up_after) if drained_at is not None else None
         result.drain_seconds = _round(drained_at)
         await asyncio.sleep(options.settle)
     finally:
@@ -433,17 +456,17 @@ async def _rescue(rig: Rig, result: ScenarioResult) -> None:
         result.problems += again.problems
 
 
-def log_excerpts(run_dir: Path, lines: int = 12) -> dict[str, list[str]]:
-    """The last lines of each service log that speak of the relay, the dispatcher, the consumer or an error."""
-    pattern = re.compile(r"relay|dispatch|consumer|database|broker|error|warning|exception|traceback|stall", re.I)
+def log_excerpts(run_dir: Path, problems: int = 10, last: int = 3) -> dict[str, list[str]]:
+    """Per log: its last warnings and errors, and the last lines it wrote (what the process did last)."""
+    pattern = re.compile(r"warning|error|exception|traceback|unavailable|failed|stall|gave_up|giving up", re.I)
     excerpts = {}
     for path in sorted(run_dir.glob("*.log")):
         with contextlib.suppress(OSError):
-            matching = [
-                line.rstrip()[:400] for line in path.read_text(errors="replace").splitlines() if pattern.search(line)
-            ]
-            if matching:
-                excerpts[path.name] = matching[-lines:]
+            lines = [line.rstrip()[:400] for line in path.read_text(errors="replace").splitlines() if line.strip()]
+            chosen = [line for line in lines if pattern.search(line)][-problems:]
+            chosen += [line for line in lines[-last:] if line not in chosen]
+            if chosen:
+                excerpts[path.name] = chosen
     return excerpts
 
 
@@ -518,6 +541,11 @@ def judge(result: ScenarioResult, stats: LoadStats, observed: Observed, now) -> 
 
 
 async def run_campaign(names: list[str], options: Options, repeat: int = 1) -> list[ScenarioResult]:
+    """The scenarios one after another (`repeat` rounds). SIGTERM, like Ctrl-C, cancels the campaign: the running
+    scenario still stops every process it started."""
+    campaign = asyncio.current_task()
+    if campaign is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, campaign.cancel)
     results = []
     index = 0
     for run in range(1, repeat + 1):

@@ -126,14 +126,19 @@ class Load:
             self.deadline = self.started + self.seconds
             tasks: set[asyncio.Task] = set()
             n = 0
-            while time.monotonic() < self.deadline:
-                task = asyncio.create_task(self.episode(client, n))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-                n += 1
-                await asyncio.sleep(max(0.0, self.started + n / self.rate - time.monotonic()))
-            if tasks:
-                await asyncio.gather(*tasks)
+            try:
+                while time.monotonic() < self.deadline:
+                    task = asyncio.create_task(self.episode(client, n))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    n += 1
+                    await asyncio.sleep(max(0.0, self.started + n / self.rate - time.monotonic()))
+                if tasks:
+                    await asyncio.gather(*tasks)
+            finally:  # cancelled (the campaign stopped) or failed: no episode outlives the client
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
         self.stats.seconds = time.monotonic() - self.started
         return self.stats
 

@@ -83,6 +83,7 @@ def cells(result: ScenarioResult) -> list[str]:
         drain = f"{result.drain}\n({result.stall})"
     verdict = "OK" if result.ok else "FAIL\n" + "\n".join(result.problems[:3])
     name = result.scenario + (f" #{result.run}" if result.run > 1 else "")
+    name += f"\n{result.seconds:.0f} s at {result.rate:g}/s"
     if result.workers > 1:
         name += f"\n{result.workers} workers"
     return [
