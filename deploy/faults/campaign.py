@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from deploy.faults import checks
-from deploy.faults.load import APPENDED_ONCE, PRACTICE_AGB, Load, LoadStats
+from deploy.faults.load import APPENDED_ONCE, PRACTICE_AGB, REFERRER_AGB, Load, LoadStats
 from deploy.faults.observe import (
     Observed,
     all_event_types,
@@ -43,7 +43,12 @@ from deploy.local import SERVICES, EmbeddedPostgres, LocalBroker, LocalSystem, d
 from deploy.receiver import ReceiverProcess
 from shared.clock import OffsetFileClock
 
-ENDPOINT = "gp"  # the receiver's endpoint the campaign's subscription delivers to
+# The subscriptions, each to an endpoint of its own on the receiver: every event type, once for the practice's
+# system (structured CloudEvents) and once for the referring GP's (binary mode). Each is judged on its own.
+SUBSCRIPTIONS = {
+    "practice": ("practice-his-campaign", f"practice:{PRACTICE_AGB}", "structured"),
+    "referrer": ("gp-his-campaign", f"referrer:{REFERRER_AGB}", "binary"),
+}
 
 # Delivery retries and the breaker in seconds rather than production's hours, so that an endpoint that was away
 # for half a minute is caught up within the drain; every other setting is the services' own.
@@ -92,13 +97,13 @@ class Rig:
         self.system: LocalSystem | None = None
         self.receiver: ReceiverProcess | None = None
         self.database_url = ""
-        self.secret = ""
+        self.secrets: dict[str, str] = {}  # endpoint → its subscription's signing secret
         self.t0 = time.monotonic()
         self.timeline: list[tuple[float, str]] = []
         self.fault_start: float | None = None
         self.fault_end: float | None = None
         self.orchestrator_restarts = 0
-        self.earlier_attempts: list[checks.Attempt] = []  # the receiver's log before it was stopped
+        self.earlier_attempts: dict[str, list[checks.Attempt]] = {}  # the receiver's log before it was stopped
         self.samples: list[Snapshot | None] = []
         self.sampling = True
 
@@ -132,14 +137,25 @@ class Rig:
         await asyncio.to_thread(self.system.start, SERVICES, None, workers=self.options.workers)
         self.receiver = await asyncio.to_thread(ReceiverProcess, self.run_dir, "receiver")
         async with httpx.AsyncClient(timeout=30) as client:
-            created = await client.post(
-                f"{self.system.url('notifications')}/v1/subscriptions",
-                headers=dev_headers("subscriber", "gp-his-campaign", scope=f"practice:{PRACTICE_AGB}"),
-                json={"endpoint_url": self.receiver.url(ENDPOINT), "event_types": all_event_types()},
-            )
-            created.raise_for_status()
-        self.secret = created.json()["secret"]
-        await asyncio.to_thread(self.receiver.configure, ENDPOINT, secret=self.secret)
+            for endpoint, (subscriber, scope, mode) in SUBSCRIPTIONS.items():
+                created = await client.post(
+                    f"{self.system.url('notifications')}/v1/subscriptions",
+                    headers=dev_headers("subscriber", subscriber, scope=scope),
+                    json={
+                        "endpoint_url": self.receiver.url(endpoint),
+                        "event_types": all_event_types(),
+                        "content_mode": mode,
+                    },
+                )
+                created.raise_for_status()
+                self.secrets[endpoint] = created.json()["secret"]
+        await self.configure_endpoints()
+
+    async def configure_endpoints(self, **config: Any) -> None:
+        """Every endpoint answers as told (its secret always set): by default 2xx."""
+        assert self.receiver is not None
+        for endpoint, secret in self.secrets.items():
+            await asyncio.to_thread(self.receiver.configure, endpoint, secret=secret, **config)
 
     def stop(self) -> None:
         """Stop every process this rig started; keep the logs (PostgreSQL's copied next to the others)."""
@@ -223,19 +239,18 @@ def webhook_down(refusing: float = 15.0, unavailable: float = 10.0) -> Fault:
         assert receiver is not None
         # Its attempt log lives in the process: keep it first. Answering 503 for the moment that takes means no
         # delivery gets through unrecorded between reading the log and stopping the process.
-        await asyncio.to_thread(receiver.configure, ENDPOINT, secret=rig.secret, fail_next=10**9, fail_status=503)
-        attempts, _ = await receiver_attempts(receiver.base, ENDPOINT)
-        rig.earlier_attempts += attempts
+        await rig.configure_endpoints(fail_next=10**9, fail_status=503)
+        for endpoint in rig.secrets:
+            attempts, _ = await receiver_attempts(receiver.base, endpoint)
+            rig.earlier_attempts.setdefault(endpoint, []).extend(attempts)
         rig.fault_started(f"webhook endpoint refuses connections for {refusing:.0f} s")
         await asyncio.to_thread(receiver.stop)
         await asyncio.sleep(refusing)
         await asyncio.to_thread(receiver.start)  # same port; what it kept is on disk
-        await asyncio.to_thread(
-            receiver.configure, ENDPOINT, secret=rig.secret, fail_next=10**9, fail_status=503, retry_after=2
-        )
+        await rig.configure_endpoints(fail_next=10**9, fail_status=503, retry_after=2)
         rig.mark(f"webhook endpoint answers 503 with Retry-After: 2 for {unavailable:.0f} s")
         await asyncio.sleep(unavailable)
-        await asyncio.to_thread(receiver.configure, ENDPOINT, secret=rig.secret)
+        await rig.configure_endpoints()
         rig.fault_ended("webhook endpoint answers 2xx again")
 
     return fault
@@ -282,12 +297,12 @@ class ScenarioResult:
     load: dict[str, Any] = field(default_factory=dict)
     events: dict[str, dict[str, int]] = field(default_factory=dict)
     consumption: dict[str, dict[str, Any]] = field(default_factory=dict)
-    deliveries: dict[str, Any] = field(default_factory=dict)
+    deliveries: dict[str, dict[str, Any]] = field(default_factory=dict)  # per endpoint (subscription)
     delivery_states: dict[str, int] = field(default_factory=dict)
     timers: dict[str, int] = field(default_factory=dict)
     duplicates: list[dict[str, Any]] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
-    order: dict[str, Any] = field(default_factory=dict)
+    order: dict[str, dict[str, Any]] = field(default_factory=dict)  # per endpoint (subscription)
     drain: str = ""  # drained | stalled | timed out (and what a rescue did)
     drain_seconds: float | None = None
     stall: str = ""  # what was left when it stalled
@@ -371,7 +386,7 @@ async def _exercise(rig: Rig, scenario: Scenario, result: ScenarioResult) -> Non
     assert rig.receiver is not None
     conn = await connect(rig.database_url)
     try:
-        observed = await observe(conn, rig.receiver.base, ENDPOINT, rig.earlier_attempts)
+        observed = await observe(conn, rig.receiver.base, list(rig.secrets), rig.earlier_attempts)
     finally:
         await conn.close()
     judge(result, stats, observed, rig.clock_now())
@@ -521,23 +536,28 @@ def judge(result: ScenarioResult, stats: LoadStats, observed: Observed, now) -> 
         )
 
     expected = expected_deliveries(events, set(all_event_types()))
-    delivered = checks.deliveries(expected, observed.attempts, observed.kept)
-    result.deliveries = {**asdict(delivered), "attempt_log_full": observed.attempt_log_full}
     result.delivery_states = observed.delivery_states
-    if delivered.missing or delivered.duplicated or delivered.unexpected:
-        problems.append(
-            f"deliveries: {delivered.missing} missing, {delivered.duplicated} duplicated,"
-            f" {delivered.unexpected} unexpected"
-        )
-    if delivered.gaps or delivered.out_of_order:
-        problems.append(f"deliveries: {len(delivered.gaps)} sequence gaps, {delivered.out_of_order} out of order")
+    for endpoint in observed.kept:
+        delivered = checks.deliveries(expected, observed.attempts.get(endpoint, []), observed.kept[endpoint])
+        full = observed.attempt_log_full.get(endpoint, False)
+        result.deliveries[endpoint] = {**asdict(delivered), "attempt_log_full": full}
+        if delivered.missing or delivered.duplicated or delivered.unexpected:
+            problems.append(
+                f"deliveries to {endpoint}: {delivered.missing} missing, {delivered.duplicated} duplicated,"
+                f" {delivered.unexpected} unexpected"
+            )
+        if delivered.gaps or delivered.out_of_order:
+            problems.append(
+                f"deliveries to {endpoint}: {len(delivered.gaps)} sequence gaps, {delivered.out_of_order} out of order"
+            )
+        order = checks.episode_order(observed.kept[endpoint], events)
+        result.order[endpoint] = asdict(order)
+        if not order.ok:
+            problems.append(
+                f"{endpoint}: {order.violations} episodes received out of causal order, e.g. {order.examples[0]}"
+            )
     if observed.delivery_states.get("dead"):
         problems.append(f"{observed.delivery_states['dead']} deliveries dead-lettered")
-
-    order = checks.episode_order(observed.kept, events)
-    result.order = asdict(order)
-    if not order.ok:
-        problems.append(f"{order.violations} episodes received out of causal order, e.g. {order.examples[0]}")
 
 
 async def run_campaign(names: list[str], options: Options, repeat: int = 1) -> list[ScenarioResult]:

@@ -176,27 +176,30 @@ async def snapshot(conn: asyncpg.Connection, at: float, now: datetime) -> Snapsh
 
 @dataclass
 class Observed:
-    """Everything the checks need, read once after the drain."""
+    """Everything the checks need, read once after the drain; the receiver's side per endpoint."""
 
     events: list[StoredEvent]
     inbox: dict[str, list[str]]
     dead_letters: dict[str, list[str]]
     timers: list[TimerRow]
     delivery_states: dict[str, int]
-    attempts: list[Attempt] = field(default_factory=list)
-    kept: list[Kept] = field(default_factory=list)
-    attempt_log_full: bool = False
+    attempts: dict[str, list[Attempt]] = field(default_factory=dict)
+    kept: dict[str, list[Kept]] = field(default_factory=dict)
+    attempt_log_full: dict[str, bool] = field(default_factory=dict)
 
 
-async def observe(conn: asyncpg.Connection, receiver_base: str, endpoint: str, earlier: list[Attempt]) -> Observed:
+async def observe(
+    conn: asyncpg.Connection, receiver_base: str, endpoints: list[str], earlier: Mapping[str, list[Attempt]]
+) -> Observed:
     _, consumes = flow()
     events = await store_events(conn)
     inbox, dead = await inboxes(conn, list(consumes))
     observed = Observed(events, inbox, dead, await timer_rows(conn), await delivery_states(conn))
-    attempts, full = await receiver_attempts(receiver_base, endpoint)
-    observed.attempts = [*earlier, *attempts]
-    observed.attempt_log_full = full
-    observed.kept = await receiver_kept(receiver_base, endpoint)
+    for endpoint in endpoints:
+        attempts, full = await receiver_attempts(receiver_base, endpoint)
+        observed.attempts[endpoint] = [*earlier.get(endpoint, []), *attempts]
+        observed.attempt_log_full[endpoint] = full
+        observed.kept[endpoint] = await receiver_kept(receiver_base, endpoint)
     return observed
 
 

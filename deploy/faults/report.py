@@ -17,7 +17,7 @@ COLUMNS = (
     "requests",
     "events per type",
     "consumed once/missing/dup",
-    "deliveries once/missing/dup",
+    "deliveries once/missing/dup (re-sent: same webhook-id and sequence)",
     "seq gaps",
     "episode order",
     "timers",
@@ -52,22 +52,21 @@ def cells(result: ScenarioResult) -> list[str]:
         + (f" ({c['dead_lettered']} dead)" if c["dead_lettered"] else "")
         for name, c in result.consumption.items()
     ]
-    d = result.deliveries
-    deliveries = []
-    if d:
-        deliveries = [f"{d['once']}/{d['missing']}/{d['duplicated']}", f"{d['resent']} re-sent (same id+seq)"]
-        deliveries.append(f"{d['retried']} refused attempts")
+    deliveries, gaps, episode_order = [], [], []
+    for endpoint, d in result.deliveries.items():
+        deliveries.append(f"{endpoint} {d['once']}/{d['missing']}/{d['duplicated']}")
+        extra = [f"{d['resent']} re-sent", f"{d['retried']} refused"]
         if d.get("unexpected"):
-            deliveries.append(f"{d['unexpected']} unexpected")
+            extra.append(f"{d['unexpected']} unexpected")
         if d.get("attempt_log_full"):
-            deliveries.append("attempt log full!")
-    gaps = str(len(d.get("gaps", []))) if d else ""
-    if d and d.get("out_of_order"):
-        gaps += f"\n{d['out_of_order']} out of order"
-    order = result.order
-    episode_order = (
-        ("holds" if order.get("violations") == 0 else f"{order.get('violations')} episodes broken") if order else ""
-    )
+            extra.append("attempt log full!")
+        deliveries.append("  " + ", ".join(extra))
+        gaps.append(
+            f"{endpoint} {len(d['gaps'])}" + (f", {d['out_of_order']} out of order" if d["out_of_order"] else "")
+        )
+    for endpoint, order in result.order.items():
+        broken = order["violations"]
+        episode_order.append(f"{endpoint} " + ("holds" if broken == 0 else f"{broken} episodes broken"))
     t = result.timers
     timers = f"{t['fired']} fired\n{t['fired_twice']} twice\n{t['due_not_fired']} stuck" if t else ""
     recovery = [
@@ -92,8 +91,8 @@ def cells(result: ScenarioResult) -> list[str]:
         "\n".join(events),
         "\n".join(consumed),
         "\n".join(deliveries),
-        gaps,
-        episode_order,
+        "\n".join(gaps),
+        "\n".join(episode_order),
         timers,
         str(len(result.duplicates)) if result.load else "",
         "\n".join(recovery),
