@@ -585,4 +585,4 @@ def _json(value: Any) -> str:
     return json.dumps(value, indent=2, default=str)
 
 
-__all__ = ["SCENARIOS", "Options", "ScenarioResult", "default_scenarios", "outstanding", "run_campaign", "run_scenario"]
+__all__ = ["SCENARIOS", "Options", "Scenario", "ScenarioResult", "default_scenarios", "run_campaign", "run_scenario"]
