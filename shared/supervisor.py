@@ -144,10 +144,7 @@ class Supervisor:
 
     def start(self, name: str, body: LoopBody, *, reset: Reset | None = None) -> asyncio.Task[None]:
         """Run `body` until the service stops, starting it again whenever it fails or ends."""
-        if name in self.handles:
-            raise ValueError(f"a loop named {name!r} runs already")
-        handle = LoopHandle(name, self.now)
-        self.handles[name] = handle
+        handle = self._register(LoopHandle(name, self.now))
         task = asyncio.create_task(self._supervise(handle, body, reset), name=f"loop:{name}")
         self.tasks[name] = task
         return task
@@ -155,10 +152,12 @@ class Supervisor:
     def track(self, name: str) -> LoopHandle:
         """A handle for a loop that another framework runs (faust runs the consumer's agent): it reports
         through the handle like the others, and health reads it the same way."""
-        if name in self.handles:
-            raise ValueError(f"a loop named {name!r} runs already")
-        handle = LoopHandle(name, self.now, started=True)
-        self.handles[name] = handle
+        return self._register(LoopHandle(name, self.now, started=True))
+
+    def _register(self, handle: LoopHandle) -> LoopHandle:
+        if handle.name in self.handles:
+            raise ValueError(f"a loop named {handle.name!r} runs already")
+        self.handles[handle.name] = handle
         return handle
 
     async def _supervise(self, handle: LoopHandle, body: LoopBody, reset: Reset | None) -> None:
@@ -241,6 +240,23 @@ def record_failure(handle: LoopHandle, error: BaseException, **context: str) -> 
     else:
         LOOP_RESTARTS.labels(handle.name, "unexpected").inc()
         log.error("loop.failed", loop=handle.name, error=repr(error), exc_info=error, **context)
+
+
+async def retry_until_done(handle: LoopHandle, attempt: Callable[[], Awaitable[object]]) -> None:
+    """Run `attempt` again after each failure (logged and counted against `handle`, with the supervisor's
+    backoff) until it succeeds: for work that must not be given up, such as a consumed batch that is
+    acknowledged only after it was handled."""
+    backoff = INITIAL_BACKOFF_SECONDS
+    while True:
+        try:
+            await attempt()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 — any class
+            record_failure(handle, error)
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
 
 async def guarded(handle: LoopHandle, work: Awaitable[None], **context: str) -> None:

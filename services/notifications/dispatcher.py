@@ -75,7 +75,8 @@ class Dispatcher:
         this call (after the lanes are stopped and, where the database answers, handed back) and the supervisor
         starts it again after a backoff; the same dispatcher, so its lanes keep their owner."""
         self.stop = stop
-        self.handle = handle or LoopHandle("dispatcher")
+        if handle is not None:
+            self.handle = handle
         self.handle.busy()  # a look for due lanes is due every `dispatch_idle_seconds`
         last_sweep = 0.0
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from pathlib import Path
 
@@ -13,13 +12,11 @@ from shared.consumer.faust_transport import Transport
 from shared.consumer.idempotent import IdempotentConsumer
 from shared.metrics import CONSUMER_LAG
 from shared.settings import ServiceSettings
-from shared.supervisor import record_failure
+from shared.supervisor import retry_until_done
 
 # What a consumer gathers (at most) before handling it in one transaction; how long it gathers is the
 # `consumer_batch_wait_ms` setting.
 BATCH_SIZE = 200
-RETRY_INITIAL_SECONDS = 0.2
-RETRY_MAX_SECONDS = 5.0
 
 
 def create_faust_app(settings: ServiceSettings) -> faust.App:
@@ -88,18 +85,6 @@ async def process_until_done(consumer: IdempotentConsumer, records: list[Record]
     after this returns, and an error escaping into faust would crash the agent, which stops consuming with
     nothing but a log line (a database that went away while a record was dead-lettered did that). Handling is
     idempotent (the inbox), so a batch tried again changes only what did not commit the first time."""
-    handle = consumer.handle
-    handle.busy()
-    backoff = RETRY_INITIAL_SECONDS
-    while True:
-        try:
-            await consumer.process_batch(records)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # noqa: BLE001 — any class: see above
-            record_failure(handle, error)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, RETRY_MAX_SECONDS)
-            continue
-        handle.idle()
-        return
+    consumer.handle.busy()
+    await retry_until_done(consumer.handle, lambda: consumer.process_batch(records))
+    consumer.handle.idle()
