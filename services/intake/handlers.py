@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from services.intake import idempotency, personal_data
+from services.intake import idempotency, key_store, personal_data
 from services.intake.domain.episode import (
     Episode,
     NotAllowed,
@@ -20,6 +20,7 @@ from services.intake.domain.episode import (
     erase_personal_data,
     receive_referral,
 )
+from services.intake.key_encryption import KeyEncryption
 from shared.access_log import Access, Action, LogStatement, log_statement
 from shared.auth import Caller
 from shared.events.payload import EventPayload
@@ -54,35 +55,54 @@ def _rebuild(uow: UnitOfWork, episode_id: uuid.UUID, events: list[StoredEvent]) 
 # Enrols the patient and the episode, reads the episode's stream and logs the access, in one round trip. The
 # access is a "create" when the stream is empty, else a "read": receive_referral opens only an episode that
 # does not exist yet, and leaves an existing one alone (the same referral again) or refuses the referral,
-# which rolls the row back.
+# which rolls the row back. The same referral again after its patient was erased finds a new patient (the BSN
+# no longer leads to the erased one) and is refused as a referral id received before with other content: what
+# anyone reusing a referral id of that practice would hear, not a sign of the erasure.
+_STREAM = f"${key_store.ENROL_PARAMETERS + 1}"
 _REFERRAL_LOG = log_statement(
-    first_parameter=8,
-    action=f"CASE WHEN EXISTS (SELECT FROM events WHERE stream_id = $7)"
+    first_parameter=key_store.ENROL_PARAMETERS + 2,
+    source="FROM known",
+    patient_id="known.patient_id",
+    action=f"CASE WHEN EXISTS (SELECT FROM events WHERE stream_id = {_STREAM})"
     f" THEN '{Action.READ}' ELSE '{Action.CREATE}' END",
 )
 _RECEIVE_REFERRAL = f"""
-WITH {personal_data.ENROL},
+WITH {key_store.ENROL},
 logged AS ({_REFERRAL_LOG.sql})
-SELECT {EventStore.COLUMNS}, patient.data_key
-FROM patient LEFT JOIN events ON events.stream_id = $7
+SELECT {EventStore.COLUMNS}, known.patient_id, known.kek_id, known.wrapped_key
+FROM known LEFT JOIN events ON events.stream_id = {_STREAM}
 ORDER BY events.stream_version
 """
 
 
 async def handle_receive_referral(
-    command: ReceiveReferral, uow: UnitOfWork, pseudonym_secret: str, caller: Caller, route: str, at: datetime
+    command: ReceiveReferral,
+    uow: UnitOfWork,
+    pseudonym_secret: str,
+    keys: KeyEncryption,
+    caller: Caller,
+    route: str,
+    at: datetime,
 ) -> ReferralResult:
     """Enrol, read the episode, log the access (one statement), let the domain decide, append."""
     episode_id = episode_id_for(command.practice_agb, command.referral_id)
-    patient_id = personal_data.patient_pseudonym(pseudonym_secret, command.practice_agb, command.patient.bsn)
-    enrol = personal_data.enrol_parameters(
-        patient_id, episode_id, command.practice_agb, command.referrer_agb, uow.clock.now()
-    )
-    access = Access("intake", Action.CREATE, route, episode_id, patient_id)  # the action is decided in SQL
-    rows = await uow.conn.fetch(
-        _RECEIVE_REFERRAL, *enrol, str(episode_id), *_REFERRAL_LOG.parameters(caller, access, at)
-    )
-    key = personal_data.enrolled_key(patient_id, rows[0]["data_key"])
+    lookup = personal_data.bsn_lookup(pseudonym_secret, command.practice_agb, command.patient.bsn)
+    for _ in range(_ENROL_ATTEMPTS):
+        enrol = key_store.enrol_parameters(
+            keys, lookup, episode_id, command.practice_agb, command.referrer_agb, uow.clock.now()
+        )
+        # the access log's patient is the one `known` finds; this one's is only a placeholder for its parameter
+        access = Access("intake", Action.CREATE, route, episode_id, None)
+        rows = await uow.conn.fetch(
+            _RECEIVE_REFERRAL, *enrol, str(episode_id), *_REFERRAL_LOG.parameters(caller, access, at)
+        )
+        if rows:
+            break
+    else:
+        raise ConcurrencyConflict(str(episode_id), 0, None)
+    patient_id = rows[0]["patient_id"]
+    key = key_store.unwrap(keys, patient_id, rows[0]["kek_id"], rows[0]["wrapped_key"])
+    assert key is not None  # `known` holds the key's row
     episode = _rebuild(uow, episode_id, [uow.store.from_row(r) for r in rows if r["stream_id"] is not None])
     sealed = personal_data.seal(key, patient_id, command.personal(), context=str(episode_id))
     new_events = receive_referral(episode, command, patient_id, sealed)
@@ -90,31 +110,38 @@ async def handle_receive_referral(
     return ReferralResult(episode_id, patient_id, episode.version + len(new_events), created=bool(new_events))
 
 
-async def personal_view(uow: UnitOfWork, episode: Episode) -> dict[str, Any] | None:
+# Enrolment sees no key row only when a referral for the same new BSN committed while its statement ran; the
+# next statement sees that row.
+_ENROL_ATTEMPTS = 3
+
+
+async def personal_view(uow: UnitOfWork, keys: KeyEncryption, episode: Episode) -> dict[str, Any] | None:
     """The episode's personal data opened with the patient's key, or None once it was erased."""
     assert episode.referral is not None
-    key = await personal_data.key_of(uow.conn, episode.referral.patient_id)
+    key = await key_store.key_of(uow.conn, keys, episode.referral.patient_id)
     if key is None:
         return None
     return personal_data.open_sealed(key, episode.referral.personal, context=str(episode.id))
 
 
-async def goals_view(uow: UnitOfWork, episode: Episode) -> str | None:
+async def goals_view(uow: UnitOfWork, keys: KeyEncryption, episode: Episode) -> str | None:
     """The individual goals agreed in the plan, opened with the patient's key; None when none or erased."""
     assert episode.referral is not None
     if episode.plan is None or episode.plan.goals is None:
         return None
-    key = await personal_data.key_of(uow.conn, episode.referral.patient_id)
+    key = await key_store.key_of(uow.conn, keys, episode.referral.patient_id)
     if key is None:
         return None
     return personal_data.open_sealed(key, episode.plan.goals, context=str(episode.id)).get("goals")
 
 
 async def handle_erasure(uow: UnitOfWork, patient_id: uuid.UUID, erased_by: str) -> ErasureResult:
-    """Destroy the patient's key and tell every service, per episode, to drop what it derived."""
+    """Destroy the patient's key (and with it the BSN lookup) and tell every service, per episode, to drop what
+    it derived. After the commit the caller runs `key_store.compact`, which removes the key's dead row version."""
     now = uow.clock.now()
+    await key_store.delete_key(uow.conn, patient_id)
     row = await uow.conn.fetchrow(
-        "UPDATE patients SET data_key = NULL, erased_at = coalesce(erased_at, $2), erased_by = coalesce(erased_by, $3)"
+        "UPDATE patients SET erased_at = coalesce(erased_at, $2), erased_by = coalesce(erased_by, $3)"
         " WHERE patient_id = $1 RETURNING erased_at",
         patient_id,
         now,
@@ -164,15 +191,15 @@ class OpenedEpisode:
     """What `open_for_command` found for a command on an episode."""
 
     patient_id: uuid.UUID
-    data_key: bytes | None  # None once the patient's data was erased
+    data_key: bytes | None  # None once the patient's data was erased (unwrapped)
     events: list[StoredEvent]  # the episode's stream
     replay: Mapping[str, Any] | None  # the answer stored under the request's Idempotency-Key, if any
 
 
 _OPEN_FOR_COMMAND = f"""
-SELECT {EventStore.COLUMNS}, e.patient_id, p.data_key, replay.*
+SELECT {EventStore.COLUMNS}, e.patient_id, k.kek_id, k.wrapped_key, replay.*
 FROM patient_episodes e
-JOIN patients p ON p.patient_id = e.patient_id
+LEFT JOIN patient_keys k ON k.patient_id = e.patient_id
 JOIN events ON events.stream_id = e.episode_id::text
 LEFT JOIN ({idempotency.lookup("$2", "$3")}) replay ON true
 WHERE e.episode_id = $1 AND e.practice_agb = $2
@@ -181,7 +208,7 @@ ORDER BY events.stream_version
 
 
 async def open_for_command(
-    uow: UnitOfWork, caller: Caller, episode_id: uuid.UUID, idempotency_key: str | None
+    uow: UnitOfWork, keys: KeyEncryption, caller: Caller, episode_id: uuid.UUID, idempotency_key: str | None
 ) -> OpenedEpisode | None:
     """What an episode command needs before the domain decides, read in one statement that writes nothing and
     locks nothing: the episode's patient and key, its events and the answer stored under `idempotency_key`.
@@ -192,9 +219,10 @@ async def open_for_command(
     if not rows:
         return None
     first = rows[0]
-    key, replay = first["data_key"], first if first["status_code"] is not None else None
+    key = key_store.unwrap(keys, first["patient_id"], first["kek_id"], first["wrapped_key"])
+    replay = first if first["status_code"] is not None else None
     events = [uow.store.from_row(r) for r in rows]
-    return OpenedEpisode(first["patient_id"], bytes(key) if key is not None else None, events, replay)
+    return OpenedEpisode(first["patient_id"], key, events, replay)
 
 
 @dataclass(frozen=True)
@@ -281,6 +309,7 @@ ATTEMPTS = 5
 
 async def execute_episode_command(
     uow: UnitOfWork,
+    keys: KeyEncryption,
     caller: Caller,
     access: Access,
     idempotency_key: str | None,
@@ -302,7 +331,7 @@ async def execute_episode_command(
     times. Raises NotAllowed when the domain refuses."""
     episode_id = access.episode_id
     for _ in range(ATTEMPTS):
-        opened = await open_for_command(uow, caller, episode_id, idempotency_key)
+        opened = await open_for_command(uow, keys, caller, episode_id, idempotency_key)
         if opened is None:
             return None
         keyed = idempotency.keyed(caller, idempotency_key, *request)

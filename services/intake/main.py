@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 
+from services.intake import key_store
 from services.intake.routes import episode_commands, patients, referrals
 from services.intake.settings import IntakeSettings
 from shared.access_log import access_log_router
@@ -27,7 +31,25 @@ def build(settings: IntakeSettings | None = None) -> tuple[FastAPI, IntakeSettin
         routers=[referrals.router, episode_commands.router, patients.router, access_log_router(_episode_parties)],
         migrations_package="services.intake",
     )
-    return create_service_app(definition), settings
+    app = create_service_app(definition)
+    shared_lifespan = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with shared_lifespan(app):
+            await _settle_keys(app.state.runtime.pool, settings)
+            yield
+
+    app.router.lifespan_context = lifespan
+    return app, settings
+
+
+async def _settle_keys(pool, settings: IntakeSettings) -> None:
+    """Before serving: wrap any key stored in clear before keys were wrapped, and rewrite the keys' table, so that
+    a compaction an erasure could not finish (its lock not had in time) is done now."""
+    async with pool.acquire() as conn:
+        await key_store.adopt_unwrapped_keys(conn, settings.key_encryption())
+        await key_store.compact(conn)
 
 
 def run() -> None:

@@ -1,4 +1,4 @@
-"""Personal data at intake: pseudonyms, per-patient keys, sealing and opening (AES-GCM, `cryptography`)."""
+"""Personal data at intake: the BSN lookup, sealing and opening with a patient's key (AES-GCM, `cryptography`)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,18 @@ import hmac
 import json
 import os
 import uuid
-from datetime import datetime
 from typing import Any
 
-import asyncpg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from shared.events.sealed import Sealed
 
 
-class PersonalDataErased(Exception):
-    """The patient's key is gone: their personal data can no longer be read anywhere."""
-
-
-def patient_pseudonym(secret: str, practice_agb: str, bsn: str) -> uuid.UUID:
-    """A keyed pseudonym: stable for one patient at one practice, not reversible without the secret
-    (a plain hash of a BSN could be found by trying all nine-digit numbers)."""
+def bsn_lookup(secret: str, practice_agb: str, bsn: str) -> uuid.UUID:
+    """How a referral finds its patient (`patient_keys.lookup`): keyed, stable for one BSN at one practice, not
+    reversible without the secret (a plain hash of a BSN could be found by trying all nine-digit numbers). It is
+    not the patient's pseudonym (that is random) and is erased with the key."""
     digest = hmac.new(secret.encode(), f"{practice_agb}:{bsn}".encode(), hashlib.sha256).digest()
     return uuid.UUID(bytes=digest[:16], version=4)
 
@@ -52,37 +47,3 @@ def open_sealed(key: bytes, sealed: Sealed, context: str) -> dict[str, Any]:
     except InvalidTag as error:
         raise ValueError("sealed data does not belong to this key and context") from error
     return json.loads(plaintext)
-
-
-# The patient's key, creating the patient on first sight, and the episode linked to them: CTEs `patient`
-# (returns `data_key`; NULL once the patient's data was erased) and `episode`, with the parameters $1 to $6
-# that `enrol_parameters` gives. A referral's statement runs them along with what else it needs; a referral
-# that is then refused rolls both back.
-ENROL = (
-    "patient AS ("
-    " INSERT INTO patients (patient_id, practice_agb, data_key, created_at, last_treatment_at)"
-    " VALUES ($1, $2, $3, $4, $4)"
-    " ON CONFLICT (patient_id) DO UPDATE SET last_treatment_at = greatest(patients.last_treatment_at, $4)"
-    " RETURNING data_key),"
-    " episode AS (INSERT INTO patient_episodes (episode_id, patient_id, practice_agb, referrer_agb)"
-    " VALUES ($5, $1, $2, $6) ON CONFLICT DO NOTHING)"
-)
-
-
-def enrol_parameters(
-    patient_id: uuid.UUID, episode_id: uuid.UUID, practice_agb: str, referrer_agb: str | None, now: datetime
-) -> tuple[Any, ...]:
-    """$1 to $6 of `ENROL`, with a fresh key for a patient seen for the first time."""
-    return patient_id, practice_agb, AESGCM.generate_key(bit_length=256), now, episode_id, referrer_agb
-
-
-def enrolled_key(patient_id: uuid.UUID, data_key: bytes | None) -> bytes:
-    """The key `ENROL` returned; refuses a patient whose data was erased."""
-    if data_key is None:
-        raise PersonalDataErased(str(patient_id))
-    return bytes(data_key)
-
-
-async def key_of(conn: asyncpg.Connection, patient_id: uuid.UUID) -> bytes | None:
-    value = await conn.fetchval("SELECT data_key FROM patients WHERE patient_id = $1", patient_id)
-    return bytes(value) if value is not None else None

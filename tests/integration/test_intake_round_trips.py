@@ -19,6 +19,7 @@ from services.intake import idempotency
 from services.intake.domain import episode as rules
 from services.intake.domain.commands import RecordMeasurement, RecordReportConsent, TakeHistory
 from services.intake.handlers import handle_episode_command, handle_erasure, open_for_command, record_command
+from services.intake.personal_data import bsn_lookup
 from services.intake.routes import episode_commands, patients, referrals
 from services.intake.settings import IntakeSettings
 from shared.access_log import Access, Action
@@ -34,12 +35,13 @@ from shared.store.migrate import event_store_migrations, migrations_in
 from shared.store.unit_of_work import UnitOfWork
 from tests.conftest import eventually, schema_pool
 from tests.e2e.test_intake_recording import HISTORY
-from tests.support import OTHER_PRACTICE_AGB, PRACTICE_AGB, LoggedPool, patient, practice, referrer
+from tests.support import OTHER_PRACTICE_AGB, OTHER_REFERRER_AGB, PRACTICE_AGB, LoggedPool, patient, practice, referrer
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 STORE = EventStore("intake", REGISTRY)
+KEYS = IntakeSettings().key_encryption()
 PRACTICE = Caller("fysio-test", Role.PRACTICE, PRACTICE_AGB)
 MEASUREMENT = {"occasion": "intake", "measurement": {"taken_on": "2026-11-23", "nprs": 6}}
 
@@ -207,9 +209,41 @@ async def test_a_referral_enrols_reads_and_logs_in_one_statement_first_create_th
     erased = await intake.post(f"/v1/patients/{patient_id}/erasure", headers=practice())
     assert erased.status_code == 200
     logged = await access_log(pool, episode)
+    patients = await pool.fetchval("SELECT count(*) FROM patients")
+    # The same referral again finds no patient by its BSN any more (the lookup went with the key), so it is
+    # another patient's: refused as a referral id received before with other content, and nothing is kept.
     refused = await intake.post("/v1/referrals", json=body, headers=referrer())
-    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "patient.bsn"
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "referral_id"
     assert await access_log(pool, episode) == logged
+    assert await pool.fetchval("SELECT count(*) FROM patients") == patients
+
+
+async def test_after_erasure_the_same_bsn_is_a_new_patient_and_nothing_links_it_to_the_erased_one(intake, pool):
+    first = (await intake.post("/v1/referrals", json=referral("RT-9", seed=9), headers=referrer())).json()
+    old_patient, old_episode = uuid.UUID(first["patient_id"]), first["episode_id"]
+    assert (await intake.post(f"/v1/patients/{old_patient}/erasure", headers=practice())).status_code == 200
+
+    # any GP, any referral id: answered exactly as a first referral is, with a fresh pseudonym
+    other_gp = {**referral("RT-9-later", seed=9), "referrer_agb": OTHER_REFERRER_AGB}
+    again = await intake.post("/v1/referrals", json=other_gp, headers=referrer(OTHER_REFERRER_AGB))
+    assert again.status_code == 201, again.text
+    new_patient = uuid.UUID(again.json()["patient_id"])
+    assert new_patient != old_patient
+    view = (await intake.get(f"/v1/episodes/{again.json()['episode_id']}", headers=practice())).json()
+    assert view["personal"]["patient"]["bsn"] == patient(9)["bsn"] and view["personal_data_erased"] is False
+    old_view = (await intake.get(f"/v1/episodes/{old_episode}", headers=practice())).json()
+    assert old_view["personal"] is None and old_view["personal_data_erased"] is True
+
+    async with pool.acquire() as conn:
+        lookup = bsn_lookup(IntakeSettings().pseudonym_secret, PRACTICE_AGB, patient(9)["bsn"])
+        # the BSN leads to the new patient only; the erased one has no key and no lookup left
+        assert await conn.fetchval("SELECT patient_id FROM patient_keys WHERE lookup = $1", lookup) == new_patient
+        assert await conn.fetchval("SELECT count(*) FROM patient_keys WHERE patient_id = $1", old_patient) == 0
+        # what intake keeps of the erased patient: a random pseudonym, the erasure, the episodes and who may see
+        # them — no column derived from the BSN (the pseudonym is not the lookup)
+        kept = await conn.fetchrow("SELECT * FROM patients WHERE patient_id = $1", old_patient)
+        assert kept["erased_at"] is not None and kept["unwrapped_key"] is None and old_patient != lookup
+        assert (await conn.fetchrow("SELECT * FROM patients WHERE patient_id = $1", new_patient))["erased_at"] is None
 
 
 async def test_a_rejected_command_leaves_no_log_row_no_treatment_date_and_no_event(intake, recording, pool, clock):
@@ -245,7 +279,7 @@ async def first_command_uncommitted(pool: asyncpg.Pool, episode: uuid.UUID, path
     held open until the block ends; yields its answer."""
     async with pool.acquire() as conn, conn.transaction():
         uow = UnitOfWork(conn, STORE, ManualClock(NOW))
-        opened = await open_for_command(uow, PRACTICE, episode, key)
+        opened = await open_for_command(uow, KEYS, PRACTICE, episode, key)
         assert opened is not None and opened.replay is None
         decided = handle_episode_command(uow, opened, episode, None, decide)
         result = decided.result
@@ -399,7 +433,7 @@ async def test_a_write_after_the_episode_moved_on_writes_nothing(intake, pool, c
     episode = await open_episode(intake, "RT-8")
     async with pool.acquire() as conn:
         uow = UnitOfWork(conn, STORE, clock)
-        opened = await open_for_command(uow, PRACTICE, episode, "h-late")
+        opened = await open_for_command(uow, KEYS, PRACTICE, episode, "h-late")
         assert opened is not None
         decided = handle_episode_command(uow, opened, episode, None, take_history)
         # another command gets through between this one's read and its write

@@ -25,18 +25,17 @@ async def test_records_twenty_years_past_their_last_treatment_are_due_unless_era
     old, recent, erased = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     try:
         async with pool.acquire() as conn:
-            for patient, last, key in (
-                (old, datetime(2006, 5, 1, tzinfo=UTC), b"k" * 32),
-                (recent, datetime(2007, 1, 1, tzinfo=UTC), b"k" * 32),
-                (erased, datetime(2001, 1, 1, tzinfo=UTC), None),
+            for patient, last, erased_at in (
+                (old, datetime(2006, 5, 1, tzinfo=UTC), None),
+                (recent, datetime(2007, 1, 1, tzinfo=UTC), None),
+                (erased, datetime(2001, 1, 1, tzinfo=UTC), datetime(2001, 1, 1, tzinfo=UTC)),
             ):
                 await conn.execute(
-                    "INSERT INTO patients (patient_id, practice_agb, data_key, created_at, last_treatment_at,"
-                    " erased_at) VALUES ($1, '04123456', $2, $3, $3, $4)",
+                    "INSERT INTO patients (patient_id, practice_agb, created_at, last_treatment_at, erased_at)"
+                    " VALUES ($1, '04123456', $2, $2, $3)",
                     patient,
-                    key,
                     last,
-                    None if key else last,
+                    erased_at,
                 )
         due = await list_retention_due(pool, date(2026, 11, 23))
         assert [d.patient_id for d in due] == [old]

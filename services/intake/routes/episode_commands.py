@@ -93,6 +93,7 @@ async def run(
         try:
             answered = await execute_episode_command(
                 uow,
+                runtime.settings.key_encryption(),
                 caller,
                 Access("intake", Action.UPDATE, route, episode_id),
                 idempotency_key,

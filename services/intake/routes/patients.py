@@ -11,6 +11,7 @@ import httpx
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
+from services.intake import key_store
 from services.intake.handlers import handle_erasure
 from services.intake.retention import RetentionDue, list_retention_due
 from shared.access_log import Access, AccessLogEntry, Action, entries_for_episodes, log_access
@@ -47,17 +48,19 @@ async def _own_patient(conn, caller: Caller, patient_id: uuid.UUID) -> None:
 @router.post("/patients/{patient_id}/erasure", operation_id="erase_patient_data", response_model=ErasureDone)
 async def erase(patient_id: uuid.UUID, runtime: RuntimeDep, request: Request, caller: PracticeDep) -> ErasureDone:
     """Erase the patient's personal data on their request (WGBO art. 7:455): the key is destroyed."""
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        await _own_patient(conn, caller, patient_id)
-        uow = UnitOfWork(conn, runtime.store, runtime.clock, correlation_id=correlation_id_of(request))
-        result = await handle_erasure(uow, patient_id, caller.user)
-        for episode_id in result.episodes:
-            await log_access(
-                conn,
-                caller,
-                Access("intake", Action.ERASE, "POST /v1/patients/{patient_id}/erasure", episode_id, patient_id),
-                runtime.clock.now(),
-            )
+    async with runtime.pool.acquire() as conn:
+        async with conn.transaction():
+            await _own_patient(conn, caller, patient_id)
+            uow = UnitOfWork(conn, runtime.store, runtime.clock, correlation_id=correlation_id_of(request))
+            result = await handle_erasure(uow, patient_id, caller.user)
+            for episode_id in result.episodes:
+                await log_access(
+                    conn,
+                    caller,
+                    Access("intake", Action.ERASE, "POST /v1/patients/{patient_id}/erasure", episode_id, patient_id),
+                    runtime.clock.now(),
+                )
+        await key_store.compact(conn)  # the deleted key's dead row version leaves the table's files now
     return ErasureDone(patient_id=patient_id, erased_at=result.erased_at, episodes=result.episodes)
 
 
@@ -88,7 +91,8 @@ async def patient_access_log(patient_id: uuid.UUID, runtime: RuntimeDep, caller:
                 unreachable.append(name)
                 return []
 
-        peers = runtime.settings.peer_urls.items()
+        # PEER_URLS is one map for every service (compose, k8s, the launcher); intake's own entries were read above
+        peers = [(n, url) for n, url in runtime.settings.peer_urls.items() if n != runtime.settings.service_name]
         for found in await asyncio.gather(*(from_peer(name, url) for name, url in peers)):
             entries.extend(found)
     entries.sort(key=lambda e: e.at)

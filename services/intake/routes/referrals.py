@@ -20,7 +20,6 @@ from services.intake.handlers import (
     load_episode,
     personal_view,
 )
-from services.intake.personal_data import PersonalDataErased
 from shared.access import episode_not_found, require_episode_access
 from shared.access_log import Access, Action, log_access
 from shared.auth import Caller, Role, allow
@@ -143,13 +142,17 @@ async def post_referral(
         async def produce() -> tuple[int, dict]:
             try:
                 result: ReferralResult = await handle_receive_referral(
-                    command, uow, runtime.settings.pseudonym_secret, caller, "POST /v1/referrals", now
+                    command,
+                    uow,
+                    runtime.settings.pseudonym_secret,
+                    runtime.settings.key_encryption(),
+                    caller,
+                    "POST /v1/referrals",
+                    now,
                 )
             except ReferralMismatch as error:
                 field, _, reason = str(error).partition(": ")
                 raise DomainRejected(reason, field) from error
-            except PersonalDataErased as error:
-                raise DomainRejected("this patient's data was erased at their request", "patient.bsn") from error
             created = EpisodeCreated(episode_id=result.episode_id, patient_id=result.patient_id, version=result.version)
             return (201 if result.created else 200), created.model_dump(mode="json")
 
@@ -169,7 +172,7 @@ async def get_episode(
             raise episode_not_found(episode_id)
         referral = episode.referral
         require_episode_access(caller, episode_id, referral.practice_agb, referral.referrer_agb)
-        personal = await personal_view(uow, episode)
+        personal = await personal_view(uow, runtime.settings.key_encryption(), episode)
         await log_access(
             conn,
             caller,
@@ -209,10 +212,10 @@ async def letter_data(
         episode = await load_episode(uow, episode_id)
         if episode.referral is None:
             raise episode_not_found(episode_id)
-        personal = await personal_view(uow, episode)
+        personal = await personal_view(uow, runtime.settings.key_encryption(), episode)
         if personal is None:
             raise HTTPException(status.HTTP_410_GONE, "the patient's personal data was erased at their request")
-        goals = await goals_view(uow, episode)
+        goals = await goals_view(uow, runtime.settings.key_encryption(), episode)
         await log_access(
             conn,
             caller,

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from deploy.cli import app
+from services.intake.key_encryption import keyring_document
 from services.intake.settings import IntakeSettings
 from shared.auth import ALGORITHM, DEVELOPMENT_SECRET, InvalidToken, Role, issue_token, verify_token
 from shared.settings import ServiceSettings
@@ -79,7 +80,11 @@ def test_production_refuses_the_development_secrets(monkeypatch: pytest.MonkeyPa
     with pytest.raises(ValidationError, match="pseudonym_secret"):
         IntakeSettings()
     monkeypatch.setenv("PSEUDONYM_SECRET", SECRET)
+    with pytest.raises(ValidationError, match="key_encryption_keys"):
+        IntakeSettings()
+    monkeypatch.setenv("KEY_ENCRYPTION_KEYS", keyring_document({"2026-12": b"k" * 32}, "2026-12"))
     assert IntakeSettings().pseudonym_secret == SECRET
+    assert IntakeSettings().key_encryption().current == "2026-12"
 
 
 def test_the_token_command_issues_in_development_and_refuses_in_production(monkeypatch: pytest.MonkeyPatch):

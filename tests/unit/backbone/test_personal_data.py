@@ -1,4 +1,4 @@
-"""Sealing personal data: AES-GCM per patient, bound to its episode; pseudonyms keyed; retention dates."""
+"""Sealing personal data: AES-GCM per patient, bound to its episode; BSN lookups keyed; retention dates."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from services.intake.domain.retention import destruction_due_on, is_due
-from services.intake.personal_data import open_sealed, patient_pseudonym, seal
+from services.intake.personal_data import open_sealed, bsn_lookup, seal
 
 KEY = AESGCM.generate_key(bit_length=256)
 PATIENT = uuid.uuid4()
@@ -36,11 +36,11 @@ def test_sealed_data_does_not_open_with_another_key_or_in_another_episode():
         open_sealed(KEY, sealed, context="episode-2")
 
 
-def test_the_pseudonym_is_stable_per_practice_and_depends_on_the_secret():
-    a = patient_pseudonym("s" * 32, "04123456", "999990019")
-    assert a == patient_pseudonym("s" * 32, "04123456", "999990019")
-    assert a != patient_pseudonym("t" * 32, "04123456", "999990019")
-    assert a != patient_pseudonym("s" * 32, "04999999", "999990019")
+def test_the_bsn_lookup_is_stable_per_practice_and_depends_on_the_secret():
+    a = bsn_lookup("s" * 32, "04123456", "999990019")
+    assert a == bsn_lookup("s" * 32, "04123456", "999990019")
+    assert a != bsn_lookup("t" * 32, "04123456", "999990019")
+    assert a != bsn_lookup("s" * 32, "04999999", "999990019")
 
 
 @pytest.mark.parametrize(
