@@ -85,7 +85,9 @@ async def delete_key(conn: asyncpg.Connection, patient_id: uuid.UUID) -> None:
 
 # VACUUM FULL writes the live rows to a new file and empties the old one at commit (it is unlinked at the next
 # checkpoint): no dead version of a deleted or re-wrapped key stays in the table's files. A plain VACUUM only
-# marks the space free; the old bytes stay in the page until something overwrites them. It holds an exclusive
+# marks the space free and compacts the page, leaving old bytes in its free space: measured on PostgreSQL 16
+# with 200 rows, three deleted and the table vacuumed and checkpointed, plain VACUUM left one of the three in
+# the file (the page's last-inserted row), VACUUM FULL none. It holds an exclusive
 # lock on the small table for as long as the rewrite takes (one row of ~130 bytes per patient); it waits at most
 # this long for the lock, so that requests never queue behind it for long.
 _COMPACT_LOCK_TIMEOUT = "5s"
@@ -109,8 +111,8 @@ async def compact(conn: asyncpg.Connection, table: str = "patient_keys") -> bool
 
 
 async def rotate(conn: asyncpg.Connection, keys: KeyEncryption, batch: int = 500) -> int:
-    """Re-wrap every live key not wrapped under the current KEK (the retired one must still be held), then
-    compact, so the table's files hold no key wrapped under the retired KEK. Returns how many were re-wrapped.
+    """Re-wrap every live key not wrapped under the current KEK (the retired one must still be held); `compact`
+    after, so the table's files hold no key wrapped under the retired KEK. Returns how many were re-wrapped.
     Safe while the service runs: a key erased meanwhile is simply not re-wrapped (its row is gone)."""
     rewrapped = 0
     while True:
@@ -130,7 +132,6 @@ async def rotate(conn: asyncpg.Connection, keys: KeyEncryption, batch: int = 500
             updates,
         )
         rewrapped += len(updates)
-    await compact(conn)
     return rewrapped
 
 
