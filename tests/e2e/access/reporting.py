@@ -14,4 +14,7 @@ MATRIX: Matrix = {
     # a practice gets its own figures (another practice's: 403, checked per request in the route)
     ("GET", "/v1/network/quality"): only(Role.NETWORK, Role.PRACTICE),
     ("GET", "/v1/network/quality.csv"): only(Role.NETWORK, Role.PRACTICE),
+    # a practice gets its own visitation report (another practice's: 403, checked in the route)
+    ("GET", "/v1/network/practices/{agb}/visitation"): only(Role.NETWORK, Role.PRACTICE),
+    ("GET", "/v1/network/practices/{agb}/visitation.json"): only(Role.NETWORK, Role.PRACTICE),
 }
