@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from services.intake import key_store
-from services.intake.routes import episode_commands, patients, referrals
+from services.intake.routes import episode_commands, patients, referrals, register
 from services.intake.settings import IntakeSettings
 from shared.access_log import access_log_router
 from shared.service import ServiceDefinition, create_service_app, serve
@@ -28,7 +28,13 @@ def build(settings: IntakeSettings | None = None) -> tuple[FastAPI, IntakeSettin
         settings=settings,
         title="Ruggengraat intake",
         description="Referrals, history, examination, measurements and consent for low-back-pain episodes.",
-        routers=[referrals.router, episode_commands.router, patients.router, access_log_router(_episode_parties)],
+        routers=[
+            referrals.router,
+            episode_commands.router,
+            patients.router,
+            register.router,
+            access_log_router(_episode_parties),
+        ],
         migrations_package="services.intake",
     )
     app = create_service_app(definition)

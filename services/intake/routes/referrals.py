@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from services.intake import idempotency
 from services.intake.domain.episode import ReceiveReferral, ReferralMismatch
@@ -193,7 +193,8 @@ async def get_episode(
 
 
 class LetterData(BaseModel):
-    patient: dict[str, Any]
+    patient: dict[str, Any] = Field(description="name, birth_date (ISO) and bsn")
+    request_for_help: str | None = Field(default=None, description="The hulpvraag as the referral stated it.")
     goals: str | None
 
 
@@ -206,7 +207,8 @@ class LetterData(BaseModel):
 async def letter_data(
     episode_id: uuid.UUID, runtime: RuntimeDep, caller: Annotated[Caller, allow(Role.SERVICE)]
 ) -> LetterData:
-    """For reporting, when it shows a letter: the patient's name, date of birth and goals; never stored there."""
+    """For reporting, when it shows a letter: the patient's name, date of birth, BSN, hulpvraag and goals; never
+    stored there."""
     async with runtime.pool.acquire() as conn, conn.transaction():
         uow = UnitOfWork(conn, runtime.store, runtime.clock)
         episode = await load_episode(uow, episode_id)
@@ -229,4 +231,8 @@ async def letter_data(
             runtime.clock.now(),
         )
     patient = personal["patient"]
-    return LetterData(patient={"name": patient["name"], "birth_date": patient["birth_date"]}, goals=goals)
+    return LetterData(
+        patient={"name": patient["name"], "birth_date": patient["birth_date"], "bsn": patient.get("bsn")},
+        request_for_help=personal.get("request_for_help"),
+        goals=goals,
+    )

@@ -8,6 +8,11 @@ MATRIX: Matrix = {
     ("POST", "/v1/referrals"): only(Role.PRACTICE, Role.REFERRER),
     ("GET", "/v1/episodes/{episode_id}"): only(Role.PRACTICE, Role.REFERRER),
     ("GET", "/v1/episodes/{episode_id}/letter-data"): only(Role.SERVICE),
+    ("GET", "/v1/episodes/{episode_id}/letter-parties"): only(Role.SERVICE),
+    ("PUT", "/v1/episodes/{episode_id}/therapist"): only(Role.PRACTICE),
+    ("PUT", "/v1/practices/{practice_agb}"): only(Role.PRACTICE, Role.OPERATOR),
+    ("GET", "/v1/practices/{practice_agb}"): only(Role.PRACTICE, Role.OPERATOR),
+    ("PUT", "/v1/referrers/{referrer_agb}"): only(Role.REFERRER, Role.OPERATOR),
     **{
         ("POST", f"/v1/episodes/{{episode_id}}/{command}"): only(Role.PRACTICE)
         for command in (
