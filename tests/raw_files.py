@@ -89,3 +89,36 @@ def occurrences(files: Iterable[Path], secrets: dict[str, bytes | str]) -> Count
 def total(found: Counter[str], name: str) -> int:
     """All occurrences of one secret, whatever its form."""
     return sum(n for label, n in found.items() if label.split("/")[0] == name)
+
+
+@dataclass(frozen=True)
+class Scan:
+    tables: Counter[str]  # in the database's files
+    wal: Counter[str]  # in the WAL written since the audit started
+
+
+class DatabaseAudit:
+    """The raw files of one database and the WAL written since the audit started, searched after a CHECKPOINT."""
+
+    def __init__(self, database_url: str, files: ServerFiles, since: str) -> None:
+        self.database_url, self.files, self.since = database_url, files, since
+
+    @classmethod
+    async def start(cls, database_url: str) -> DatabaseAudit | str:
+        """An audit from now on, or why the server's files cannot be read from here."""
+        conn = await asyncpg.connect(database_url)
+        try:
+            files = await server_files(conn)
+            return files if isinstance(files, str) else cls(database_url, files, await wal_segment(conn))
+        finally:
+            await conn.close()
+
+    async def scan(self, secrets: dict[str, bytes | str]) -> Scan:
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            await checkpoint(conn)
+        finally:
+            await conn.close()
+        return Scan(
+            occurrences(self.files.database_files(), secrets), occurrences(self.files.wal_segments(self.since), secrets)
+        )
