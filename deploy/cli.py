@@ -34,19 +34,28 @@ def demo(
 
 
 CHROMIUM = Path("/usr/bin/chromium")
+#: Debian packages the tests drive: chromium for the dashboard's browser test, poppler-utils (pdftoppm, pdftotext,
+#: pdffonts) to look at the letters' PDF pages as a GP sees them.
+TEST_PROGRAMS = {CHROMIUM: "chromium", Path("/usr/bin/pdftoppm"): "poppler-utils"}
 
 
 def ensure_chromium() -> None:
-    """The dashboard's browser test drives Debian's chromium; install it once where we may (root + apt)."""
-    if CHROMIUM.exists():
+    """Install the Debian packages the tests drive, once, where we may (root + apt)."""
+    missing = [package for program, package in TEST_PROGRAMS.items() if not program.exists()]
+    if not missing:
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        console.print("installing Debian's chromium for the browser test (once) …")
+        console.print(f"installing Debian's {', '.join(missing)} for the tests (once) …")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-upgrade", *missing],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
     else:
-        console.print(f"[yellow]{CHROMIUM} is missing: install Debian's chromium for the browser test[/]")
+        console.print(f"[yellow]{', '.join(missing)} missing: install them with apt for the browser and PDF tests[/]")
 
 
 @app.command()
