@@ -45,7 +45,7 @@ COMPLETED = pathway.EvaluationCompleted.event_type
 KEPT_FIELDS: dict[type[EventPayload], set[str]] = {
     intake.ReferralReceived: {"practice_agb", "referred_on"},
     intake.MeasurementRecorded: {"occasion", "evaluation_number", "measurement"},
-    intake.SessionRecorded: {"session_number"},
+    intake.SessionRecorded: {"session_number", "session_on"},
     pathway.BeloopClassified: {"beloop", "duration_class"},
     pathway.EscalatedToReferrer: {"reason"},
     pathway.EvaluationDue: {"evaluation_number"},
@@ -83,6 +83,8 @@ class EpisodeFacts:
         "completed",
         "overdue",
         "sessions",
+        "first_session",
+        "measured",
         "qbpds",
         "nprs",
         "psk",
@@ -97,6 +99,8 @@ class EpisodeFacts:
         self.completed: set[int] = set()
         self.overdue: set[int] = set()
         self.sessions: set[int] = set()
+        self.first_session: str | None = None  # ISO date; copies taken before it was kept have none
+        self.measured: set[int] = set()  # 0 = at intake, n = at evaluation n
         # per instrument: "base" = [intake stream version, score], "follow" = [evaluation number, version, score]
         self.qbpds: dict[str, list[Any]] = {}
         self.nprs: dict[str, list[Any]] = {}
@@ -108,6 +112,9 @@ class EpisodeFacts:
             self.referred_on = data["referred_on"]
         elif event_type == SESSION:
             self.sessions.add(data["session_number"])
+            on = data.get("session_on")
+            if on is not None and (self.first_session is None or on < self.first_session):
+                self.first_session = on
         elif event_type == MEASUREMENT:
             self._measured(version, data)
         elif event_type == COURSE:
@@ -124,6 +131,10 @@ class EpisodeFacts:
 
     def _measured(self, version: int, data: dict[str, Any]) -> None:
         measurement = data["measurement"]
+        if data["occasion"] == "intake":
+            self.measured.add(0)
+        elif data.get("evaluation_number") is not None:
+            self.measured.add(data["evaluation_number"])
         scores: dict[str, dict[str, list[Any]]] = {}
         qbpds = measurement.get("qbpds")
         if qbpds is not None:
@@ -158,6 +169,8 @@ class EpisodeFacts:
                 "completed": sorted(self.completed),
                 "overdue": sorted(self.overdue),
                 "sessions": sorted(self.sessions),
+                "first_session": self.first_session,
+                "measured": sorted(self.measured),
                 "qbpds": self.qbpds,
                 "nprs": self.nprs,
                 "psk": self.psk,
@@ -179,6 +192,8 @@ class EpisodeFacts:
         facts.course = data["course"]
         for name in ("escalations", "due", "completed", "overdue", "sessions"):
             setattr(facts, name, set(data[name]))
+        facts.first_session = data.get("first_session")
+        facts.measured = set(data.get("measured", ()))
         facts.qbpds, facts.nprs, facts.psk = data["qbpds"], data["nprs"], data["psk"]
         return facts
 
@@ -192,6 +207,9 @@ class EpisodeFacts:
         else:
             duration, course = self.course[2], self.course[1] or "not_classifiable"
         fell_due = self.due | self.completed | self.overdue
+        waited = None
+        if self.first_session is not None:
+            waited = max(0, (date.fromisoformat(self.first_session) - referred).days)
         return EpisodeSummary(
             practice_agb=self.practice_agb,
             referral_month=referred.replace(day=1),
@@ -202,6 +220,9 @@ class EpisodeFacts:
             evaluations_on_time=len(self.completed - self.overdue),
             evaluations_overdue=len(self.overdue),
             sessions=len(self.sessions),
+            measured_at_intake=0 in self.measured,
+            evaluations_measured=len(fell_due & self.measured),
+            days_to_first_session=waited,
             qbpds=_plain_change(self.qbpds, QBPDS_MCIC_POINTS),
             nprs=_plain_change(self.nprs, NPRS_MCIC_POINTS),
             psk=_psk_change(self.psk),
@@ -255,6 +276,12 @@ class EpisodeSummary:
     #: evaluations that passed the grace period unrecorded (recorded later or not at all)
     evaluations_overdue: int
     sessions: int
-    qbpds: Change | None
-    nprs: Change | None
-    psk: Change | None
+    #: a measurement (QBPDS, NPRS or PSK) was recorded at intake
+    measured_at_intake: bool = False
+    #: evaluations that fell due and have a measurement (protocol adherence)
+    evaluations_measured: int = 0
+    #: days from referral to the first session, when the session's date is known
+    days_to_first_session: int | None = None
+    qbpds: Change | None = None
+    nprs: Change | None = None
+    psk: Change | None = None

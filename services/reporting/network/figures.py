@@ -1,255 +1,321 @@
-"""The network's quality figures per practice and month of referral, with small counts suppressed.
-Pure: no I/O.
+"""The network's quality report for a period: per practice and month, per practice, the network, trends
+over months and funnel plots, all computed from the published (rounded) table, and its CSV. Pure: no I/O.
 
-Suppression (so that no patient can be singled out):
-- A count of 1 to 4 (`SMALL_COUNT_THRESHOLD` = 5, the threshold Dutch registries and CBS use for
-  publishing small cells) is shown as "<5"; its share, and any mean over fewer than 5 episodes, is not
-  shown. Zero is shown: an empty cell singles out nobody.
-- A practice-month with 1 to 4 episodes shows only "<5" episodes and nothing else, so that nothing about
-  that small group (e.g. "all of them were escalated") can be read from its zeros.
-- Duration class and course each split the episodes completely; when exactly one cell of such a split is
-  "<5", it could be computed back from the total, so the smallest other non-zero cell is hidden too and
-  shown as ">=5" (complementary suppression).
-- Figures are per whole month and there are no cross-practice totals, so no two published cells differ
-  by a small group that differencing could isolate.
+Who may see which practice is decided by the caller of `build_report` (`visible`); the network's own
+figures and the funnel's anonymous points are sums of published cells and so reveal nothing more.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
-from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from services.reporting.network.facts import COURSES, DURATION_CLASSES, ESCALATION_REASONS, EpisodeSummary
-from services.reporting.network.outcomes import round_half_up
+from services.reporting.network.counts import PublishedCell
+from services.reporting.network.disclosure import BASE
+from services.reporting.network.facts import COURSES, DURATION_CLASSES, ESCALATION_REASONS
+from services.reporting.network.indicators import (
+    INDICATORS,
+    MIN_DENOMINATOR,
+    SHARES,
+    Figure,
+    Tally,
+    figures,
+    funnel_limits,
+    outside,
+)
+from services.reporting.network.words import COURSE, DURATION, INDICATOR, REASON, TERMS, labels
 
-SMALL_COUNT_THRESHOLD = 5
-SMALL = "<5"
-HIDDEN = ">=5"
-Count = int | Literal["<5", ">=5"]
-INSTRUMENTS = ("qbpds", "nprs", "psk")
-#: PSK is scored on 0-10 or 0-100: a mean change over both scales means nothing, so only its MCIC share.
-MEAN_CHANGE_INSTRUMENTS = ("qbpds", "nprs")
-
-
-@dataclass
-class OutcomeTally:
-    paired: int = 0
-    improvement_sum: Decimal = Decimal(0)
-    important: int = 0
-
-
-@dataclass
-class Cell:
-    """Raw counts of one practice in one month of referral; never published as such."""
-
-    practice_agb: str
-    month: date
-    episodes: int = 0
-    duration: Counter[str] = field(default_factory=Counter)
-    course: Counter[str] = field(default_factory=Counter)
-    escalated: int = 0
-    reasons: Counter[str] = field(default_factory=Counter)
-    evaluations_due: int = 0
-    evaluations_on_time: int = 0
-    evaluations_overdue: int = 0
-    treated: int = 0  # episodes with at least one session
-    sessions: int = 0
-    outcomes: dict[str, OutcomeTally] = field(default_factory=lambda: {i: OutcomeTally() for i in INSTRUMENTS})
-
-    def add(self, episode: EpisodeSummary) -> None:
-        self.episodes += 1
-        self.duration[episode.duration_class] += 1
-        self.course[episode.course] += 1
-        if episode.escalation_reasons:
-            self.escalated += 1
-            self.reasons.update(episode.escalation_reasons)
-        self.evaluations_due += episode.evaluations_due
-        self.evaluations_on_time += episode.evaluations_on_time
-        self.evaluations_overdue += episode.evaluations_overdue
-        if episode.sessions:
-            self.treated += 1
-            self.sessions += episode.sessions
-        for name in INSTRUMENTS:
-            measured = getattr(episode, name)
-            if measured is not None:
-                tally = self.outcomes[name]
-                tally.paired += 1
-                tally.improvement_sum += measured.improvement
-                tally.important += measured.important
-
-
-def aggregate(episodes: Iterable[EpisodeSummary]) -> list[Cell]:
-    """Cells per (practice, month of referral), ordered by practice, then month."""
-    cells: dict[tuple[str, date], Cell] = {}
-    for episode in episodes:
-        key = (episode.practice_agb, episode.referral_month)
-        cell = cells.get(key)
-        if cell is None:
-            cell = cells[key] = Cell(episode.practice_agb, episode.referral_month)
-        cell.add(episode)
-    return [cells[key] for key in sorted(cells)]
-
-
-def shown(count: int) -> Count:
-    return SMALL if 0 < count < SMALL_COUNT_THRESHOLD else count
-
-
-def share(count: Count, of: Count) -> float | None:
-    """Percentage with one decimal, only when both numbers are shown exactly."""
-    if not isinstance(count, int) or not isinstance(of, int) or of == 0:
-        return None
-    return float(round_half_up(Decimal(count) * 100 / of, 1))
-
-
-def mean(total: Decimal | int, n: int) -> float | None:
-    if n < SMALL_COUNT_THRESHOLD:
-        return None
-    return float(round_half_up(Decimal(total) / n, 1))
-
-
-def split(counts: Counter[str], categories: Iterable[str]) -> dict[str, Count]:
-    """A complete split of the episodes, with complementary suppression of a lone small cell."""
-    raw = {category: counts.get(category, 0) for category in categories}
-    result: dict[str, Count] = {category: shown(value) for category, value in raw.items()}
-    small = [c for c, v in raw.items() if 0 < v < SMALL_COUNT_THRESHOLD]
-    if len(small) == 1:
-        others = sorted((v, c) for c, v in raw.items() if v >= SMALL_COUNT_THRESHOLD)
-        if others:
-            result[others[0][1]] = HIDDEN
-    return result
+METHOD = "controlled rounding to base 5 over the table's splits; every other figure summed from the rounded table"
+#: the counts a reader sees (the other parts of each split follow from these)
+SHOWN_COUNTS = (
+    "episodes",
+    *(f"duration:{c}" for c in DURATION_CLASSES),
+    *(f"course:{c}" for c in COURSES),
+    "escalated",
+    *(f"reason:{r}" for r in ESCALATION_REASONS),
+    "intake_measured",
+    "treated",
+    "evaluations_due",
+    "evaluations_measured",
+    "on_time",
+    "overdue",
+    "pending",
+)
 
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Evaluations(Frozen):
-    due: Count
-    on_time: Count
-    overdue: Count
-    on_time_share: float | None
-    overdue_share: float | None
+class FigureOut(Frozen):
+    value: float | None
+    denominator: int
+    numerator: int | None
+    suppressed: bool
 
 
-class Sessions(Frozen):
-    episodes_with_sessions: Count
-    mean_per_episode: float | None
+class Block(Frozen):
+    counts: dict[str, int]
+    figures: dict[str, FigureOut]
 
 
-class Outcome(Frozen):
-    paired: Count
-    mean_change: float | None
-    mcic_reached: Count
-    mcic_share: float | None
-
-
-class QualityRow(Frozen):
-    """One practice in one month of referral. Counts are episodes unless named otherwise; shares are %."""
-
+class MonthRow(Block):
     practice_agb: str
     month: str
-    suppressed: bool
-    episodes: Count
-    duration_class: dict[str, Count] | None = None
-    course: dict[str, Count] | None = None
-    escalated: Count | None = None
-    escalated_share: float | None = None
-    escalation_reasons: dict[str, Count] | None = None
-    evaluations: Evaluations | None = None
-    sessions: Sessions | None = None
-    outcomes: dict[str, Outcome] | None = None
 
 
-def publish(cell: Cell) -> QualityRow:
-    month = cell.month.strftime("%Y-%m")
-    episodes = shown(cell.episodes)
-    if not isinstance(episodes, int):
-        return QualityRow(practice_agb=cell.practice_agb, month=month, suppressed=True, episodes=episodes)
-    escalated = shown(cell.escalated)
-    due, on_time, overdue = (
-        shown(cell.evaluations_due),
-        shown(cell.evaluations_on_time),
-        shown(cell.evaluations_overdue),
+class PracticeTotal(Block):
+    practice_agb: str
+    months_with_episodes: int
+
+
+class TrendPoint(Frozen):
+    month: str
+    network: FigureOut
+    practice: FigureOut | None = None
+
+
+class FunnelPoint(Frozen):
+    practice_agb: str | None  # None: another practice, not shown to this caller by name
+    selected: bool
+    n: int
+    value: float
+    outside: Literal["95", "99.8"] | None
+
+
+class FunnelLimitOut(Frozen):
+    n: int
+    lower: dict[str, float]
+    upper: dict[str, float]
+
+
+class Funnel(Frozen):
+    mean: float | None
+    points: list[FunnelPoint]
+    limits: list[FunnelLimitOut]
+
+
+class Method(Frozen):
+    name: str
+    base: int
+    min_denominator: int
+
+
+class QualityReport(Frozen):
+    scope: Literal["network", "practice"]
+    period_from: str | None
+    period_to: str | None
+    practice: str | None
+    method: Method
+    labels: dict[str, Any]
+    months: list[str]
+    rows: list[MonthRow]
+    practices: list[PracticeTotal]
+    network: Block
+    trends: dict[str, list[TrendPoint]]
+    funnels: dict[str, Funnel]
+
+
+def _figure(f: Figure) -> FigureOut:
+    return FigureOut(value=f.value, denominator=f.denominator, numerator=f.numerator, suppressed=f.suppressed)
+
+
+def block_of(cells: Iterable[PublishedCell]) -> tuple[dict[str, int], dict[str, FigureOut]]:
+    tally = Tally.of(cells)
+    return (
+        dict(tally.counts),  # the whole rounded table: what the figures are computed from
+        {key: _figure(f) for key, f in figures(tally).items()},
     )
-    outcomes = {}
-    for name in INSTRUMENTS:
-        tally = cell.outcomes[name]
-        paired, reached = shown(tally.paired), shown(tally.important)
-        outcomes[name] = Outcome(
-            paired=paired,
-            mean_change=mean(tally.improvement_sum, tally.paired) if name in MEAN_CHANGE_INSTRUMENTS else None,
-            mcic_reached=reached,
-            mcic_share=share(reached, paired),
+
+
+def month_key(month: date) -> str:
+    return month.strftime("%Y-%m")
+
+
+def months_between(first: date, last: date) -> list[date]:
+    months, current = [], first
+    while current <= last:
+        months.append(current)
+        current = date(current.year + current.month // 12, current.month % 12 + 1, 1)
+    return months
+
+
+def funnel(
+    indicator: str, by_practice: dict[str, list[PublishedCell]], selected: str | None, visible: Callable[[str], bool]
+) -> Funnel:
+    network = figures(Tally.of(c for cells in by_practice.values() for c in cells))[indicator]
+    if network.value is None:
+        return Funnel(mean=None, points=[], limits=[])
+    points = []
+    for practice, cells in sorted(by_practice.items()):
+        f = figures(Tally.of(cells))[indicator]
+        if f.value is None:
+            continue  # fewer than MIN_DENOMINATOR cases: no point
+        points.append(
+            FunnelPoint(
+                practice_agb=practice if visible(practice) else None,
+                selected=practice == selected,
+                n=f.denominator,
+                value=f.value,
+                outside=outside(f.value, f.denominator, network.value),  # type: ignore[arg-type]
+            )
         )
-    return QualityRow(
-        practice_agb=cell.practice_agb,
-        month=month,
-        suppressed=False,
-        episodes=episodes,
-        duration_class=split(cell.duration, DURATION_CLASSES),
-        course=split(cell.course, COURSES),
-        escalated=escalated,
-        escalated_share=share(escalated, episodes),
-        escalation_reasons={reason: shown(cell.reasons.get(reason, 0)) for reason in ESCALATION_REASONS},
-        evaluations=Evaluations(
-            due=due,
-            on_time=on_time,
-            overdue=overdue,
-            on_time_share=share(on_time, due),
-            overdue_share=share(overdue, due),
-        ),
-        sessions=Sessions(
-            episodes_with_sessions=shown(cell.treated), mean_per_episode=mean(cell.sessions, cell.treated)
-        ),
-        outcomes=outcomes,
+    largest = max((p.n for p in points), default=0)
+    limits = [
+        FunnelLimitOut(n=limit.n, lower=dict(limit.lower), upper=dict(limit.upper))
+        for limit in funnel_limits(network.value, largest)
+    ]
+    return Funnel(mean=network.value, points=points, limits=limits)
+
+
+def build_report(
+    cells: Sequence[PublishedCell],
+    *,
+    scope: Literal["network", "practice"],
+    period: tuple[date | None, date | None],
+    practice: str | None,
+    visible: Callable[[str], bool],
+) -> QualityReport:
+    """The report over `cells` (every practice's published cells in the period: the network's reference).
+    Rows and totals are given for the practices `visible` allows, and only `practice` when one is chosen."""
+    first, last = period
+    months_present = sorted({c.month for c in cells})
+    if months_present or (first and last):
+        start = first or months_present[0]
+        end = last or months_present[-1]
+        months = months_between(start, end)
+    else:
+        months = []
+
+    def shown(p: str) -> bool:
+        return visible(p) and (practice is None or p == practice)
+
+    by_practice: dict[str, list[PublishedCell]] = {}
+    for cell in cells:
+        by_practice.setdefault(cell.practice_agb, []).append(cell)
+    rows = []
+    for cell in cells:
+        if shown(cell.practice_agb):
+            counts, figs = block_of([cell])
+            rows.append(
+                MonthRow(practice_agb=cell.practice_agb, month=month_key(cell.month), counts=counts, figures=figs)
+            )
+    practices = []
+    for name, own in sorted(by_practice.items()):
+        if shown(name):
+            counts, figs = block_of(own)
+            months_with = sum(1 for c in own if c.counts["episodes"] > 0)
+            practices.append(
+                PracticeTotal(practice_agb=name, months_with_episodes=months_with, counts=counts, figures=figs)
+            )
+    counts, figs = block_of(cells)
+    network = Block(counts=counts, figures=figs)
+    focus = (
+        practice if practice is not None else (next(iter(by_practice)) if scope == "practice" and by_practice else None)
+    )
+    trends: dict[str, list[TrendPoint]] = {i.key: [] for i in INDICATORS}
+    for month in months:
+        in_month = [c for c in cells if c.month == month]
+        net = figures(Tally.of(in_month))
+        own = figures(Tally.of(c for c in in_month if c.practice_agb == focus)) if focus else None
+        for i in INDICATORS:
+            trends[i.key].append(
+                TrendPoint(
+                    month=month_key(month),
+                    network=_figure(net[i.key]),
+                    practice=_figure(own[i.key]) if own is not None else None,
+                )
+            )
+    funnels = {key: funnel(key, by_practice, focus, visible) for key in SHARES}
+    return QualityReport(
+        scope=scope,
+        period_from=month_key(first) if first else None,
+        period_to=month_key(last) if last else None,
+        practice=practice,
+        method=Method(name=METHOD, base=BASE, min_denominator=MIN_DENOMINATOR),
+        labels={language: labels(language) for language in ("nl", "en")},
+        months=[month_key(m) for m in months],
+        rows=rows,
+        practices=practices,
+        network=network,
+        trends=trends,
+        funnels=funnels,
     )
 
 
-def quality_rows(episodes: Iterable[EpisodeSummary]) -> list[QualityRow]:
-    return [publish(cell) for cell in aggregate(episodes)]
+def count_heading(name: str, language: str) -> str:
+    kind, _, code = name.partition(":")
+    if kind == "duration":
+        return DURATION[language][code]
+    if kind == "course":
+        return COURSE[language][code]
+    if kind == "reason":
+        return f"{TERMS[language]['escalated']}: {REASON[language][code]}"
+    words = {
+        "nl": {
+            "episodes": "episodes",
+            "escalated": "terugverwezen",
+            "intake_measured": "gemeten bij intake",
+            "treated": "behandeld",
+            "evaluations_due": "evaluaties aan de beurt",
+            "evaluations_measured": "evaluaties gemeten",
+            "on_time": "evaluaties op tijd",
+            "overdue": "evaluaties te laat",
+            "pending": "evaluaties nog open",
+        },
+        "en": {
+            "episodes": "episodes",
+            "escalated": "referred back",
+            "intake_measured": "measured at intake",
+            "treated": "treated",
+            "evaluations_due": "evaluations due",
+            "evaluations_measured": "evaluations measured",
+            "on_time": "evaluations on time",
+            "overdue": "evaluations overdue",
+            "pending": "evaluations still open",
+        },
+    }
+    return words[language][name]
 
 
-def csv_columns() -> list[str]:
-    columns = ["practice_agb", "month", "suppressed", "episodes"]
-    columns += [f"duration_{c}" for c in DURATION_CLASSES] + [f"course_{c}" for c in COURSES]
-    columns += ["escalated", "escalated_share_pct"] + [f"escalation_{r}" for r in ESCALATION_REASONS]
-    columns += ["evaluations_due", "evaluations_on_time", "evaluations_overdue"]
-    columns += ["evaluations_on_time_share_pct", "evaluations_overdue_share_pct"]
-    columns += ["episodes_with_sessions", "sessions_per_episode_mean"]
-    for name in INSTRUMENTS:
-        columns += [f"{name}_paired", f"{name}_mean_change", f"{name}_mcic_reached", f"{name}_mcic_share_pct"]
-    return columns
+def csv_columns(language: str = "nl") -> list[str]:
+    head = {"nl": ["niveau", "praktijk (AGB)", "maand"], "en": ["level", "practice (AGB)", "month"]}[language]
+    head += [count_heading(c, language) for c in SHOWN_COUNTS]
+    for i in INDICATORS:
+        label = INDICATOR[language][i.key][0]
+        head += [
+            f"{label} ({'%' if i.kind == 'share' else language == 'nl' and 'gemiddelde' or 'mean'})",
+            f"{label}: {'noemer' if language == 'nl' else 'denominator'}",
+        ]
+    return head
 
 
-def csv_row(row: QualityRow) -> list[str]:
-    def text(value: object) -> str:
-        return "" if value is None else str(value)
-
-    values: list[object] = [row.practice_agb, row.month, "yes" if row.suppressed else "no", row.episodes]
-    duration, course, reasons = row.duration_class or {}, row.course or {}, row.escalation_reasons or {}
-    values += [duration.get(c) for c in DURATION_CLASSES] + [course.get(c) for c in COURSES]
-    values += [row.escalated, row.escalated_share] + [reasons.get(r) for r in ESCALATION_REASONS]
-    e, s = row.evaluations, row.sessions
-    values += [e.due, e.on_time, e.overdue, e.on_time_share, e.overdue_share] if e else [None] * 5
-    values += [s.episodes_with_sessions, s.mean_per_episode] if s else [None] * 2
-    for name in INSTRUMENTS:
-        o = row.outcomes.get(name) if row.outcomes else None
-        values += [o.paired, o.mean_change, o.mcic_reached, o.mcic_share] if o else [None] * 4
-    return [text(v) for v in values]
+def _csv_line(level: str, practice: str, month: str, block: Block, language: str) -> list[str]:
+    hidden = {"nl": "afgeschermd", "en": "suppressed"}[language]
+    values: list[object] = [level, practice, month]
+    values += [block.counts[c] for c in SHOWN_COUNTS]
+    for i in INDICATORS:
+        f = block.figures[i.key]
+        values += [hidden if f.suppressed else ("" if f.value is None else f.value), f.denominator]
+    return ["" if v is None else str(v) for v in values]
 
 
-def to_csv(rows: Iterable[QualityRow]) -> str:
+def to_csv(report: QualityReport, language: str = "nl") -> str:
+    """One line per practice and month, per practice over the period, and the network: the same figures
+    as the JSON and the page (all from the rounded table)."""
+    level = {"nl": ("maand", "periode", "netwerk"), "en": ("month", "period", "network")}[language]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(csv_columns())
-    for row in rows:
-        writer.writerow(csv_row(row))
+    writer.writerow(csv_columns(language))
+    for row in report.rows:
+        writer.writerow(_csv_line(level[0], row.practice_agb, row.month, row, language))
+    span = f"{report.months[0]}..{report.months[-1]}" if report.months else ""
+    for total in report.practices:
+        writer.writerow(_csv_line(level[1], total.practice_agb, span, total, language))
+    writer.writerow(_csv_line(level[2], "", span, report.network, language))
     return buffer.getvalue()

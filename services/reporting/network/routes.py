@@ -1,4 +1,5 @@
-"""The network's quality figures over HTTP: JSON and CSV for callers with a token, and the dashboard page.
+"""The network's quality figures over HTTP: JSON and CSV for callers with a token, the yearly visitation
+report per practice (JSON and PDF), and the dashboard page.
 
 Access is decided here, never by the page: the network role sees every practice; a practice sees only its
 own figures (asking for another practice is 403). The page and its scripts hold no data and are open.
@@ -10,12 +11,14 @@ from datetime import date
 from importlib import resources
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
 
 from services.reporting.network import store
-from services.reporting.network.figures import SMALL_COUNT_THRESHOLD, QualityRow, quality_rows, to_csv
+from services.reporting.network.counts import PublishedCell, published_cells
+from services.reporting.network.figures import QualityReport, build_report, to_csv
+from services.reporting.network.visitation import Visitation, visitation
+from services.reporting.network.visitation_pdf import render_visitation_pdf
 from shared.auth import Caller, Role, allow
 from shared.service import RuntimeDep
 
@@ -29,19 +32,30 @@ FromMonth = Annotated[
 ]
 ToMonth = Annotated[str | None, Query(alias="to", pattern=MONTH, description="Last month of referral, YYYY-MM.")]
 Practice = Annotated[str | None, Query(pattern=r"^\d{8}$", description="AGB code of one practice.")]
-
-
-class QualityReport(BaseModel):
-    scope: Literal["network", "practice"]
-    period_from: str | None
-    period_to: str | None
-    practice: str | None
-    suppression_threshold: int
-    rows: list[QualityRow]
+Language = Annotated[Literal["nl", "en"], Query(alias="lang", description="Language of headings: nl or en.")]
+PracticePath = Annotated[str, Path(pattern=r"^\d{8}$", description="AGB code of the practice.")]
+Year = Annotated[int, Query(ge=2000, le=2100, description="Calendar year of referral.")]
 
 
 def _month(value: str | None) -> date | None:
     return date.fromisoformat(f"{value}-01") if value else None
+
+
+def _own_practice(caller: Caller, practice: str | None) -> str | None:
+    """A practice sees only its own figures; the network every practice."""
+    if caller.role is Role.PRACTICE:
+        if practice is not None and practice != caller.org:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "a practice sees only its own figures")
+        return caller.org
+    return practice
+
+
+async def _cells(runtime: RuntimeDep, first: date | None, last: date | None) -> list[PublishedCell]:
+    """Every practice's published cells in the period: the network's reference and the funnels need them
+    all, and each figure is a sum of them (never of raw data)."""
+    async with runtime.pool.acquire() as conn:
+        episodes = await store.summaries(conn, first, last, None)
+    return published_cells(episodes)
 
 
 async def _report(
@@ -50,19 +64,14 @@ async def _report(
     first, last = _month(period_from), _month(period_to)
     if first and last and first > last:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "to: must not be before from")
-    if caller.role is Role.PRACTICE:
-        if practice is not None and practice != caller.org:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "a practice sees only its own figures")
-        practice = caller.org
-    async with runtime.pool.acquire() as conn:
-        episodes = await store.summaries(conn, first, last, practice)
-    return QualityReport(
-        scope="network" if caller.role is Role.NETWORK else "practice",
-        period_from=period_from,
-        period_to=period_to,
+    practice = _own_practice(caller, practice)
+    network = caller.role is Role.NETWORK
+    return build_report(
+        await _cells(runtime, first, last),
+        scope="network" if network else "practice",
+        period=(first, last),
         practice=practice,
-        suppression_threshold=SMALL_COUNT_THRESHOLD,
-        rows=quality_rows(episodes),
+        visible=(lambda p: True) if network else (lambda p: p == caller.org),
     )
 
 
@@ -74,7 +83,8 @@ async def quality(
     period_to: ToMonth = None,
     practice: Practice = None,
 ) -> QualityReport:
-    """Quality figures per practice and month of referral; counts of 1-4 shown as "<5"."""
+    """Quality figures per practice and month of referral, per practice, the network, trends and funnels;
+    every count rounded to a multiple of 5 (controlled rounding)."""
     return await _report(runtime, caller, period_from, period_to, practice)
 
 
@@ -90,13 +100,43 @@ async def quality_csv(
     period_from: FromMonth = None,
     period_to: ToMonth = None,
     practice: Practice = None,
+    language: Language = "nl",
 ) -> Response:
-    """The same figures as CSV, one row per practice and month."""
+    """The same figures as CSV: per practice and month, per practice over the period, and the network."""
     report = await _report(runtime, caller, period_from, period_to, practice)
     return Response(
-        to_csv(report.rows),
+        to_csv(report, language),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": 'attachment; filename="network-quality.csv"'},
+    )
+
+
+async def _visitation(runtime: RuntimeDep, caller: Caller, agb: str, year: int) -> Visitation:
+    _own_practice(caller, agb)
+    return visitation(await _cells(runtime, date(year, 1, 1), date(year, 12, 1)), agb, year)
+
+
+@router.get("/practices/{agb}/visitation.json", operation_id="get_practice_visitation_data", response_model=Visitation)
+async def practice_visitation(runtime: RuntimeDep, caller: CallerDep, agb: PracticePath, year: Year) -> Visitation:
+    """The data of the yearly visitation report: the practice's figures beside the network's."""
+    return await _visitation(runtime, caller, agb, year)
+
+
+@router.get(
+    "/practices/{agb}/visitation",
+    operation_id="get_practice_visitation",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The visitation report as PDF"}},
+)
+async def practice_visitation_pdf(
+    runtime: RuntimeDep, caller: CallerDep, agb: PracticePath, year: Year, language: Language = "nl"
+) -> Response:
+    """The yearly visitation report of one practice as PDF, for the visiting peer and the practice."""
+    report = await _visitation(runtime, caller, agb, year)
+    return Response(
+        render_visitation_pdf(report, language),
+        media_type="application/pdf",
+        headers={"content-disposition": f'inline; filename="visitatie-{agb}-{year}.pdf"'},
     )
 
 

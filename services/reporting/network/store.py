@@ -121,36 +121,15 @@ async def fill_episodes(conn: asyncpg.Connection, episodes: dict[uuid.UUID, Epis
 async def summaries(
     conn: asyncpg.Connection, first_month: date | None, last_month: date | None, practice_agb: str | None
 ) -> list[EpisodeSummary]:
-    """The summarised episodes referred in [first_month, last_month] (whole months), of one or all practices."""
+    """The summarised episodes referred in [first_month, last_month] (whole months), of one or all practices.
+    Summarised from the folded facts, so a figure added later needs a replay, not a migration."""
     rows = await conn.fetch(
-        "SELECT * FROM network_episodes WHERE practice_agb IS NOT NULL"
+        "SELECT facts::text AS facts FROM network_episodes WHERE practice_agb IS NOT NULL"
         " AND ($1::date IS NULL OR referral_month >= $1) AND ($2::date IS NULL OR referral_month <= $2)"
         " AND ($3::text IS NULL OR practice_agb = $3)",
         first_month,
         last_month,
         practice_agb,
     )
-    return [_summary(r) for r in rows]
-
-
-def _summary(row: asyncpg.Record) -> EpisodeSummary:
-    def measured(name: str) -> Change | None:
-        baseline, follow_up = row[f"{name}_baseline"], row[f"{name}_follow_up"]
-        if baseline is None or follow_up is None:
-            return None
-        return Change(baseline, follow_up, baseline - follow_up, row[f"{name}_important"])
-
-    return EpisodeSummary(
-        practice_agb=row["practice_agb"],
-        referral_month=row["referral_month"],
-        duration_class=row["duration_class"],
-        course=row["course"],
-        escalation_reasons=tuple(row["escalation_reasons"]),
-        evaluations_due=row["evaluations_due"],
-        evaluations_on_time=row["evaluations_on_time"],
-        evaluations_overdue=row["evaluations_overdue"],
-        sessions=row["sessions"],
-        qbpds=measured("qbpds"),
-        nprs=measured("nprs"),
-        psk=measured("psk"),
-    )
+    found = (EpisodeFacts.from_json(row["facts"]).summary() for row in rows)
+    return [s for s in found if s is not None]

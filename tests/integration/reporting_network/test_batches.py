@@ -6,6 +6,7 @@ number of statements per read model."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import uuid
 from collections import Counter
@@ -17,8 +18,8 @@ import pytest
 
 from services.reporting.letters.episode import LetterEpisode
 from services.reporting.network import store as network_store
+from services.reporting.network.counts import published_cells
 from services.reporting.network.facts import REFERRAL
-from services.reporting.network.figures import quality_rows
 from services.reporting.overview import OVERVIEW
 from services.reporting.projections import BATCH_HANDLERS
 from shared.clock import ManualClock
@@ -69,7 +70,7 @@ async def read_models(pool: asyncpg.Pool) -> dict[str, list[dict]]:
     async with pool.acquire() as conn:
         models = {name: [dict(r) for r in await conn.fetch(query)] for name, query in READ_MODELS.items()}
         models["figures"] = [
-            r.model_dump() for r in quality_rows(await network_store.summaries(conn, None, None, None))
+            dataclasses.asdict(c) for c in published_cells(await network_store.summaries(conn, None, None, None))
         ]
     return models
 
