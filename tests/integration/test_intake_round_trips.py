@@ -18,7 +18,13 @@ from fastapi import FastAPI
 from services.intake import idempotency
 from services.intake.domain import episode as rules
 from services.intake.domain.commands import RecordMeasurement, RecordReportConsent, TakeHistory
-from services.intake.handlers import handle_episode_command, handle_erasure, open_for_command, record_command
+from services.intake.handlers import (
+    handle_episode_command,
+    handle_erasure,
+    handle_receive_referral,
+    open_for_command,
+    record_command,
+)
 from services.intake.personal_data import bsn_lookup
 from services.intake.routes import episode_commands, patients, referrals
 from services.intake.settings import IntakeSettings
@@ -450,3 +456,29 @@ async def test_a_write_after_the_episode_moved_on_writes_nothing(intake, pool, c
         assert not await record_command(uow, opened, decided, PRACTICE, access, clock.now(), answer)
         assert await recorded(pool, episode) == before
         assert await conn.fetchval("SELECT count(*) FROM idempotency_keys WHERE key = 'h-late'") == 0
+
+
+async def test_two_first_referrals_of_one_bsn_that_race_find_one_patient(intake, recording, pool):
+    await open_episode(intake, "RT-10-warm-up")  # asyncpg's one-time type lookups
+    gp = Caller("gp-test", Role.REFERRER, "01234567")
+
+    @contextlib.asynccontextmanager
+    async def first_referral_uncommitted():
+        async with pool.acquire() as conn, conn.transaction():
+            uow = UnitOfWork(conn, STORE, ManualClock(NOW))
+            command = rules.ReceiveReferral.model_validate(referral("RT-10a", seed=10))
+            settings = IntakeSettings()
+            yield await handle_receive_referral(
+                command, uow, settings.pseudonym_secret, KEYS, gp, "POST /v1/referrals", NOW
+            )
+
+    second = intake.post("/v1/referrals", json=referral("RT-10b", seed=10), headers=referrer())
+    response, sent, first = await raced(pool, recording, second, first_referral_uncommitted())
+    assert response.status_code == 201, response.text
+    # its enrolment waited for the first one's key row and, its snapshot too old to see it, found no patient: it
+    # wrote nothing and enrolled again, finding the patient the first one created
+    assert uuid.UUID(response.json()["patient_id"]) == first.patient_id
+    assert len(sent) == 5 and sum("INSERT INTO patient_keys" in s for s in sent) == 2, sent
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM patient_keys WHERE patient_id = $1", first.patient_id) == 1
+        assert await conn.fetchval("SELECT count(*) FROM patients WHERE patient_id = $1", first.patient_id) == 1
