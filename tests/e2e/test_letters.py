@@ -1,17 +1,31 @@
 """Letters to the GP, end to end: composed from the episode's events in reporting, shown with the patient's
-name fetched from intake, as HTML, PDF and FHIR; none after an objection; corrections leave the original."""
+data and the register's sender and addressee fetched from intake, as HTML, PDF/A, FHIR document and Edifact
+MEDVRI; none after an objection; corrections leave the original; 503 while intake cannot be reached."""
 
 from __future__ import annotations
 
 import asyncpg
 import httpx
 import pytest
-from fhir.resources.R4B.composition import Composition
+from fhir.resources.R4B.bundle import Bundle
 
+from services.reporting.letters.medvri import parse_medvri
 from tests.conftest import eventually
 from tests.e2e.conftest import running_system
 from tests.e2e.test_episode_flow import CARE, DEVIATING, WITHIN, Clinic, clock_file  # noqa: F401 — fixture
 from tests.support import patient, practice, referrer
+
+PRACTICE_ENTRY = {
+    "name": "Fysiotherapie De Linde",
+    "address": {"street": "Lindelaan", "house_number": "12", "postcode": "3511 AB", "city": "Utrecht"},
+    "phone": "030-1234567",
+    "physiotherapists": [{"agb": "04999001", "big": "19012345601", "name": "M. de Boer"}],
+}
+REFERRER_ENTRY = {
+    "name": "A. Jansen",
+    "practice_name": "Huisartsenpraktijk Oudwijk",
+    "address": {"street": "Oudwijk", "house_number": "3", "postcode": "3581 TA", "city": "Utrecht"},
+}
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +55,16 @@ async def test_start_and_final_letters_with_the_patient_from_intake_and_none_aft
         clinic = Clinic(system, clock_file)
         reporting = httpx.AsyncClient(base_url=system.url("reporting"), timeout=20)
         try:
+            intake = clinic.intake
+            assert (await intake.put("/v1/practices/04123456", json=PRACTICE_ENTRY)).status_code == 200
+            assert (await intake.put("/v1/practices/04999999", json=PRACTICE_ENTRY)).status_code == 403
+            put = await intake.put("/v1/referrers/01234567", json=REFERRER_ENTRY, headers=referrer())
+            assert put.status_code == 200, put.text
             consenting, objecting = await clinic.refer(31), await clinic.refer(32)
+            unknown = await intake.put(f"/v1/episodes/{consenting}/therapist", json={"therapist_agb": "04999002"})
+            assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "therapist_agb"
+            assigned = await intake.put(f"/v1/episodes/{consenting}/therapist", json={"therapist_agb": "04999001"})
+            assert assigned.status_code == 200, assigned.text
             await clinic.record(objecting, "report-consent", {"consent": "objected", "on": clinic.today()})
             for episode in (consenting, objecting):
                 await clinic.record(
@@ -93,15 +116,36 @@ async def test_start_and_final_letters_with_the_patient_from_intake_and_none_aft
             final_id = finished["letters"][1]["letter_id"]
 
             html = (await reporting.get(f"/v1/letters/{final_id}", headers=referrer())).text
-            name = patient(31)["name"]
+            name, bsn = patient(31)["name"], patient(31)["bsn"]
             assert name in html and "Weer tuinieren in het voorjaar." in html  # merged in from intake, not stored
-            for dutch in ("Eindverslag", "Individuele doelen", "Behandelverloop", "Resultaten (begin en einde)"):
+            assert f"BSN {bsn}" in html and "Hulpvraag" not in html  # the final letter does not repeat it
+            for said in (
+                "Fysiotherapie De Linde",
+                "A. Jansen",
+                "Huisartsenpraktijk Oudwijk",
+                "M. de Boer",
+                "BIG 19012345601",
+                "Geachte collega,",
+                "Met collegiale groet,",
+            ):
+                assert said in html, said
+            for dutch in ("Eindverslag", "Doelen en resultaat", "Verloop van intake tot einde", "Metingen"):
                 assert dutch in html
-            assert "60" in html and "20" in html  # QBPDS at intake (3×20) and at the end (1×20)
+            assert "QBPDS: van 60 bij de intake naar 20 aan het einde, verbeterd met 40 punten" in html
+            start_html = await reporting.get(f"/v1/letters/{started['letters'][0]['letter_id']}", headers=practice())
+            assert "Hulpvraag van de patiënt: Weer kunnen werken" in start_html.text
+            assert "geen behandelplan" not in start_html.text
             pdf = await reporting.get(f"/v1/letters/{final_id}/pdf", headers=practice())
             assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")
+            assert b"pdfaid:part" in pdf.content or b"pdfaid" in pdf.content
             fhir = await reporting.get(f"/v1/letters/{final_id}/fhir", headers=practice())
-            assert Composition.model_validate(fhir.json()).status == "final"
+            assert fhir.headers["content-type"].startswith("application/fhir+json")
+            bundle = Bundle.model_validate(fhir.json())
+            assert bundle.type == "document" and bundle.entry[0].resource.get_resource_type() == "Composition"
+            medvri = await reporting.get(f"/v1/letters/{final_id}/medvri", headers=referrer())
+            assert medvri.headers["content-type"].startswith("application/edifact")
+            interchange = parse_medvri(medvri.text)
+            assert (interchange.sender, interchange.recipient) == ("04123456", "01234567")
             assert (await reporting.get(f"/v1/letters/{final_id}", headers=referrer("01999999"))).status_code == 404
 
             # the objection: no letter at all, and the listing says why
@@ -109,14 +153,21 @@ async def test_start_and_final_letters_with_the_patient_from_intake_and_none_aft
             assert withheld == {"episode_id": objecting, "withheld_by_objection": True, "letters": []}
 
             # a correction is a new letter pointing to the old one; the old one is unchanged
-            before = (await reporting.get(f"/v1/letters/{final_id}/fhir", headers=practice())).json()
+            before = (await reporting.get(f"/v1/letters/{final_id}", headers=practice())).text
             corrected = await reporting.post(f"/v1/letters/{final_id}/corrections", headers=practice())
             assert corrected.status_code == 201 and corrected.json()["corrects"] == final_id
-            after = (await reporting.get(f"/v1/letters/{final_id}/fhir", headers=practice())).json()
+            after = (await reporting.get(f"/v1/letters/{final_id}", headers=practice())).text
             assert after == before
             correction = (await reporting.get(f"/v1/letters/{corrected.json()['letter_id']}", headers=practice())).text
             assert "vervangt verslag" in correction
             assert (await reporting.post(f"/v1/letters/{final_id}/corrections", headers=referrer())).status_code == 403
+
+            # intake away: no letter claims the data was erased; 503 and when to ask again
+            system.kill("intake")
+            for form in ("", "/pdf", "/fhir", "/medvri"):
+                away = await reporting.get(f"/v1/letters/{final_id}{form}", headers=practice())
+                assert away.status_code == 503 and away.headers["retry-after"] == "5", form
+                assert away.headers["content-type"] == "application/problem+json" and "gewist" not in away.text
         finally:
             await clinic.close()
             await reporting.aclose()

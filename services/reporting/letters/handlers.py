@@ -31,6 +31,7 @@ LETTERS = BatchHandler(
         *intake.CLINICAL_EVENTS,
         pathway.BeloopClassified,
         pathway.TreatmentPlanProposed,
+        pathway.EvaluationScheduled,
         pathway.EvaluationCompleted,
         pathway.EscalatedToReferrer,
     ),

@@ -9,6 +9,7 @@ MATRIX: Matrix = {
     ("GET", "/v1/letters/{letter_id}"): only(Role.PRACTICE, Role.REFERRER),
     ("GET", "/v1/letters/{letter_id}/pdf"): only(Role.PRACTICE, Role.REFERRER),
     ("GET", "/v1/letters/{letter_id}/fhir"): only(Role.PRACTICE, Role.REFERRER),
+    ("GET", "/v1/letters/{letter_id}/medvri"): only(Role.PRACTICE, Role.REFERRER),
     ("POST", "/v1/letters/{letter_id}/corrections"): only(Role.PRACTICE),
     ("GET", "/v1/access-log"): only(Role.PRACTICE, Role.SERVICE),
     # a practice gets its own figures (another practice's: 403, checked per request in the route)
