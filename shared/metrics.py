@@ -28,6 +28,11 @@ EVENTS_DEAD_LETTERED = Counter(
 CONSUMER_LAG = Gauge(
     "ruggengraat_consumer_lag", "Records on the broker not yet consumed", ["consumer", "topic", "partition"]
 )
+CONSUMER_TOPIC_RESTARTS = Counter(
+    "ruggengraat_consumer_topic_restarts_total",
+    "Times a consumer read a topic again from its start because the broker had recreated it",
+    ["consumer", "topic"],
+)
 HANDLER_SECONDS = Histogram(
     "ruggengraat_handler_seconds",
     "Time to handle what arrived together (or one event after a fallback), inbox and effects included",

@@ -16,14 +16,29 @@ without waiting at all (the stream has room and the flow runs). `Consumer.wait_f
 delivery first, as Python 3.12's eager tasks do. When it finishes without waiting, that is the first to finish
 and no task is made. When it has to wait, it goes on, already started, under mode's `wait_first` as before, so
 a rebalance still abandons it exactly as faust intends.
+
+**A topic that starts again from offset 0.** A broker that comes back empty (tansu keeps nothing) recreates
+the topic with offsets from 0, below where the consumer had read. faust remembers, per partition, the last
+offset it read (and drops any record at or below it as already read), the offset it committed (and commits
+nothing lower) and the offsets acknowledged but not yet committed; none of that is reset unless the group
+rebalances, and a rebalance seeks to the committed offset, which the empty broker does not have. The
+relay republishes the events its consumers had not confirmed into the new topic, so records below the old
+read offset were skipped: a loss. `Consumer.start_topic_again` forgets that state for the topic's
+partitions and seeks them to the new topic's start; a record fetched from the old topic and acknowledged
+afterwards is not counted (its offset means nothing in the new topic). The inbox makes reading records
+again harmless. `shared.consumer.topic_watch` tells when a topic was recreated.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Coroutine, Generator
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from faust.transport.drivers import aiokafka
+from faust.types import TP, Message
+from faust.types.tuples import ack_lock
 from mode.services import WaitResults
 
 
@@ -80,8 +95,42 @@ class Consumer(aiokafka.Consumer):
     """faust's aiokafka consumer on the thread above; faust calls `wait_first` only to deliver a fetched
     record."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._topic_starts: Counter[str] = Counter()  # how often each topic was started again
+        self._fetched_in: WeakKeyDictionary[Message, int] = WeakKeyDictionary()
+
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def _to_message(self, tp: TP, record: Any) -> Any:
+        message = super()._to_message(tp, record)
+        self._fetched_in[message] = self._topic_starts[tp.topic]
+        return message
+
+    def ack(self, message: Message) -> bool:
+        if self._fetched_in.get(message, 0) != self._topic_starts[message.topic]:
+            with ack_lock:  # fetched from the topic before it started again: its offset means nothing now
+                message.acked = True
+                self._unacked_messages.discard(message)
+            return False
+        return super().ack(message)
+
+    async def start_topic_again(self, topic: str) -> list[TP]:
+        """Forget what was read, acknowledged and committed of `topic` and read its partitions from the
+        start: the broker recreated it. Returns the partitions that were sought."""
+        with ack_lock:
+            self._topic_starts[topic] += 1
+            partitions = [tp for tp in self.assignment() if tp.topic == topic]
+            for tp in partitions:
+                self._read_offset.pop(tp, None)
+                self._committed_offset.pop(tp, None)
+                self._acked.pop(tp, None)
+                self._acked_index.pop(tp, None)
+                self._gap.pop(tp, None)
+        for tp in partitions:
+            await self.seek(tp, 0)
+        return partitions
 
     async def wait_first(self, *coros: Any, timeout: Any = None) -> WaitResults:
         first, *others = coros

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import faust
 from shared.consumer.dead_letters import DeadLetter, Record
 from shared.consumer.faust_transport import Transport
 from shared.consumer.idempotent import IdempotentConsumer
+from shared.consumer.topic_watch import CHECK_SECONDS, TopicWatch
 from shared.metrics import CONSUMER_LAG
 from shared.settings import ServiceSettings
 from shared.supervisor import retry_until_done
@@ -62,6 +64,23 @@ def attach_consumer(
         await sink.send(key=letter.record.key, value=letter.record.value or b"", headers=letter.headers())
 
     consumer.publish_dead_letter = publish_dead_letter
+
+    bootstrap = ",".join(f"{url.host}:{url.port}" for url in app.conf.broker)
+    watch = TopicWatch(
+        bootstrap, topics, lambda topic: app.consumer.start_topic_again(topic), consumer_name=consumer.name
+    )
+
+    async def watch_topics() -> None:
+        # The first look comes at once, before the group is joined (seconds on tansu): the ids it sees are
+        # those of the topics the consumer will read first.
+        try:
+            while True:
+                await watch.check()
+                await asyncio.sleep(CHECK_SECONDS)
+        finally:
+            watch.close()
+
+    app.task(watch_topics)
 
     async def agent(stream: faust.StreamT) -> None:
         # Batches: what arrived within the wait (at most BATCH_SIZE) is handled in one transaction; faust

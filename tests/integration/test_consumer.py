@@ -274,3 +274,47 @@ async def test_records_go_on_being_handled_exactly_once_while_a_second_worker_jo
         effects = [r["event_id"] for r in await conn.fetch("SELECT event_id FROM effects")]
     assert sorted(effects) == sorted(sent)  # every record, each once
     assert handled_by["first"] and handled_by["second"]
+
+
+async def test_a_worker_that_keeps_running_while_the_broker_comes_back_empty_reads_the_new_topic_from_its_start(
+    store_pool, restartable_broker, monkeypatch
+):
+    """The broker loses everything while a worker runs: the topic comes back with offsets from 0 again, below
+    where the worker had read. Every record of the new topic is handled, none skipped as 'already read'."""
+    await effects_table(store_pool)
+    monkeypatch.setenv("KAFKA_TOPIC_PREFIX", unique("e") + ".")
+    settings = ServiceSettings(
+        service_name="emptied", kafka_bootstrap_servers=restartable_broker.bootstrap, kafka_topic_partitions=1
+    )
+    topic, dead_letters = settings.topic("intake.events"), settings.topic("emptied.dead-letters")
+    app = create_faust_app(settings)
+    attach_consumer(app, consumer_for(store_pool, "emptied"), [topic], dead_letters, batch_wait_ms=20)
+    sent: list[uuid.UUID] = []
+
+    def send(count: int) -> None:
+        producer = KafkaProducer(bootstrap_servers=restartable_broker.bootstrap, acks="all")
+        try:
+            for _ in range(count):
+                key, value, event_id = referral_record()
+                producer.send(topic, key=key, value=value)
+                sent.append(event_id)
+            producer.flush()
+        finally:
+            producer.close()
+
+    async def all_handled():
+        async with store_pool.acquire() as conn:
+            return await conn.fetchval("SELECT count(*) FROM effects") == len(sent)
+
+    try:
+        await app.start()
+        send(60)
+        await eventually(all_handled, timeout=60)
+        restartable_broker.restart_empty()
+        send(90)  # offsets 0–89 of the new topic: 60 of them below where the worker had read
+        await eventually(all_handled, timeout=60)
+    finally:
+        await app.stop()
+    async with store_pool.acquire() as conn:
+        effects = [r["event_id"] for r in await conn.fetch("SELECT event_id FROM effects")]
+    assert sorted(effects) == sorted(sent)

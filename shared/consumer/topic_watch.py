@@ -1,0 +1,81 @@
+"""Tells a running consumer that a topic it reads was recreated, so it reads the new one from its start.
+
+A broker that comes back empty shows itself by topic ids (KIP-516): a recreated topic gets a new one,
+whoever recreated it (the relay, or the broker on a client's metadata request). The watch asks the broker
+for the ids of the consumer's topics every few seconds and remembers the last id it saw of each, through
+the broker's absence; a different id starts the topic again (`faust_transport.Consumer.start_topic_again`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
+
+from shared import kafka as kafka_clients
+from shared.logging import get_logger
+from shared.metrics import CONSUMER_TOPIC_RESTARTS
+
+log = get_logger(__name__)
+
+CHECK_SECONDS = 2.0
+
+
+class TopicWatch:
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: Sequence[str],
+        recreated: Callable[[str], Awaitable[object]],
+        *,
+        consumer_name: str,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.topics = list(topics)
+        self.recreated = recreated
+        self.consumer_name = consumer_name
+        self.known: dict[str, str] = {}  # topic → the id last seen
+        self._admin: KafkaAdminClient | None = None
+
+    async def check(self) -> list[str]:
+        """Look once; start every recreated topic again. Returns the topics that were started again."""
+        try:
+            ids = await asyncio.to_thread(self._describe)
+        except (KafkaError, OSError) as error:  # the broker is away: keep what we knew and look again next time
+            log.debug("consumer.topic_watch_unavailable", consumer=self.consumer_name, error=repr(error))
+            self._close()
+            return []
+        started = []
+        for topic, topic_id in ids.items():
+            if topic_id is None:
+                continue  # missing now (or no ids on this broker): what we knew still stands
+            before = self.known.get(topic)
+            self.known[topic] = topic_id
+            if before is not None and before != topic_id:
+                log.warning("consumer.topic_recreated", consumer=self.consumer_name, topic=topic)
+                CONSUMER_TOPIC_RESTARTS.labels(self.consumer_name, topic).inc()
+                await self.recreated(topic)
+                started.append(topic)
+        return started
+
+    def _describe(self) -> dict[str, str | None]:
+        if self._admin is None:
+            self._admin = kafka_clients.admin(self.bootstrap, f"{self.consumer_name}-topic-watch")
+        found = {}
+        for topic in self.topics:
+            described = kafka_clients.describe_topic(self._admin, topic)
+            found[topic] = described[0] if described else None
+        return found
+
+    def _close(self) -> None:
+        if self._admin is not None:
+            try:
+                self._admin.close()
+            except (KafkaError, OSError):  # closing a client whose broker is gone may fail; it is dropped either way
+                pass
+            self._admin = None
+
+    def close(self) -> None:
+        self._close()

@@ -1,0 +1,54 @@
+"""The topic watch: a topic whose id changed is started again, once; an absent topic or broker changes nothing."""
+
+from __future__ import annotations
+
+from kafka.errors import KafkaConnectionError
+
+from shared.consumer.topic_watch import TopicWatch
+
+
+class Scripted(TopicWatch):
+    """A watch whose broker answers are given by the test, one answer per look."""
+
+    def __init__(self, answers):
+        self.started: list[str] = []
+
+        async def recreated(topic: str) -> None:
+            self.started.append(topic)
+
+        super().__init__("unused:9092", ["a", "b"], recreated, consumer_name="test")
+        self.answers = list(answers)
+
+    def _describe(self):
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+async def test_a_topic_seen_with_a_new_id_is_started_again_once():
+    watch = Scripted([{"a": "id-1", "b": "id-7"}, {"a": "id-2", "b": "id-7"}, {"a": "id-2", "b": "id-7"}])
+    assert await watch.check() == []
+    assert await watch.check() == ["a"]
+    assert await watch.check() == []
+    assert watch.started == ["a"]
+
+
+async def test_the_id_seen_before_the_broker_went_away_is_remembered_through_its_absence():
+    watch = Scripted(
+        [
+            {"a": "id-1", "b": "id-7"},
+            KafkaConnectionError(),
+            {"a": None, "b": None},  # back, empty, topics not yet recreated
+            {"a": "id-2", "b": "id-8"},
+        ]
+    )
+    for _ in range(3):
+        assert await watch.check() == []
+    assert await watch.check() == ["a", "b"]
+
+
+async def test_a_broker_without_topic_ids_never_starts_a_topic_again():
+    watch = Scripted([{"a": None, "b": None}, {"a": None, "b": None}])
+    assert await watch.check() == [] and await watch.check() == []
+    assert watch.started == []
