@@ -16,6 +16,13 @@ from shared.events.topics import INTAKE_EVENTS
 AgbCode = str  # the Dutch AGB register code of a care provider or practice: 8 digits
 
 
+# PSK activities, graded-activity names and logged days are the patient's own words (issue 22).
+ACTIVITY_LABELS = (
+    "Sealed: the patient's own activity labels by reference; the `activity` fields carry only the reference"
+    " (in events recorded before references existed, the label itself)."
+)
+
+
 class IntakeEvent(EventPayload):
     topic: ClassVar[str] = INTAKE_EVENTS
 
@@ -98,6 +105,7 @@ class MeasurementRecorded(IntakeEvent):
     occasion: Literal["intake", "evaluation"]
     evaluation_number: int | None = Field(default=None, ge=1, description="Set for an evaluation.")
     measurement: clinical.Measurement
+    activity_labels: Sealed | None = Field(default=None, description=ACTIVITY_LABELS)
 
 
 class TreatmentPlanAgreed(IntakeEvent):
@@ -112,6 +120,7 @@ class TreatmentPlanAgreed(IntakeEvent):
     interventions: tuple[clinical.PlannedIntervention, ...] = ()
     graded_activity: clinical.GradedActivityProgramme | None = None
     goals: Sealed | None = Field(default=None, description="Sealed: the individual goals and any argued deviation.")
+    activity_labels: Sealed | None = Field(default=None, description=ACTIVITY_LABELS)
 
 
 class SessionRecorded(IntakeEvent):
@@ -132,6 +141,7 @@ class ActivityLogged(IntakeEvent):
     event_version: ClassVar[int] = 1
 
     day: clinical.LoggedDay
+    activity_labels: Sealed | None = Field(default=None, description=ACTIVITY_LABELS)
 
 
 class ReportConsentGiven(IntakeEvent):
