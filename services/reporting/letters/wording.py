@@ -109,7 +109,7 @@ def nprs_meaning(score: int) -> str:
 def psk_meaning(mean: float, scale: str | None) -> str:
     top = "10" if scale == "0-10" else "100"
     return (
-        f"PSK gemiddeld {number(mean)} van {top} (moeite met de drie door de patiënt gekozen activiteiten; "
+        f"PSK gemiddeld {number(mean)} van {top} (moeite met de door de patiënt gekozen activiteiten; "
         "hoger = moeilijker)"
     )
 
