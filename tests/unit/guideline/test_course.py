@@ -54,6 +54,35 @@ def test_course_is_classifiable_from_day_21_and_not_on_day_20(days: int, classif
     assert decision.observed_days == days
 
 
+# Both sides of day 21 (I.IV consensus rule: deviating when *within* three weeks there was no increase).
+DAY_21_TABLE = [
+    # days, increased, an indication present, beloop, code
+    (0, True, False, Beloop.NORMAAL, ReasonCode.COURSE_NORMAL_EARLY_INCREASE),
+    (20, True, False, Beloop.NORMAAL, ReasonCode.COURSE_NORMAL_EARLY_INCREASE),
+    (21, True, False, Beloop.NORMAAL, ReasonCode.COURSE_NORMAL),
+    (20, False, False, None, ReasonCode.COURSE_NOT_YET_CLASSIFIABLE),
+    (21, False, False, Beloop.AFWIJKEND, ReasonCode.COURSE_DEVIATING_NO_INCREASE),
+    (20, True, True, None, ReasonCode.COURSE_NOT_YET_CLASSIFIABLE),
+    (21, True, True, Beloop.AFWIJKEND, ReasonCode.COURSE_DEVIATING_INDICATIONS),
+    (20, False, True, None, ReasonCode.COURSE_NOT_YET_CLASSIFIABLE),
+    (21, False, True, Beloop.AFWIJKEND, ReasonCode.COURSE_DEVIATING_NO_INCREASE),
+]
+
+
+@pytest.mark.parametrize(("days", "increased", "indication", "beloop", "code"), DAY_21_TABLE)
+def test_the_course_on_both_sides_of_day_21(
+    days: int, increased: bool, indication: bool, beloop: Beloop | None, code: ReasonCode
+) -> None:
+    course = {**NORMAL_VALUES, "activities_participation_increased": increased}
+    if indication:
+        course["complaints"] = "same"
+    decision = evaluate(facts(onset_date=days_ago(days), course=course)).course
+    assert (decision.beloop, decision.code) == (beloop, code)
+    if code is ReasonCode.COURSE_NORMAL_EARLY_INCREASE:
+        assert f"na {days} dagen al toe, binnen 3 weken" in decision.reason_nl
+        assert decision.reference.title == "Normaal en afwijkend beloop"
+
+
 def test_not_yet_classifiable_course_reports_indications_and_the_date_it_can_be_classified() -> None:
     decision = evaluate(facts(onset_date="2024-06-10", course={"asks_for_specialist_care": True})).course
     assert decision.beloop is None

@@ -25,7 +25,8 @@ def test_normal_course_gets_one_session_of_information_and_advice() -> None:
 
 
 def test_course_not_yet_classifiable_gets_interim_guidance_with_check_up_on_day_21() -> None:
-    assessment = evaluate(facts(onset_date="2024-06-10"))
+    # no increase yet after 10 days: whether there will be one within three weeks cannot be said yet
+    assessment = evaluate(facts(onset_date="2024-06-10", course={"activities_participation_increased": False}))
     plan = assessment.treatment_plan
     assert assessment.indication.code is ReasonCode.INDICATION_PENDING_COURSE
     assert assessment.indication.physiotherapy_indicated is None
@@ -65,6 +66,34 @@ def test_plan_targets_the_hindering_factors() -> None:
     )
     assert assessment.treatment_plan is not None
     assert [k.value for k in assessment.treatment_plan.targeted_factors] == ["reduced_mobility"]
+
+
+def test_an_early_increase_gets_the_normal_course_plan_of_one_session_of_information_and_advice() -> None:
+    assessment = evaluate(facts(onset_date=days_ago(10)))
+    plan = assessment.treatment_plan
+    assert assessment.course.code is ReasonCode.COURSE_NORMAL_EARLY_INCREASE
+    assert assessment.indication.code is ReasonCode.INDICATION_SINGLE_SESSION
+    assert assessment.indication.physiotherapy_indicated is False
+    assert plan is not None and plan.code is ReasonCode.PLAN_NORMAL_SINGLE_SESSION
+    assert PlanComponent.INFORMATION_ADVICE in plan.components and plan.max_sessions == 2
+
+
+def test_a_factor_physiotherapy_cannot_influence_goes_to_the_verwijzer_and_not_into_the_plan() -> None:
+    assessment = evaluate(
+        facts(
+            course=deviating_course(),
+            hindering_factors=[
+                {"kind": "fear_of_movement", "influence": "yes"},
+                {"kind": "reduced_coordination", "influence": "partly"},
+                {"kind": "work_situation", "influence": "no"},
+            ],
+        )
+    )
+    assert assessment.treatment_plan is not None
+    targeted = [k.value for k in assessment.treatment_plan.targeted_factors]
+    assert targeted == ["fear_of_movement", "reduced_coordination"]  # within reach, fully or partly (II.II)
+    factors = assessment.hindering_factors
+    assert factors.contact_verwijzer and "work_situation" in [k.value for k in factors.not_only_physiotherapy]
 
 
 def _plan_check(days: int, modality: str, main: bool = False, rationale: str | None = None):

@@ -80,13 +80,25 @@ def test_an_acute_normal_course_gets_a_classification_and_the_advice_plan_withou
 
 
 def test_before_three_weeks_the_course_is_recorded_as_not_yet_classifiable():
+    no_increase_yet = NORMAL_COURSE.model_copy(update={"activities_participation_increased": False})
+    events = [
+        sample_referral(),
+        history(START - timedelta(days=10), course=no_increase_yet),
+        AssessmentCompleted(assessed_on=START, scope=WITHIN),
+    ]
+    [course, *_] = decide(events)
+    assert course.beloop is None and course.classifiable_on == START - timedelta(days=10) + timedelta(days=21)
+
+
+def test_an_increase_before_three_weeks_is_recorded_as_a_normal_course():
     events = [
         sample_referral(),
         history(START - timedelta(days=10)),
         AssessmentCompleted(assessed_on=START, scope=WITHIN),
     ]
     [course, *_] = decide(events)
-    assert course.beloop is None and course.classifiable_on == START - timedelta(days=10) + timedelta(days=21)
+    assert course.beloop == "normaal" and course.reason.code == "course.normal.increase_within_three_weeks"
+    assert "binnen 3 weken" in course.reason.reason_nl
 
 
 def test_a_positive_neurological_exam_puts_the_patient_outside_the_guideline_and_escalates():

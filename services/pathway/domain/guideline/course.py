@@ -78,9 +78,26 @@ def decide_course(facts: EpisodeFacts, rules: RuleSet) -> CourseDecision:
     weeks = rules.course_observation_days // 7
     sections = rules.sections
 
-    # The indications are tied to a complaint period of three weeks (I.IV), so before that even a present
-    # indication cannot classify the course; it is reported so the check-up can look at it.
-    if observed_days < rules.course_observation_days:
+    # The consensus rule calls a course deviating when *within* three weeks there was no increase of activities
+    # and participation (I.IV): an increase already seen is the normal course, whatever day it is. The
+    # indications are tied to a complaint period of three weeks, so before that neither a present indication
+    # nor the absence of an increase so far can classify the course; they are reported for the check-up.
+    early = observed_days < rules.course_observation_days
+    if early and facts.course.activities_participation_increased and not indications:
+        beloop, code, ref = (
+            Beloop.NORMAAL,
+            ReasonCode.COURSE_NORMAL_EARLY_INCREASE,
+            sections.normal_and_deviating_course,
+        )
+        nl = (
+            f"Activiteiten en participatie nemen na {observed_days} dagen al toe, binnen {weeks} weken, en er zijn "
+            "geen aanwijzingen voor afwijkend beloop: normaal beloop."
+        )
+        en = (
+            f"Activities and participation already increase after {observed_days} days, within {weeks} weeks, "
+            "and there are no indications of a deviating course: normal course."
+        )
+    elif early:
         seen_nl = f" Nu al aanwezig: {_listing(indications, 0)}." if indications else ""
         seen_en = f" Already present: {_listing(indications, 1)}." if indications else ""
         beloop, code, ref = None, ReasonCode.COURSE_NOT_YET_CLASSIFIABLE, sections.normal_and_deviating_course

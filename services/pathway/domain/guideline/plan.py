@@ -18,6 +18,7 @@ from .vocabulary import (
     FindingSeverity,
     Modality,
     ModalityAdvice,
+    PhysiotherapyInfluence,
     PlanComponent,
     ScopeStatus,
 )
@@ -114,7 +115,14 @@ def decide_treatment_plan(
     if scope.status is not ScopeStatus.WITHIN:
         return None
     s = rules.sections
-    targeted = tuple(dict.fromkeys((*factors.influenceable, *factors.not_only_physiotherapy)))
+    # II.II: the plan addresses the factors "binnen het bereik van de fysiotherapie" (fully or partly); one
+    # physiotherapy cannot influence at all goes to the verwijzer only (HinderingFactorsDecision.contact_verwijzer).
+    within_reach = {f.kind for f in facts.hindering_factors if f.influence is not PhysiotherapyInfluence.NO}
+    targeted = tuple(
+        kind
+        for kind in dict.fromkeys((*factors.influenceable, *factors.not_only_physiotherapy))
+        if kind in within_reach
+    )
     sessions: int | None = None
     check_up: date | None = None
     bed_rest: int | None = None

@@ -17,6 +17,7 @@ class ReasonCode(StrEnum):
     # Course (beloop)
     COURSE_NOT_YET_CLASSIFIABLE = "course.not_yet_classifiable"
     COURSE_NORMAL = "course.normal"
+    COURSE_NORMAL_EARLY_INCREASE = "course.normal.increase_within_three_weeks"
     COURSE_DEVIATING_INDICATIONS = "course.deviating.indications"
     COURSE_DEVIATING_NO_INCREASE = "course.deviating.no_increase_within_three_weeks"
     INDICATION_COMPLAINTS_SAME_OR_INCREASING = "course.indication.complaints_same_or_increasing"
