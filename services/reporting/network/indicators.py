@@ -84,7 +84,8 @@ class Figure:
     value: float | None
     denominator: int
     numerator: int | None
-    suppressed: bool  # True: cases, but fewer than MIN_DENOMINATOR
+    #: fewer than MIN_DENOMINATOR published cases (a published 0 may hide 1 to 4): no figure
+    suppressed: bool
 
 
 def figure(indicator: Indicator, tally: Tally) -> Figure:
@@ -98,7 +99,7 @@ def figure(indicator: Indicator, tally: Tally) -> Figure:
         top = tally.magnitudes[indicator.magnitude] + (n if indicator.plus_denominator else 0)
         scale = Decimal(1)
     if n < MIN_DENOMINATOR:
-        return Figure(None, n, top if indicator.kind == "share" else None, suppressed=n > 0)
+        return Figure(None, n, top if indicator.kind == "share" else None, suppressed=True)
     value = float(round_half_up(Decimal(top) * scale / n, 1))
     return Figure(value, n, top if indicator.kind == "share" else None, suppressed=False)
 
