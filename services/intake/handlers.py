@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from services.intake import idempotency, key_store, personal_data
+from services.intake.domain.activity_labels import NO_ACTIVITIES, ActivityLabels
 from services.intake.domain.episode import (
     Episode,
     NotAllowed,
@@ -177,6 +178,34 @@ class Sealer:
         if self._key is None:
             raise NotAllowed(field, "the patient's personal data was erased; no new free text can be kept")
         return personal_data.seal(self._key, self._patient_id, values, context=str(self._episode_id))
+
+    def activities(self, field: str, labels: Iterable[str]) -> ActivityLabels:
+        """References for a command's activity labels, and the labels sealed by reference."""
+        labels = list(labels)
+        if not labels:
+            return NO_ACTIVITIES
+        if self._key is None:
+            raise NotAllowed(field, "the patient's personal data was erased; no new activity labels can be kept")
+        references = {label: personal_data.activity_reference(self._key, label) for label in labels}
+        by_reference = {reference: label for label, reference in references.items()}
+        sealed = personal_data.seal(self._key, self._patient_id, by_reference, context=str(self._episode_id))
+        return ActivityLabels(references, sealed)
+
+
+async def activity_labels_view(uow: UnitOfWork, keys: KeyEncryption, episode: Episode) -> dict[str, str]:
+    """The patient's own activity labels by reference, opened with the patient's key from every event of the
+    episode that sealed some; empty when there are none or the key was erased."""
+    assert episode.referral is not None
+    if not episode.activity_labels:
+        return {}
+    key = await key_store.key_of(uow.conn, keys, episode.referral.patient_id)
+    if key is None:
+        return {}
+    labels: dict[str, str] = {}
+    for sealed in episode.activity_labels:  # the first wording of an activity is the one shown (the plan's)
+        for reference, label in personal_data.open_sealed(key, sealed, context=str(episode.id)).items():
+            labels.setdefault(reference, label)
+    return labels
 
 
 @dataclass(frozen=True)

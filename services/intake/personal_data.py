@@ -47,3 +47,12 @@ def open_sealed(key: bytes, sealed: Sealed, context: str) -> dict[str, Any]:
     except InvalidTag as error:
         raise ValueError("sealed data does not belong to this key and context") from error
     return json.loads(plaintext)
+
+
+def activity_reference(key: bytes, label: str) -> str:
+    """What stands in for an activity label in events: the same for the same label (trimmed, case-folded) of one
+    patient, so rules can still compare activities; nothing to learn from without the patient's key, which may be
+    erased (a plain hash of "wandelen" would be found by trying a dictionary)."""
+    subkey = hmac.new(key, b"ruggengraat/intake/activity-reference/v1", hashlib.sha256).digest()
+    digest = hmac.new(subkey, label.strip().casefold().encode(), hashlib.sha256).hexdigest()
+    return f"activity-{digest[:16]}"

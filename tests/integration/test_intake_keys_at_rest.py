@@ -5,6 +5,7 @@ markers, before and after erasure (after a CHECKPOINT), and after a rotation of 
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from services.intake.key_encryption import KeyUnavailable, WrappedKey, keyring_d
 from services.intake.key_rotation import rotate_all
 from services.intake.routes import episode_commands, patients, referrals
 from services.intake.settings import IntakeSettings
+from shared.auth import service_headers
 from shared.clock import ManualClock
 from shared.db import open_service_database
 from shared.events import REGISTRY
@@ -82,7 +84,14 @@ def distinctive_patient() -> dict[str, str]:
 
 
 def markers(person: dict[str, str]) -> dict[str, bytes | str]:
-    return {"name": person["name"], "bsn": person["bsn"], "email": person["email"], "help": person["help"]}
+    keys = ("name", "bsn", "email", "help", "psk_activity", "graded_activity")
+    return {k: person[k] for k in keys if k in person}
+
+
+def with_activities(person: dict[str, str]) -> dict[str, str]:
+    """The patient's own words for a PSK activity and a graded activity, unique to this test."""
+    tag = uuid.uuid4().hex[:8]
+    return {**person, "psk_activity": f"Kleinkind optillen {tag}", "graded_activity": f"Wandelen naar de molen {tag}"}
 
 
 async def refer(client: httpx.AsyncClient, person: dict[str, str]) -> tuple[str, uuid.UUID]:
@@ -107,20 +116,66 @@ async def wrapped_of(conn: asyncpg.Connection, patient_id: uuid.UUID) -> Wrapped
 
 async def test_a_key_is_stored_once_and_only_wrapped_and_after_erasure_no_table_file_holds_it(pool, files, capsys):
     config = settings("unused", {"a": KEK_A}, "a")
-    person = {**distinctive_patient(), "help": f"Geheime hulpvraag {uuid.uuid4().hex[:8]}"}
+    person = with_activities({**distinctive_patient(), "help": f"Geheime hulpvraag {uuid.uuid4().hex[:8]}"})
     async with pool.acquire() as conn:
         since = await wal_segment(conn)
     async with intake(pool, config) as client:
         episode, patient_id = await refer(client, person)
         base = f"/v1/episodes/{episode}"
+        graded = PLAN["graded_activity"]
+        plan = {
+            **PLAN,
+            "graded_activity": {
+                **graded,
+                "activities": [{**graded["activities"][0], "activity": person["graded_activity"]}],
+            },
+        }
+        psk = {"scale": "0-10", "activities": [{"activity": person["psk_activity"], "score": 7}]}
+        measurement = {"occasion": "intake", "measurement": {"taken_on": "2026-11-23", "psk": psk}}
         # every command rewrites the patient's row (its last treatment): with the key in that row, each left a copy
-        for path, body in (("history", HISTORY), ("assessment", ASSESSMENT), ("treatment-plan", PLAN)):
-            assert (await client.post(f"{base}/{path}", json=body, headers=practice())).status_code == 201
+        steps = (
+            ("history", HISTORY),
+            ("assessment", ASSESSMENT),
+            ("measurements", measurement),
+            ("treatment-plan", plan),
+        )
+        for path, body in steps:
+            assert (await client.post(f"{base}/{path}", json=body, headers=practice())).status_code == 201, path
         for day in ("2026-11-30", "2026-12-02", "2026-12-07"):
             session = {"session_on": day, "notes": f"Sessie met {person['name']}"}
             assert (await client.post(f"{base}/sessions", json=session, headers=practice())).status_code == 201
+            logged = {
+                "day": {
+                    "activity": person["graded_activity"].upper(),  # the same activity, however it is written
+                    "on": day,
+                    "duration_minutes": 12,
+                    "frequency_per_day": 1,
+                    "intensity": 3,
+                }
+            }
+            assert (await client.post(f"{base}/activity-logs", json=logged, headers=practice())).status_code == 201
         view = (await client.get(base, headers=practice())).json()
         assert view["personal"]["patient"]["email"] == person["email"]
+        # the letters get the patient's own words from intake, by the references the events carry
+        service = service_headers(config.jwt_secret, "reporting")
+        letter = (await client.get(f"{base}/letter-data", headers=service)).json()
+        assert sorted(letter["activities"].values()) == sorted([person["graded_activity"], person["psk_activity"]])
+        async with pool.acquire() as conn:
+            stored = [
+                json.loads(r["data"])
+                for r in await conn.fetch(
+                    "SELECT data FROM events WHERE stream_id = $1 ORDER BY stream_version", episode
+                )
+            ]
+        references = {
+            "psk": [a["activity"] for d in stored if "measurement" in d for a in d["measurement"]["psk"]["activities"]],
+            "plan": [
+                a["activity"] for d in stored if d.get("graded_activity") for a in d["graded_activity"]["activities"]
+            ],
+            "days": {d["day"]["activity"] for d in stored if "day" in d},
+        }
+        assert references["days"] == set(references["plan"])  # one reference for the activity, however written
+        assert set(letter["activities"]) == {*references["psk"], *references["plan"]}
 
         async with pool.acquire() as conn:
             wrapped = await wrapped_of(conn, patient_id)
@@ -142,6 +197,7 @@ async def test_a_key_is_stored_once_and_only_wrapped_and_after_erasure_no_table_
         assert in_wal["wrapped/clear"] >= 1  # the insert's record: why the key is wrapped
 
         assert (await client.post(f"/v1/patients/{patient_id}/erasure", headers=practice())).status_code == 200
+        assert (await client.get(f"{base}/letter-data", headers=service)).status_code == 410
         async with pool.acquire() as conn:
             await checkpoint(conn)
             assert await conn.fetchval("SELECT count(*) FROM patient_keys WHERE patient_id = $1", patient_id) == 0

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from services.intake import idempotency
 from services.intake.domain import episode as rules
+from services.intake.domain.activity_labels import NO_ACTIVITIES
 from services.intake.domain.commands import RecordMeasurement, RecordReportConsent, TakeHistory
 from services.intake.handlers import (
     handle_episode_command,
@@ -394,7 +395,14 @@ async def keyed_retry_raced(
 async def test_a_retry_that_raced_the_first_request_gets_its_answer(intake, recording, pool):
     episode = await open_episode(intake, "RT-5")
     response, sent, answer = await keyed_retry_raced(
-        intake, pool, recording, episode, "measurements", MEASUREMENT, rules.record_measurement, "m-race"
+        intake,
+        pool,
+        recording,
+        episode,
+        "measurements",
+        MEASUREMENT,
+        lambda e, c: rules.record_measurement(e, c, NO_ACTIVITIES),
+        "m-race",
     )
     assert response.status_code == 201 and response.json() == answer
     assert len(sent) == 3, sent  # read, write (lost on the stream's version), read: the stored answer

@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from services.intake.domain import activity_labels
+from services.intake.domain.activity_labels import ActivityLabels
 from services.intake.domain.commands import (
     AgreeTreatmentPlan,
     CloseEpisode,
@@ -120,6 +122,7 @@ class Episode:
     evaluations_measured: set[int] = field(default_factory=set)
     consent: str | None = None
     closed: EpisodeClosed | None = None
+    activity_labels: list[Sealed] = field(default_factory=list)  # each event's sealed labels, in order
 
     @classmethod
     def rebuild(cls, episode_id: uuid.UUID | None, events: Iterable[EventPayload]) -> Episode:
@@ -130,6 +133,8 @@ class Episode:
 
     def apply(self, event: EventPayload) -> None:
         self.version += 1
+        if isinstance(event, MeasurementRecorded | TreatmentPlanAgreed | ActivityLogged) and event.activity_labels:
+            self.activity_labels.append(event.activity_labels)
         match event:
             case ReferralReceived():
                 self.referral = event
@@ -239,7 +244,9 @@ def complete_assessment(episode: Episode, command: CompleteAssessment, notes: Se
     return [AssessmentCompleted(assessed_on=command.assessed_on, scope=command.scope, notes=notes)]
 
 
-def record_measurement(episode: Episode, command: RecordMeasurement) -> list[EventPayload]:
+def record_measurement(episode: Episode, command: RecordMeasurement, labels: ActivityLabels) -> list[EventPayload]:
+    """`labels`: references for the PSK activities (`activity_labels.in_measurement`), which the event carries
+    instead of them."""
     referral = _open(episode)
     if command.measurement.taken_on < referral.referred_on:
         raise NotAllowed("measurement.taken_on", "lies before the referral")
@@ -248,10 +255,21 @@ def record_measurement(episode: Episode, command: RecordMeasurement) -> list[Eve
             raise NotAllowed("occasion", "an evaluation needs an agreed treatment plan")
         if command.evaluation_number in episode.evaluations_measured:
             raise NotAllowed("evaluation_number", "this evaluation was measured already")
-    return [MeasurementRecorded(**command.model_dump())]
+    measurement = activity_labels.measurement_by_reference(command.measurement, labels)
+    return [
+        MeasurementRecorded(
+            occasion=command.occasion,
+            evaluation_number=command.evaluation_number,
+            measurement=measurement,
+            activity_labels=labels.sealed,
+        )
+    ]
 
 
-def agree_treatment_plan(episode: Episode, command: AgreeTreatmentPlan, goals: Sealed | None) -> list[EventPayload]:
+def agree_treatment_plan(
+    episode: Episode, command: AgreeTreatmentPlan, goals: Sealed | None, labels: ActivityLabels
+) -> list[EventPayload]:
+    """`labels`: references for the programme's activities (`activity_labels.in_programme`)."""
     _open(episode)
     if episode.assessment is None:
         raise NotAllowed("agreed_on", "complete the assessment first")
@@ -259,8 +277,17 @@ def agree_treatment_plan(episode: Episode, command: AgreeTreatmentPlan, goals: S
         raise NotAllowed("start_date", "lies before agreed_on")
     if episode.sessions:
         raise NotAllowed("agreed_on", "treatment has started; record a new plan only before the first session")
-    fields = command.model_dump(exclude={"goals", "deviation_arguments"})
-    return [TreatmentPlanAgreed(**fields, goals=goals)]
+    return [
+        TreatmentPlanAgreed(
+            agreed_on=command.agreed_on,
+            start_date=command.start_date,
+            planned_sessions=command.planned_sessions,
+            interventions=command.interventions,
+            graded_activity=activity_labels.programme_by_reference(command.graded_activity, labels),
+            goals=goals,
+            activity_labels=labels.sealed,
+        )
+    ]
 
 
 def record_session(episode: Episode, command: RecordSession, notes: Sealed | None) -> list[EventPayload]:
@@ -272,19 +299,24 @@ def record_session(episode: Episode, command: RecordSession, notes: Sealed | Non
     return [SessionRecorded(session_on=command.session_on, session_number=episode.sessions + 1, notes=notes)]
 
 
-def log_activity(episode: Episode, command: LogActivity) -> list[EventPayload]:
+def log_activity(episode: Episode, command: LogActivity, labels: ActivityLabels) -> list[EventPayload]:
+    """`labels`: the reference for the day's activity. A programme agreed before references existed names its
+    activities in clear; a day logged against it keeps the label, so that the two still match."""
     _open(episode)
     programme = episode.plan.graded_activity if episode.plan else None
     if programme is None:
         raise NotAllowed("day.activity", "the plan has no graded-activity programme")
-    day = command.day
-    if day.activity not in {a.activity for a in programme.activities}:
-        raise NotAllowed("day.activity", "is not in the programme")
+    names = {a.activity for a in programme.activities}
+    day, sealed = command.day.model_copy(update={"activity": labels(command.day.activity)}), labels.sealed
+    if day.activity not in names:
+        if command.day.activity not in names:
+            raise NotAllowed("day.activity", "is not in the programme")
+        day, sealed = command.day, None
     if day.on < programme.start_date:
         raise NotAllowed("day.on", "lies before the programme's start_date")
     if (day.activity, day.on) in episode.logged:
         raise NotAllowed("day.on", "this activity was logged for that day already")
-    return [ActivityLogged(day=day)]
+    return [ActivityLogged(day=day, activity_labels=sealed)]
 
 
 def record_report_consent(episode: Episode, command: RecordReportConsent) -> list[EventPayload]:

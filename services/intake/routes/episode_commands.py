@@ -12,6 +12,7 @@ from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from services.intake.domain import activity_labels
 from services.intake.domain import episode as rules
 from services.intake.domain.commands import (
     AgreeTreatmentPlan,
@@ -134,7 +135,9 @@ COMMANDS: list[tuple[str, str, str, type[Command], Decision]] = [
         "record_measurement",
         "Record QBPDS, PSK, NPRS or STarT Back at intake or an evaluation.",
         RecordMeasurement,
-        lambda e, c, seal: rules.record_measurement(e, c),
+        lambda e, c, seal: rules.record_measurement(
+            e, c, seal.activities("measurement.psk", activity_labels.in_measurement(c.measurement))
+        ),
     ),
     (
         "treatment-plan",
@@ -142,7 +145,10 @@ COMMANDS: list[tuple[str, str, str, type[Command], Decision]] = [
         "Record the treatment plan agreed with the patient.",
         AgreeTreatmentPlan,
         lambda e, c, seal: rules.agree_treatment_plan(
-            e, c, seal("goals", c.goals, deviation_arguments=c.deviation_arguments)
+            e,
+            c,
+            seal("goals", c.goals, deviation_arguments=c.deviation_arguments),
+            seal.activities("graded_activity", activity_labels.in_programme(c.graded_activity)),
         ),
     ),
     (
@@ -157,7 +163,7 @@ COMMANDS: list[tuple[str, str, str, type[Command], Decision]] = [
         "log_activity",
         "Record a logged day of the graded-activity programme.",
         LogActivity,
-        lambda e, c, seal: rules.log_activity(e, c),
+        lambda e, c, seal: rules.log_activity(e, c, seal.activities("day.activity", [c.day.activity])),
     ),
     (
         "report-consent",

@@ -15,6 +15,7 @@ from services.intake.domain.episode import ReceiveReferral, ReferralMismatch
 from services.intake.fhir_referral import AGB, FhirReferralError, to_command
 from services.intake.handlers import (
     ReferralResult,
+    activity_labels_view,
     goals_view,
     handle_receive_referral,
     load_episode,
@@ -196,6 +197,11 @@ class LetterData(BaseModel):
     patient: dict[str, Any] = Field(description="name, birth_date (ISO) and bsn")
     request_for_help: str | None = Field(default=None, description="The hulpvraag as the referral stated it.")
     goals: str | None
+    activities: dict[str, str] = Field(
+        default_factory=dict,
+        description="The patient's own activity labels (PSK, graded activity) by the reference that events carry"
+        " in their place.",
+    )
 
 
 @router.get(
@@ -207,8 +213,8 @@ class LetterData(BaseModel):
 async def letter_data(
     episode_id: uuid.UUID, runtime: RuntimeDep, caller: Annotated[Caller, allow(Role.SERVICE)]
 ) -> LetterData:
-    """For reporting, when it shows a letter: the patient's name, date of birth, BSN, hulpvraag and goals; never
-    stored there."""
+    """For reporting, when it shows a letter: the patient's name, date of birth, BSN, hulpvraag, goals and activity
+    labels; never stored there."""
     async with runtime.pool.acquire() as conn, conn.transaction():
         uow = UnitOfWork(conn, runtime.store, runtime.clock)
         episode = await load_episode(uow, episode_id)
@@ -218,6 +224,7 @@ async def letter_data(
         if personal is None:
             raise HTTPException(status.HTTP_410_GONE, "the patient's personal data was erased at their request")
         goals = await goals_view(uow, runtime.settings.key_encryption(), episode)
+        activities = await activity_labels_view(uow, runtime.settings.key_encryption(), episode)
         await log_access(
             conn,
             caller,
@@ -235,4 +242,5 @@ async def letter_data(
         patient={"name": patient["name"], "birth_date": patient["birth_date"], "bsn": patient.get("bsn")},
         request_for_help=personal.get("request_for_help"),
         goals=goals,
+        activities=activities,
     )

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from services.intake.domain.retention import destruction_due_on, is_due
-from services.intake.personal_data import open_sealed, bsn_lookup, seal
+from services.intake.personal_data import activity_reference, bsn_lookup, open_sealed, seal
 
 KEY = AESGCM.generate_key(bit_length=256)
 PATIENT = uuid.uuid4()
@@ -55,3 +55,11 @@ def test_a_record_falls_due_twenty_years_after_the_last_treatment(last: date, du
 def test_a_leap_day_moves_to_the_first_of_march_when_the_due_year_has_none():
     assert destruction_due_on(date(2080, 2, 29)) == date(2100, 3, 1)  # 2100 is no leap year
     assert destruction_due_on(date(2004, 2, 29)) == date(2024, 2, 29)
+
+
+def test_an_activity_reference_is_the_same_for_the_same_label_of_one_patient_and_tells_nothing_without_the_key():
+    reference = activity_reference(KEY, "Fietsen naar het werk")
+    assert reference == activity_reference(KEY, "  fietsen NAAR het werk ")  # trimmed, case-folded
+    assert reference != activity_reference(KEY, "wandelen")
+    assert reference != activity_reference(AESGCM.generate_key(bit_length=256), "Fietsen naar het werk")
+    assert reference.startswith("activity-") and "fietsen" not in reference.casefold() and len(reference) <= 100

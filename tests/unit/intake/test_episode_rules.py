@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from services.intake.domain import episode as rules
+from services.intake.domain.activity_labels import NO_ACTIVITIES, ActivityLabels
 from services.intake.domain.commands import (
     AgreeTreatmentPlan,
     CloseEpisode,
@@ -20,7 +21,8 @@ from services.intake.domain.commands import (
 )
 from services.intake.domain.episode import Episode, NotAllowed
 from shared.events import clinical
-from shared.events.intake import sample_referral
+from shared.events.intake import TreatmentPlanAgreed, sample_referral
+from shared.events.sealed import Sealed
 
 COURSE = clinical.CourseObservations(
     complaints="same",
@@ -55,6 +57,7 @@ PLAN = AgreeTreatmentPlan(
     graded_activity=PROGRAMME,
 )
 QBPDS = clinical.QbpdsAnswers(items=(2,) * 20)
+SEALED = Sealed(key_id=uuid.uuid4(), nonce="A" * 16, ciphertext="c2VhbGVk")
 
 
 def referred() -> Episode:
@@ -77,8 +80,13 @@ def assessment(e):
     return rules.complete_assessment(e, ASSESSMENT, None)
 
 
+def references(*labels: str) -> ActivityLabels:
+    """What the adapter gives the rules: a reference per label (here readable, there keyed) and the sealed labels."""
+    return ActivityLabels({label: f"activity-{label.strip().casefold()}" for label in labels}, SEALED)
+
+
 def plan(e):
-    return rules.agree_treatment_plan(e, PLAN, None)
+    return rules.agree_treatment_plan(e, PLAN, None, references("wandelen"))
 
 
 def session(e):
@@ -96,11 +104,12 @@ def test_a_whole_episode_runs_in_order_and_numbers_its_sessions():
         episode,
         LogActivity(
             day=clinical.LoggedDay(
-                activity="wandelen", on=date(2026, 12, 1), duration_minutes=12, frequency_per_day=1, intensity=3
+                activity="Wandelen ", on=date(2026, 12, 1), duration_minutes=12, frequency_per_day=1, intensity=3
             )
         ),
+        references("Wandelen "),
     )
-    assert logged.day.activity == "wandelen"
+    assert logged.day.activity == "activity-wandelen" and logged.activity_labels == SEALED
 
 
 @pytest.mark.parametrize(
@@ -125,7 +134,7 @@ def test_a_measurement_on_a_closed_episode_is_refused():
     episode = advanced(history, assessment, plan, close)
     command = RecordMeasurement(occasion="intake", measurement=clinical.Measurement(taken_on=date(2027, 2, 2), nprs=3))
     with pytest.raises(NotAllowed, match="closed"):
-        rules.record_measurement(episode, command)
+        rules.record_measurement(episode, command, NO_ACTIVITIES)
 
 
 def test_an_evaluation_needs_a_plan_and_is_measured_once():
@@ -135,12 +144,12 @@ def test_an_evaluation_needs_a_plan_and_is_measured_once():
         measurement=clinical.Measurement(taken_on=date(2026, 12, 21), qbpds=QBPDS),
     )
     with pytest.raises(NotAllowed, match="plan"):
-        rules.record_measurement(advanced(history, assessment), command)
+        rules.record_measurement(advanced(history, assessment), command, NO_ACTIVITIES)
     episode = advanced(history, assessment, plan)
-    [event] = rules.record_measurement(episode, command)
+    [event] = rules.record_measurement(episode, command, NO_ACTIVITIES)
     episode.apply(event)
     with pytest.raises(NotAllowed) as twice:
-        rules.record_measurement(episode, command)
+        rules.record_measurement(episode, command, NO_ACTIVITIES)
     assert twice.value.field == "evaluation_number"
 
 
@@ -163,7 +172,7 @@ def test_an_evaluation_needs_a_plan_and_is_measured_once():
 )
 def test_a_log_outside_the_programme_is_refused(day, field):
     with pytest.raises(NotAllowed) as refused:
-        rules.log_activity(advanced(history, assessment, plan), LogActivity(day=day))
+        rules.log_activity(advanced(history, assessment, plan), LogActivity(day=day), references(day.activity))
     assert refused.value.field == field
 
 
@@ -172,10 +181,12 @@ def test_the_same_day_cannot_be_logged_twice():
     day = clinical.LoggedDay(
         activity="wandelen", on=date(2026, 12, 1), duration_minutes=1, frequency_per_day=1, intensity=1
     )
-    [event] = rules.log_activity(episode, LogActivity(day=day))
+    [event] = rules.log_activity(episode, LogActivity(day=day), references("wandelen"))
     episode.apply(event)
     with pytest.raises(NotAllowed, match="already"):
-        rules.log_activity(episode, LogActivity(day=day))
+        rules.log_activity(
+            episode, LogActivity(day=day.model_copy(update={"activity": "WANDELEN"})), references("WANDELEN")
+        )
 
 
 def test_report_consent_and_objection_are_recorded_once_each_time_they_change():
@@ -208,3 +219,43 @@ def test_an_argued_deviation_needs_its_argument():
                 clinical.PlannedIntervention(modality="traction", main_component=False, deviation_argued=True),
             ),
         )
+
+
+def test_events_carry_references_for_the_patients_activity_labels_and_the_labels_only_sealed():
+    [agreed] = plan(advanced(history, assessment))
+    assert [a.activity for a in agreed.graded_activity.activities] == ["activity-wandelen"]
+    assert agreed.activity_labels == SEALED
+    psk = clinical.PskAnswers(
+        scale="0-10",
+        activities=(
+            clinical.PskActivityScore(activity="Fietsen naar mijn dochter", score=6),
+            clinical.PskActivityScore(activity="tillen", score=4),
+        ),
+    )
+    command = RecordMeasurement(
+        occasion="intake", measurement=clinical.Measurement(taken_on=date(2026, 11, 23), psk=psk)
+    )
+    labels = references("Fietsen naar mijn dochter", "tillen")
+    [measured] = rules.record_measurement(advanced(history), command, labels)
+    assert [a.activity for a in measured.measurement.psk.activities] == [
+        "activity-fietsen naar mijn dochter",
+        "activity-tillen",
+    ]
+    assert [a.score for a in measured.measurement.psk.activities] == [6, 4] and measured.activity_labels == SEALED
+    episode = advanced(history, assessment, plan)
+    episode.apply(measured)
+    assert episode.activity_labels == [SEALED, SEALED]  # what intake opens for the letters
+    # a measurement without PSK has nothing to seal
+    plain = RecordMeasurement(occasion="intake", measurement=clinical.Measurement(taken_on=date(2026, 11, 23), nprs=3))
+    [event] = rules.record_measurement(advanced(history), plain, NO_ACTIVITIES)
+    assert event.activity_labels is None
+
+
+def test_a_day_logged_against_a_programme_agreed_before_references_keeps_its_label_to_match_it():
+    episode = advanced(history, assessment)
+    episode.apply(TreatmentPlanAgreed(**PLAN.model_dump(exclude={"goals", "deviation_arguments"})))  # labels in clear
+    day = clinical.LoggedDay(
+        activity="wandelen", on=date(2026, 12, 1), duration_minutes=1, frequency_per_day=1, intensity=1
+    )
+    [event] = rules.log_activity(episode, LogActivity(day=day), references("wandelen"))
+    assert event.day.activity == "wandelen" and event.activity_labels is None
