@@ -60,7 +60,12 @@ def referral(person: dict[str, str]) -> dict:
 
 
 def needles(person: dict[str, str]) -> list[str]:
-    return [person["name"], person["bsn"], person["birth_date"], "23-09-1957", person["email"]]
+    return [person["name"], person["bsn"], person["birth_date"], "23-09-1957", person["email"], activity_of(person)]
+
+
+def activity_of(person: dict[str, str]) -> str:
+    """A PSK activity in the patient's own words, as unique as the patient."""
+    return f"Kleinkind optillen {person['name'].rsplit('-', 1)[1]}"
 
 
 async def readable_in_database(database_url: str, person: dict[str, str]) -> list[str]:
@@ -137,11 +142,22 @@ async def test_personal_data_is_never_readable_outside_intake_and_erasure_reache
 
             view = (await client.get(f"{system.url('intake')}/v1/episodes/{episode}", headers=practice())).json()
             assert view["personal"]["patient"]["name"] == person["name"]  # the data is really there, sealed
+            psk = {"scale": "0-10", "activities": [{"activity": activity_of(person), "score": 7}]}
+            measured = await client.post(
+                f"{system.url('intake')}/v1/episodes/{episode}/measurements",
+                json={"occasion": "intake", "measurement": {"taken_on": "2026-11-23", "psk": psk}},
+                headers=practice(),
+            )
+            assert measured.status_code == 201, measured.text
 
             async def everywhere():
                 got = await asyncio.to_thread(receiver.received)
                 overview = await client.get(f"{system.url('reporting')}/v1/episodes/{episode}", headers=practice())
-                return len(got["events"]) == 2 and overview.status_code == 200
+                course = await client.get(f"{system.url('pathway')}/v1/episodes/{episode}", headers=practice())
+                measured = course.status_code == 200 and any(
+                    e["type"].endswith("MeasurementRecorded") for e in course.json()["timeline"]
+                )
+                return len(got["events"]) == 2 and overview.status_code == 200 and measured
 
             await eventually(everywhere)
 
