@@ -24,7 +24,7 @@ console = Console()
 def demo(
     stay: bool = typer.Option(True, "--stay/--exit", help="Keep the system running after the walk-through."),
     seed: Annotated[int, typer.Option(help="Seed of the generated cohort")] = 2026,
-    patients: Annotated[int, typer.Option(help="Patients in the cohort", min=1, max=500)] = 36,
+    patients: Annotated[int, typer.Option(help="Patients in the cohort, referred over a year", min=1, max=500)] = 200,
 ) -> None:
     """Start PostgreSQL, the broker and the four services, and walk a referral through them."""
     from deploy.demo import Demo

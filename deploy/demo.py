@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from deploy.cohort_run import CohortRun
+from deploy.cohort_year import YearCohortRun
 from deploy.local import (
     SERVICES,
     LocalSystem,
@@ -62,7 +62,7 @@ class Demo:
     def step(self, text: str) -> None:
         self.console.print(f"[bold green]✔[/] {text}")
 
-    def run(self, *, stay: bool, seed: int = 2026, patients: int = 36) -> None:
+    def run(self, *, stay: bool, seed: int = 2026, patients: int = 200) -> None:
         # Ctrl-C and `kill` both end in the cleanup below, even when started from a shell that ignores SIGINT.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, _interrupt)
@@ -91,13 +91,15 @@ class Demo:
                     start_new_session=True,
                 )
                 self.walk(system, f"http://127.0.0.1:{receiver_port}")
-                self.console.rule(f"A cohort of {patients} patients through twelve simulated weeks (seed {seed})")
-                cohort = CohortRun(
+                self.console.rule(
+                    f"A cohort of {patients} patients referred over a year, twelve weeks each (seed {seed})"
+                )
+                cohort = YearCohortRun(
                     self.console,
                     system.url("intake"),
                     system.url("pathway"),
                     clock_file,
-                    practices=[PRACTICE_AGB, "04222222", "04333333"],
+                    practices=[PRACTICE_AGB, "04222222", "04333333", "04444444"],
                     referrer=REFERRER_AGB,
                 )
                 cohort.summary(cohort.run(seed, patients))
@@ -204,6 +206,16 @@ class Demo:
         table.add_row("reporting overview", f"{system.url('reporting')}/v1/episodes/{self.episode}")
         table.add_row("network dashboard", f"{system.url('reporting')}/network")
         table.add_row("  its token", "./ruggengraat token --role network --org network")
+        year = datetime.now(UTC).year
+        table.add_row(
+            "visitation report (PDF)",
+            f"{system.url('reporting')}/v1/network/practices/{PRACTICE_AGB}/visitation?year={year}",
+        )
+        table.add_row(
+            "  fetch it",
+            f'curl -H "authorization: Bearer $(./ruggengraat token --role network --org network)"'
+            f" -o visitatie.pdf '{system.url('reporting')}/v1/network/practices/{PRACTICE_AGB}/visitation?year={year}'",
+        )
         table.add_row("logs", str(self.run_dir))
         self.console.print(table)
 

@@ -1,0 +1,61 @@
+"""The demo's cohort referred over a whole year: each patient starts in a week of its own, spread over 52
+weeks and over practices of different sizes, and follows the same twelve weeks of care as `CohortRun`'s.
+The shared clock starts that year (plus the twelve weeks) in the past, so the last referrals are recent
+and the network's dashboard shows trends over months and funnel plots with something in them."""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import timedelta
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from deploy.cohort import DemoPatient, generate
+from deploy.cohort_run import WEEKS, CohortRun
+from shared.clock import OffsetFileClock
+
+SPREAD_WEEKS = 52
+#: the practices' shares of the referrals: a large practice, two middling ones and a small one
+PRACTICE_WEIGHTS = (5, 3, 3, 1)
+
+
+def spread(patients: list[DemoPatient], practices: list[str], seed: int) -> dict[int, int]:
+    """Assign each patient a practice (weighted) and a start week in [0, SPREAD_WEEKS); the start weeks."""
+    rng = random.Random(f"year-{seed}")
+    weights = [PRACTICE_WEIGHTS[i % len(PRACTICE_WEIGHTS)] for i in range(len(practices))]
+    starts = {}
+    for patient in patients:
+        patient.referral["practice_agb"] = rng.choices(practices, weights)[0]
+        starts[patient.index] = rng.randrange(SPREAD_WEEKS)
+    return starts
+
+
+class YearCohortRun(CohortRun):
+    def run(self, seed: int, size: int) -> list[DemoPatient]:
+        register = getattr(self, "register", None)
+        if register is not None:
+            register()
+        patients = generate(seed, size, self.practices, self.referrer)
+        starts = spread(patients, self.practices, seed)
+        total = SPREAD_WEEKS + WEEKS
+        self.offset = -timedelta(weeks=total)
+        OffsetFileClock.write_offset(self.clock_file, self.offset)
+        with Progress(
+            TextColumn("[bold]week {task.fields[week]:>2}[/] {task.fields[day]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+        ) as progress:
+            task = progress.add_task("cohort", total=total + 1, week=0, day="")
+            for week in range(total + 1):
+                progress.update(task, week=week, day=self.today().isoformat())
+                for patient in patients:
+                    relative = week - starts[patient.index]
+                    if 0 <= relative <= WEEKS:
+                        self.act(patient, relative)
+                progress.advance(task)
+                time.sleep(0.3)  # let the pathway and its timers catch up before time moves on
+                self.advance(7)
+        return patients
