@@ -248,11 +248,13 @@ def fold(facts: LetterFacts, event: EventPayload) -> LetterFacts:
 
 
 def plan_known(facts: LetterFacts) -> bool:
-    """The start letter waits for the plan: agreed with the patient and the guideline's proposal in (they
-    arrive on two topics, in either order), or a first session held, or the episode closed."""
-    return (
-        (facts.plan_agreed_on is not None and facts.plan_proposed) or facts.sessions > 0 or facts.closed_on is not None
-    )
+    """The start letter waits for the plan: agreed with the patient (or a first session held) and the guideline's
+    decision in — its proposal, or an escalation when there is none — as they arrive on two topics in either
+    order (a practice records plan and first session in the same minute the pathway is still deciding); or the
+    episode closed."""
+    started = facts.plan_agreed_on is not None or facts.sessions > 0
+    decided = facts.plan_proposed or bool(facts.escalations)
+    return (started and decided) or facts.closed_on is not None
 
 
 def letters_due(facts: LetterFacts, composed: set[str]) -> list[tuple[Kind, str]]:
@@ -544,7 +546,11 @@ def compose(kind: Kind, key: str, facts: LetterFacts, composed_on: date) -> Lett
         sections = [
             Section(
                 heading="Reden van contact",
-                paragraphs=[escalation["explanation_nl"], f"KNGF-richtlijn Lage rugpijn, {escalation['section']}."],
+                paragraphs=[
+                    *([nl.REASON_NL[reason]] if reason in nl.REASON_NL else []),
+                    f"Toelichting: {escalation['explanation_nl']}",
+                    f"KNGF-richtlijn Lage rugpijn, {escalation['section']}.",
+                ],
             ),
             Section(
                 heading="Onze vraag aan u", paragraphs=[nl.QUESTION_NL.get(reason, "Wilt u contact met ons opnemen?")]

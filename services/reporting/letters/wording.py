@@ -61,6 +61,19 @@ INFLUENCE_NL = {
     "no": "niet door fysiotherapie te beïnvloeden",
 }
 ILLNESS_NL = {"fever": "koorts", "weight_loss": "gewichtsverlies", "other": "andere algemene ziekteverschijnselen"}
+#: Why the physiotherapist writes, said to the GP (the guideline engine's own explanation follows it).
+REASON_NL = {
+    "no_progress_after_three_weeks": "Na drie weken behandeling zijn de activiteiten en de participatie van de "
+    "patiënt niet toegenomen: de behandeling heeft tot nu toe geen effect.",
+    "radicular_signs": "Bij het onderzoek zijn er aanwijzingen voor een radiculair syndroom: de patiënt valt "
+    "buiten de richtlijn aspecifieke lage rugpijn.",
+    "general_illness_signs": "Er zijn algemene ziekteverschijnselen (zoals koorts of gewichtsverlies): de patiënt "
+    "valt buiten de richtlijn aspecifieke lage rugpijn.",
+    "suspected_specific_cause": "Er is een vermoeden van een specifieke oorzaak van de rugpijn.",
+    "incomplete_referral": "De verwijzing mist gegevens die voor de behandeling nodig zijn.",
+    "factors_beyond_physiotherapy": "Er spelen belemmerende factoren die de fysiotherapeut niet (alleen) kan "
+    "beïnvloeden.",
+}
 #: What the physiotherapist asks of the verwijzer, per reason for contact (KNGF: "neemt contact op met de verwijzer").
 QUESTION_NL = {
     "no_progress_after_three_weeks": "Wilt u beoordelen of aanvullend onderzoek of een andere behandeling nodig "

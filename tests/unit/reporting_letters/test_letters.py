@@ -45,9 +45,12 @@ def test_the_start_letter_waits_for_the_plan_not_the_referral():
     assert letters_due(folded([*intake_events(), agreed]), set()) == []
     assert letters_due(folded([*intake_events(), agreed, proposed]), set()) == [("start", "start")]
     assert letters_due(folded([*intake_events(), proposed, agreed]), set()) == [("start", "start")]
-    # the first session makes the plan known even when the proposal never came
+    # the first session, recorded with the plan while the pathway is still deciding, does not hurry it
     first = SessionRecorded(session_on=DAY, session_number=1)
-    assert letters_due(folded([*intake_events(), agreed, first]), set()) == [("start", "start")]
+    assert letters_due(folded([*intake_events(), agreed, first]), set()) == []
+    assert letters_due(folded([*intake_events(), first, proposed]), set()) == [("start", "start")]
+    # the guideline's decision may be an escalation instead of a plan
+    assert letters_due(folded([*intake_events(), first, escalation()]), set())[0] == ("start", "start")
 
 
 def test_the_start_letter_restates_the_hulpvraag_findings_measurements_and_plan():
@@ -141,7 +144,8 @@ def test_the_interim_letter_gives_the_reason_the_measurements_and_asks_the_verwi
     letter = compose("interim", "interim:no_progress_after_three_weeks", facts, DAY)
     said = text(letter)
     assert [s.heading for s in letter.sections][:3] == ["Reden van contact", "Onze vraag aan u", "Metingen tot nu toe"]
-    assert "Na drie weken behandeling zijn activiteiten en participatie niet toegenomen." in said
+    assert "Na drie weken behandeling zijn de activiteiten en de participatie van de patiënt niet toegenomen" in said
+    assert "Toelichting: Na drie weken behandeling zijn activiteiten en participatie niet toegenomen." in said
     assert "Wilt u beoordelen of aanvullend onderzoek of een andere behandeling nodig is" in said
     assert "Laatste meting (Evaluatie 1, 14-12-2026):" in said and "QBPDS 40 van 100" in said
     radicular = folded([*intake_events(), escalation(EscalationReason.RADICULAR_SIGNS)])
