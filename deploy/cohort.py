@@ -43,6 +43,70 @@ WITHIN = {
     "neurological_exam": None,
     "specific_cause_suspected": False,
 }
+GRADED = ("chronic_deviating_progress", "chronic_deviating_no_progress", "fear_of_movement")
+GOALS = "Weer 30 minuten naar het werk fietsen; weer de boodschappen zelf dragen."
+STREETS = ["Lindelaan", "Oudegracht", "Biltstraat"]
+
+
+def practice_entry(agb: str, index: int) -> dict[str, Any]:
+    """The demo practices as the register holds them: each with two physiotherapists."""
+    return {
+        "name": ["Fysiotherapie De Linde", "Fysio Oudegracht", "Rugcentrum Biltstraat"][index % 3],
+        "address": {
+            "street": STREETS[index % 3],
+            "house_number": str(10 + index),
+            "postcode": "3511 AB",
+            "city": "Utrecht",
+        },
+        "phone": f"030-12345{60 + index}",
+        "email": f"info@praktijk{index + 1}.example.nl",
+        "physiotherapists": [
+            {"agb": therapist_agb(agb, n), "big": f"190123456{index}{n}", "name": name}
+            for n, name in enumerate(
+                [["M. de Boer", "K. El Idrissi"], ["S. Verhoeven", "T. Nguyen"], ["R. Dekker", "L. Smit"]][index % 3]
+            )
+        ],
+    }
+
+
+def therapist_agb(practice_agb: str, n: int) -> str:
+    return f"04{practice_agb[-4:]}{n:02d}"
+
+
+REFERRER_ENTRY = {
+    "name": "A. Jansen",
+    "practice_name": "Huisartsenpraktijk Oudwijk",
+    "address": {"street": "Oudwijk", "house_number": "3", "postcode": "3581 TA", "city": "Utrecht"},
+    "phone": "030-7654321",
+}
+
+
+def psk(level: int) -> dict:
+    return {
+        "scale": "0-10",
+        "activities": [
+            {"activity": "fietsen", "score": max(0, min(10, level))},
+            {"activity": "tillen", "score": max(0, min(10, level + 1))},
+        ],
+    }
+
+
+def graded_programme(start: date) -> dict:
+    return {
+        "start_date": start.isoformat(),
+        "days_to_goal": 56,
+        "activities": [
+            {
+                "activity": "fietsen",
+                "intensity_unit": "km/u",
+                "baseline": [{"duration_minutes": 10, "frequency_per_day": 1, "intensity": 12}],
+                "goal": {"duration_minutes": 30, "frequency_per_day": 2, "intensity": 15},
+                "threat_rank": 1,
+            }
+        ],
+    }
+
+
 FIRST_NAMES = ["Anna", "Bram", "Chantal", "Dirk", "Esra", "Fleur", "Gijs", "Hanna", "Ilse", "Joost", "Karim", "Lotte"]
 LAST_NAMES = ["de Vries", "Jansen", "Bakker", "Visser", "Smit", "Meijer", "de Boer", "Mulder", "Yilmaz", "Bos"]
 
@@ -138,23 +202,26 @@ def week_actions(patient: DemoPatient, week: int, today: date) -> list[tuple[str
                 },
             ),
             ("assessment", {"assessed_on": day, "scope": scope}),
-            ("measurements", {"occasion": "intake", "measurement": {"taken_on": day, "qbpds": qbpds(3), "nprs": 6}}),
+            (
+                "measurements",
+                {"occasion": "intake", "measurement": {"taken_on": day, "qbpds": qbpds(3), "nprs": 6, "psk": psk(7)}},
+            ),
             ("report-consent", {"consent": "objected" if p == "objects_to_reports" else "given", "on": day}),
         ]
         if p in ("radicular", "general_illness"):
             return [*actions, ("closing", {"closed_on": day, "reason": "escalated_to_verwijzer"})]
         modality = "information_advice" if p == "acute_normal" else "exercise_therapy"
-        actions.append(
-            (
-                "treatment-plan",
-                {
-                    "agreed_on": day,
-                    "start_date": day,
-                    "planned_sessions": 2 if p == "acute_normal" else 12,
-                    "interventions": [{"modality": modality, "main_component": True}],
-                },
-            )
-        )
+        plan: dict[str, Any] = {
+            "agreed_on": day,
+            "start_date": day,
+            "planned_sessions": 2 if p == "acute_normal" else 12,
+            "interventions": [{"modality": modality, "main_component": True}],
+            "goals": GOALS,
+        }
+        if p in GRADED:
+            plan["interventions"].append({"modality": "graded_activity", "main_component": True})
+            plan["graded_activity"] = graded_programme(today)
+        actions.append(("treatment-plan", plan))
         actions.append(("sessions", {"session_on": day}))
         if p == "acute_normal":
             actions.append(("closing", {"closed_on": day, "reason": "goals_met"}))
@@ -162,6 +229,22 @@ def week_actions(patient: DemoPatient, week: int, today: date) -> list[tuple[str
     if patient.closed or p in ("radicular", "general_illness", "acute_normal"):
         return []
     actions = [("sessions", {"session_on": day})]
+    if p in GRADED:
+        done = 10 + (2 * week if p != "chronic_deviating_no_progress" else 0)
+        actions.append(
+            (
+                "activity-logs",
+                {
+                    "day": {
+                        "activity": "fietsen",
+                        "on": day,
+                        "duration_minutes": done,
+                        "frequency_per_day": 1,
+                        "intensity": 12,
+                    }
+                },
+            )
+        )
     if week % 3 == 0:
         evaluation = week // 3
         improving = p != "chronic_deviating_no_progress"
@@ -176,6 +259,7 @@ def week_actions(patient: DemoPatient, week: int, today: date) -> list[tuple[str
                         "taken_on": day,
                         "qbpds": qbpds(level),
                         "nprs": max(0, 6 - 2 * evaluation) if improving else 6,
+                        "psk": psk(7 - 2 * evaluation if improving else 7),
                     },
                 },
             )

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from deploy.cohort import DemoPatient, generate, week_actions
+from deploy.cohort import REFERRER_ENTRY, DemoPatient, generate, practice_entry, therapist_agb, week_actions
 from deploy.local import dev_headers
 from shared.clock import OffsetFileClock
 
@@ -40,7 +40,16 @@ class CohortRun:
         self.offset += timedelta(days=days)
         OffsetFileClock.write_offset(self.clock_file, self.offset)
 
+    def register(self) -> None:
+        """The practices with their physiotherapists and the verwijzer, as letters name them (intake's register)."""
+        for index, agb in enumerate(self.practices):
+            headers = dev_headers("practice", agb, user="demo-fysio")
+            self.intake.put(f"/v1/practices/{agb}", json=practice_entry(agb, index), headers=headers).raise_for_status()
+        headers = dev_headers("referrer", self.referrer, user="demo-gp")
+        self.intake.put(f"/v1/referrers/{self.referrer}", json=REFERRER_ENTRY, headers=headers).raise_for_status()
+
     def run(self, seed: int, size: int) -> list[DemoPatient]:
+        self.register()
         patients = generate(seed, size, self.practices, self.referrer)
         with Progress(
             TextColumn("[bold]week {task.fields[week]:>2}[/]"),
@@ -66,6 +75,10 @@ class CohortRun:
             response = self.intake.post("/v1/referrals", json=body, headers=dev_headers("referrer", self.referrer))
             response.raise_for_status()
             patient.episode_id = response.json()["episode_id"]
+            therapist = {"therapist_agb": therapist_agb(patient.referral["practice_agb"], patient.index % 2)}
+            self.intake.put(
+                f"/v1/episodes/{patient.episode_id}/therapist", json=therapist, headers=practice
+            ).raise_for_status()
         for command, body in week_actions(patient, week, self.today()):
             response = self.intake.post(f"/v1/episodes/{patient.episode_id}/{command}", json=body, headers=practice)
             if response.status_code >= 400:

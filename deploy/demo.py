@@ -102,7 +102,9 @@ class Demo:
                     practices=[PRACTICE_AGB, "04222222", "04333333", "04444444"],
                     referrer=REFERRER_AGB,
                 )
-                cohort.summary(cohort.run(seed, patients))
+                cohort_patients = cohort.run(seed, patients)
+                cohort.summary(cohort_patients)
+                self.show_letters(system, cohort_patients)
                 self.where_to_look(system)
                 if stay:
                     self.console.print("\n[bold]The system keeps running. Press Ctrl-C to stop every process.[/]")
@@ -193,6 +195,47 @@ class Demo:
             f"{overview['next_evaluation_due']}"
         )
         self.episode = episode
+
+    def show_letters(self, system: LocalSystem, patients: list) -> None:
+        """One episode's letters to the GP (start, interim, final): where to fetch them, and copies to open."""
+        escalated = [p for p in patients if p.profile == "chronic_deviating_no_progress"]
+        improved = [p for p in patients if p.profile in ("chronic_deviating_progress", "fear_of_movement")]
+        chosen = (escalated or improved or patients)[0]
+        practice = dev_headers("practice", chosen.referral["practice_agb"], user="demo-fysio")
+        reporting = system.url("reporting")
+        listed = wait_until(
+            "reporting to compose the episode's final letter",
+            lambda: (
+                (
+                    body := _json_if_ok(
+                        httpx.get(f"{reporting}/v1/episodes/{chosen.episode_id}/letters", headers=practice)
+                    )
+                )
+                and any(letter["kind"] == "final" for letter in body["letters"])
+                and body
+            ),
+            timeout=60,
+        )
+        self.console.rule(f"Letters to the GP of one episode ({chosen.profile})")
+        folder = self.run_dir / "letters"
+        folder.mkdir(parents=True, exist_ok=True)
+        # printed whole (soft wrap), never cut to the terminal's width: they are to be copied
+        self.console.print(f"{reporting}/v1/episodes/{chosen.episode_id}/letters", soft_wrap=True)
+        for n, letter in enumerate(listed["letters"], start=1):
+            url = f"{reporting}/v1/letters/{letter['letter_id']}"
+            self.console.print(f"[bold]{n}. {letter['title']}[/] ({letter['kind']})", soft_wrap=True)
+            for form, suffix in (("HTML", ""), ("PDF/A", "/pdf"), ("FHIR document", "/fhir"), ("MEDVRI", "/medvri")):
+                self.console.print(f"   {form:<14} {url}{suffix}", soft_wrap=True, highlight=False)
+            for suffix, extension in (("", "html"), ("/pdf", "pdf")):
+                response = httpx.get(f"{url}{suffix}", headers=practice, timeout=30)
+                if response.status_code == 200:
+                    (folder / f"{n}-{letter['kind']}.{extension}").write_bytes(response.content)
+        self.console.print(
+            f'With a token: curl -H "authorization: Bearer $(./ruggengraat token --role practice --org '
+            f'{chosen.referral["practice_agb"]})" URL   ·   copies to open: {folder}',
+            soft_wrap=True,
+            highlight=False,
+        )
 
     def where_to_look(self, system: LocalSystem) -> None:
         table = Table(title="Where to look", show_lines=False)
