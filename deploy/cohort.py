@@ -45,15 +45,22 @@ WITHIN = {
 }
 GRADED = ("chronic_deviating_progress", "chronic_deviating_no_progress", "fear_of_movement")
 GOALS = "Weer 30 minuten naar het werk fietsen; weer de boodschappen zelf dragen."
-STREETS = ["Lindelaan", "Oudegracht", "Biltstraat"]
+STREETS = ["Lindelaan", "Oudegracht", "Biltstraat", "Amsterdamsestraatweg"]
+PRACTICE_NAMES = ["Fysiotherapie De Linde", "Fysio Oudegracht", "Rugcentrum Biltstraat", "Fysiotherapie Zuilen"]
+THERAPIST_NAMES = [
+    ["M. de Boer", "K. El Idrissi"],
+    ["S. Verhoeven", "T. Nguyen"],
+    ["R. Dekker", "L. Smit"],
+    ["P. Bos", "E. Kaya"],
+]
 
 
 def practice_entry(agb: str, index: int) -> dict[str, Any]:
     """The demo practices as the register holds them: each with two physiotherapists."""
     return {
-        "name": ["Fysiotherapie De Linde", "Fysio Oudegracht", "Rugcentrum Biltstraat"][index % 3],
+        "name": PRACTICE_NAMES[index % len(PRACTICE_NAMES)],
         "address": {
-            "street": STREETS[index % 3],
+            "street": STREETS[index % len(STREETS)],
             "house_number": str(10 + index),
             "postcode": "3511 AB",
             "city": "Utrecht",
@@ -62,9 +69,7 @@ def practice_entry(agb: str, index: int) -> dict[str, Any]:
         "email": f"info@praktijk{index + 1}.example.nl",
         "physiotherapists": [
             {"agb": therapist_agb(agb, n), "big": f"190123456{index}{n}", "name": name}
-            for n, name in enumerate(
-                [["M. de Boer", "K. El Idrissi"], ["S. Verhoeven", "T. Nguyen"], ["R. Dekker", "L. Smit"]][index % 3]
-            )
+            for n, name in enumerate(THERAPIST_NAMES[index % len(THERAPIST_NAMES)])
         ],
     }
 
