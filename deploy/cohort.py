@@ -174,8 +174,10 @@ def qbpds(level: int) -> dict:
     return {"items": [max(0, min(5, level))] * 20}
 
 
-def week_actions(patient: DemoPatient, week: int, today: date) -> list[tuple[str, dict]]:
-    """What the practice records for this patient in simulated week `week` (0 = intake)."""
+def week_actions(patient: DemoPatient, week: int, today: date, *, letters: bool = False) -> list[tuple[str, dict]]:
+    """What the practice records for this patient in simulated week `week` (0 = intake). With `letters` it also
+    measures the PSK and runs graded activity with a logbook, so every section of the GP letters has content
+    (the demo); without, the cohort stays as the network's tests count it (QBPDS and NPRS only)."""
     p = patient.profile
     day = today.isoformat()
     if week == 0:
@@ -209,7 +211,15 @@ def week_actions(patient: DemoPatient, week: int, today: date) -> list[tuple[str
             ("assessment", {"assessed_on": day, "scope": scope}),
             (
                 "measurements",
-                {"occasion": "intake", "measurement": {"taken_on": day, "qbpds": qbpds(3), "nprs": 6, "psk": psk(7)}},
+                {
+                    "occasion": "intake",
+                    "measurement": {
+                        "taken_on": day,
+                        "qbpds": qbpds(3),
+                        "nprs": 6,
+                        **({"psk": psk(7)} if letters else {}),
+                    },
+                },
             ),
             ("report-consent", {"consent": "objected" if p == "objects_to_reports" else "given", "on": day}),
         ]
@@ -223,7 +233,7 @@ def week_actions(patient: DemoPatient, week: int, today: date) -> list[tuple[str
             "interventions": [{"modality": modality, "main_component": True}],
             "goals": GOALS,
         }
-        if p in GRADED:
+        if letters and p in GRADED:
             plan["interventions"].append({"modality": "graded_activity", "main_component": True})
             plan["graded_activity"] = graded_programme(today)
         actions.append(("treatment-plan", plan))
@@ -234,7 +244,7 @@ def week_actions(patient: DemoPatient, week: int, today: date) -> list[tuple[str
     if patient.closed or p in ("radicular", "general_illness", "acute_normal"):
         return []
     actions = [("sessions", {"session_on": day})]
-    if p in GRADED:
+    if letters and p in GRADED:
         done = 10 + (2 * week if p != "chronic_deviating_no_progress" else 0)
         actions.append(
             (
@@ -264,7 +274,7 @@ def week_actions(patient: DemoPatient, week: int, today: date) -> list[tuple[str
                         "taken_on": day,
                         "qbpds": qbpds(level),
                         "nprs": max(0, 6 - 2 * evaluation) if improving else 6,
-                        "psk": psk(7 - 2 * evaluation if improving else 7),
+                        **({"psk": psk(7 - 2 * evaluation if improving else 7)} if letters else {}),
                     },
                 },
             )

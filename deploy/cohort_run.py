@@ -79,7 +79,7 @@ class CohortRun:
             self.intake.put(
                 f"/v1/episodes/{patient.episode_id}/therapist", json=therapist, headers=practice
             ).raise_for_status()
-        for command, body in week_actions(patient, week, self.today()):
+        for command, body in week_actions(patient, week, self.today(), letters=True):
             response = self.intake.post(f"/v1/episodes/{patient.episode_id}/{command}", json=body, headers=practice)
             if response.status_code >= 400:
                 self.refused[f"{command}: {response.status_code}"] += 1
