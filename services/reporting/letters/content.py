@@ -11,6 +11,8 @@ patient objects (seed 002).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -305,21 +307,39 @@ class LetterContent(BaseModel):
 FILL_LABEL = {"request_for_help": "Hulpvraag van de patiënt", "goals": "Met de patiënt afgesproken doelen"}
 
 
+#: How intake's events name an activity the patient chose (PSK, graded activity): a keyed reference in place of the
+#: patient's own words, which intake gives by reference when a letter is shown (services/intake/personal_data.py).
+ACTIVITY_REFERENCE = re.compile(r"activity-[0-9a-f]{16}")
+
+
+def activity_names(personal: dict[str, Any] | None) -> Callable[[str], str]:
+    """Text with every activity reference replaced by the patient's label; "activiteit" where there is none (the
+    data erased): a GP never reads a reference."""
+    labels: dict[str, str] = (personal or {}).get("activities") or {}
+
+    def named(text: str) -> str:
+        return ACTIVITY_REFERENCE.sub(lambda m: labels.get(m.group(0), "activiteit"), text)
+
+    return named
+
+
 def personalised(content: LetterContent, personal: dict[str, Any] | None) -> list[Section]:
-    """The sections with intake's free text filled in; without it (erased) each says so plainly."""
+    """The sections with intake's free text filled in and activities named; without it (erased) each says so."""
+    named = activity_names(personal)
     out = []
     for section in content.sections:
-        if section.fill is None:
-            out.append(section)
-            continue
-        text = (personal or {}).get(section.fill)
-        if personal is None:
-            first = f"{FILL_LABEL[section.fill]}: niet te tonen, de persoonsgegevens zijn gewist."
-        elif text:
-            first = f"{FILL_LABEL[section.fill]}: {text}"
-        else:
-            first = f"{FILL_LABEL[section.fill]}: niet vastgelegd."
-        out.append(section.model_copy(update={"paragraphs": [first, *section.paragraphs]}))
+        paragraphs = [named(p) for p in section.paragraphs]
+        table = [[named(c) for c in row] for row in section.table] if section.table else section.table
+        if section.fill is not None:
+            text = (personal or {}).get(section.fill)
+            if personal is None:
+                first = f"{FILL_LABEL[section.fill]}: niet te tonen, de persoonsgegevens zijn gewist."
+            elif text:
+                first = f"{FILL_LABEL[section.fill]}: {text}"
+            else:
+                first = f"{FILL_LABEL[section.fill]}: niet vastgelegd."
+            paragraphs.insert(0, first)
+        out.append(section.model_copy(update={"paragraphs": paragraphs, "table": table}))
     return out
 
 

@@ -25,7 +25,13 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from services.reporting.letters.content import GradedActivityLine, LetterContent, Measured, personalised
+from services.reporting.letters.content import (
+    GradedActivityLine,
+    LetterContent,
+    Measured,
+    activity_names,
+    personalised,
+)
 from services.reporting.letters.letterhead import CLOSING, SALUTATION, Letterhead, letterhead
 from shared.practice_register import LetterParties
 
@@ -135,7 +141,7 @@ def measurement_chart(measurements: list[Measured]) -> Drawing:
     return drawing
 
 
-def graded_chart(line: GradedActivityLine) -> Drawing:
+def graded_chart(line: GradedActivityLine, activity: str) -> Drawing:
     drawing = Drawing(460, 180)
     plot = LinePlot()
     plot.x, plot.y, plot.width, plot.height = 45, 42, 400, 105
@@ -154,7 +160,7 @@ def graded_chart(line: GradedActivityLine) -> Drawing:
         drawing,
         55,
         170,
-        [(BLUE, f"gepland: {line.activity}"), (GREEN, "gedaan (dagboek van de patiënt)")],
+        [(BLUE, f"gepland: {activity}"), (GREEN, "gedaan (dagboek van de patiënt)")],
     )
     return drawing
 
@@ -210,7 +216,8 @@ def render_pdf(
         # the heading, its text, its table and its chart stay on one page: a chart never sits alone
         story.append(KeepTogether(block))
         if section.chart == "graded":
-            story += [KeepTogether([graded_chart(line)]) for line in content.graded]
+            named = activity_names(personal)
+            story += [KeepTogether([graded_chart(line, named(line.activity))]) for line in content.graded]
     story += [Spacer(1, 6 * mm), _p(CLOSING), Spacer(1, 8 * mm), *(_p(line) for line in head.signature)]
     who = head.patient_name or "patiënt (persoonsgegevens gewist)"
     footer = f"{content.title} · {who}" + (f", geboren {head.patient_birth_date}" if head.patient_birth_date else "")

@@ -20,6 +20,7 @@ from services.reporting.letters.fhir_document import render_fhir_document
 from services.reporting.letters.medvri import parse_medvri, render_medvri
 from services.reporting.letters.pdf import render_pdf
 from services.reporting.letters.render import render_html
+from shared.events.intake import ActivityLogged, TreatmentPlanAgreed
 from tests.unit.reporting_letters.episodes import (
     DAY,
     PARTIES,
@@ -236,3 +237,34 @@ def test_the_medvri_counters_match_what_they_count():
     reference = raw[0].split("+")[-1]
     assert raw[-1] == f"UNZ+1+{reference}" and unt.endswith(f"+{reference}")
     assert text.startswith("UNA:+.? '") and text.encode("ascii")
+
+
+REFERENCE = "activity-0123456789abcdef"
+
+
+def by_reference(events: list) -> list:
+    """The episode as intake's events carry it now: the patient's activity labels replaced by a reference."""
+    out = []
+    for event in events:
+        if isinstance(event, TreatmentPlanAgreed) and event.graded_activity is not None:
+            programme = event.graded_activity
+            renamed = tuple(a.model_copy(update={"activity": REFERENCE}) for a in programme.activities)
+            event = event.model_copy(update={"graded_activity": programme.model_copy(update={"activities": renamed})})
+        elif isinstance(event, ActivityLogged):
+            event = event.model_copy(update={"day": event.day.model_copy(update={"activity": REFERENCE})})
+        out.append(event)
+    return out
+
+
+def test_the_letter_names_the_patients_activities_from_intake_never_by_reference(tmp_path):
+    letter = compose("final", "final", folded(by_reference(whole_episode())), DAY)
+    assert any(REFERENCE in p for s in letter.sections for p in s.paragraphs)  # what reporting stores
+    named = dict(PERSONAL, activities={REFERENCE: "wandelen"})
+    html = render_html(letter, named, PARTIES, corrects=None)
+    assert "wandelen: van 10 naar 40 minuten in 42 dagen" in html and REFERENCE not in html
+    erased = render_html(letter, None, PARTIES, corrects=None)
+    assert "activiteit: van 10 naar 40 minuten" in erased and REFERENCE not in erased
+    assert REFERENCE not in medvri(letter) and REFERENCE not in str(fhir(letter, personal=None))
+    if shutil.which("pdftotext"):
+        pages = "".join(pages_text(render_pdf(letter, named, PARTIES), tmp_path))
+        assert "gepland: wandelen" in pages and REFERENCE not in pages
