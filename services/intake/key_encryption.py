@@ -51,6 +51,10 @@ class KeyEncryption(Protocol):
         """The data key; raises KeyUnavailable when `wrapped.kek_id` is not held (any more)."""
         ...
 
+    def holds(self, kek_id: str) -> bool:
+        """Whether keys wrapped under `kek_id` can be unwrapped."""
+        ...
+
 
 class LocalKeyring:
     """KEKs held by the process (from a file or the environment): AES-256-GCM, one current, others readable
@@ -69,9 +73,8 @@ class LocalKeyring:
     def current(self) -> str:
         return self._current
 
-    @property
-    def held(self) -> frozenset[str]:
-        return frozenset(self._keys)
+    def holds(self, kek_id: str) -> bool:
+        return kek_id in self._keys
 
     def wrap(self, data_key: bytes, patient_id: uuid.UUID) -> WrappedKey:
         nonce = os.urandom(_NONCE_BYTES)

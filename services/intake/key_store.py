@@ -158,3 +158,21 @@ async def adopt_unwrapped_keys(conn: asyncpg.Connection, keys: KeyEncryption) ->
         await compact(conn, "patients")
         log.info("key_store.adopted_unwrapped_keys", count=len(moved))
     return len(moved)
+
+
+class KeyringIncomplete(RuntimeError):
+    """Keys in the database are wrapped under a KEK the keyring does not hold: serving would fail for them."""
+
+
+async def settle(conn: asyncpg.Connection, keys: KeyEncryption) -> None:
+    """Before intake serves: refuse a keyring that lacks a KEK live keys are wrapped under (retired before the
+    rotation re-wrapped them: every request for those patients would fail), wrap any key stored in clear before
+    keys were wrapped, and rewrite the keys' table, so that a compaction an erasure could not finish is done."""
+    in_use = dict(await conn.fetch("SELECT kek_id, count(*) FROM patient_keys GROUP BY kek_id"))
+    if missing := {kek_id: n for kek_id, n in in_use.items() if not keys.holds(kek_id)}:
+        raise KeyringIncomplete(
+            f"key_encryption_keys: the keyring lacks {sorted(missing)}, which wrap {sum(missing.values())} patients'"
+            " keys; put it back and run the rotation (python -m services.intake.key_rotation) before retiring it"
+        )
+    await adopt_unwrapped_keys(conn, keys)
+    await compact(conn)

@@ -11,7 +11,7 @@ from services.intake import key_store
 from services.intake.routes import episode_commands, patients, referrals, register
 from services.intake.settings import IntakeSettings
 from shared.access_log import access_log_router
-from shared.service import ServiceDefinition, create_service_app, serve
+from shared.service import ServiceDefinition, create_service_app
 
 
 async def _episode_parties(conn, episode_id):
@@ -43,21 +43,9 @@ def build(settings: IntakeSettings | None = None) -> tuple[FastAPI, IntakeSettin
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with shared_lifespan(app):
-            await _settle_keys(app.state.runtime.pool, settings)
+            async with app.state.runtime.pool.acquire() as conn:
+                await key_store.settle(conn, settings.key_encryption())
             yield
 
     app.router.lifespan_context = lifespan
     return app, settings
-
-
-async def _settle_keys(pool, settings: IntakeSettings) -> None:
-    """Before serving: wrap any key stored in clear before keys were wrapped, and rewrite the keys' table, so that
-    a compaction an erasure could not finish (its lock not had in time) is done now."""
-    async with pool.acquire() as conn:
-        await key_store.adopt_unwrapped_keys(conn, settings.key_encryption())
-        await key_store.compact(conn)
-
-
-def run() -> None:
-    app, settings = build()
-    serve(app, settings)

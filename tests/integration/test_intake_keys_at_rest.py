@@ -257,6 +257,11 @@ async def test_rotation_rewraps_the_live_keys_and_once_the_old_kek_is_retired_ol
     for patient_id, wrapped in before.items():
         with pytest.raises(KeyUnavailable):
             retired.key_encryption().unwrap(wrapped, patient_id)
+    # intake refuses to start on a keyring that cannot open the live keys (a KEK retired before its rotation)
+    async with pool.acquire() as conn:
+        with pytest.raises(key_store.KeyringIncomplete, match=r"lacks \['b'\], which wrap 3 patients"):
+            await key_store.settle(conn, old.key_encryption())
+        await key_store.settle(conn, retired.key_encryption())
 
 
 async def test_keys_stored_in_clear_before_wrapping_are_wrapped_at_start_and_leave_the_patients_file(pool, files):
