@@ -1,6 +1,7 @@
-"""The dashboard's figures equal figures computed independently from the raw events of a generated cohort
-(intake's and pathway's own event logs, read with SQL and counted here in plain Python), for the network and
-for a practice; and replaying the read model gives the same figures."""
+"""The dashboard's figures against figures computed independently from the raw events of a generated cohort
+(intake's and pathway's own event logs, read with SQL and counted here in plain Python): every published
+count a multiple of 5 next to the true one, for the network and for a practice; the visitation report;
+and replaying the read model gives the same figures."""
 
 from __future__ import annotations
 
@@ -118,68 +119,39 @@ def expected_cells(episodes: dict[str, Episode]) -> dict[tuple[str, str], dict]:
     return cells
 
 
-class Compare:
-    """Every published figure against the independent count: exact numbers equal, "<5" only for 1-4,
-    ">=5" only for 5 or more, a missing share or mean only where something it needs is not shown."""
-
-    def __init__(self) -> None:
-        self.exact = 0
-        self.small = 0
-
-    def count(self, shown, raw: int, what: str) -> None:
-        if shown == "<5":
-            assert 1 <= raw <= 4, what
-            self.small += 1
-        elif shown == ">=5":
-            assert raw >= 5, what
-        else:
-            assert shown == raw, f"{what}: shown {shown}, counted {raw}"
-            self.exact += 1
-
-    def share(self, shown, count_shown, of_shown, count: int, of: int, what: str) -> None:
-        if isinstance(count_shown, int) and isinstance(of_shown, int) and of > 0:
-            assert shown is not None and abs(shown - count * 100 / of) <= 0.05 + 1e-9, what
-            self.exact += 1
-        else:
-            assert shown is None, what
-
-    def mean(self, shown, total: int, n: int, what: str) -> None:
-        if n >= 5:
-            assert shown is not None and abs(shown - total / n) <= 0.05 + 1e-9, f"{what}: {shown} vs {total / n}"
-            self.exact += 1
-        else:
-            assert shown is None, what
+def adjacent(shown: int, raw: int, what: str) -> None:
+    """A published count is a multiple of 5 next to the true count (the true count itself when it is one)."""
+    assert shown % 5 == 0, f"{what}: {shown} is not rounded to fives"
+    assert (shown == raw) if raw % 5 == 0 else abs(shown - raw) < 5, f"{what}: shown {shown}, counted {raw}"
 
 
-def compare_row(check: Compare, row: dict, c: dict) -> None:
+def compare_row(row: dict, c: dict) -> int:
+    """Every count of a published practice-month against the independent count; the figures computed
+    from the published counts. Returns how many counts were compared."""
     what = f"{row['practice_agb']} {row['month']}"
-    check.count(row["episodes"], c["episodes"], what + " episodes")
-    if row["suppressed"]:
-        assert c["episodes"] < 5 and row["duration_class"] is None and row["outcomes"] is None
-        return
-    for name, shown in row["duration_class"].items():
-        check.count(shown, c["duration:" + name], f"{what} duration {name}")
-    for name, shown in row["course"].items():
-        check.count(shown, c["course:" + name], f"{what} course {name}")
-    check.count(row["escalated"], c["escalated"], what + " escalated")
-    check.share(row["escalated_share"], row["escalated"], row["episodes"], c["escalated"], c["episodes"], what)
-    for reason, shown in row["escalation_reasons"].items():
-        check.count(shown, c["reason:" + reason], f"{what} reason {reason}")
-    ev = row["evaluations"]
-    for name in ("due", "on_time", "overdue"):
-        check.count(ev[name], c[name], f"{what} evaluations {name}")
-    check.share(ev["on_time_share"], ev["on_time"], ev["due"], c["on_time"], c["due"], what + " on time %")
-    check.share(ev["overdue_share"], ev["overdue"], ev["due"], c["overdue"], c["due"], what + " overdue %")
-    check.count(row["sessions"]["episodes_with_sessions"], c["treated"], what + " treated")
-    check.mean(row["sessions"]["mean_per_episode"], c["sessions"], c["treated"], what + " sessions")
+    counts = row["counts"]
+    compared = 0
+    for name in ("episodes", "escalated", "treated", "on_time", "overdue"):
+        adjacent(counts[name], c[name], f"{what} {name}")
+        compared += 1
+    adjacent(counts["evaluations_due"], c["due"], what + " evaluations due")
+    for name, value in counts.items():
+        if name.startswith(("duration:", "course:", "reason:")):
+            adjacent(value, c[name], f"{what} {name}")
+            compared += 1
+    assert sum(counts[k] for k in counts if k.startswith("duration:")) == counts["episodes"]
+    assert sum(counts[k] for k in counts if k.startswith("course:")) == counts["episodes"]
+    assert counts["on_time"] + counts["overdue"] + counts["pending"] == counts["evaluations_due"]
     for name in MCIC:
-        o = row["outcomes"][name]
-        paired, reached = c["paired"][name], c["reached"][name]
-        check.count(o["paired"], paired, f"{what} {name} paired")
-        check.count(o["mcic_reached"], reached, f"{what} {name} reached")
-        check.mean(o["mean_change"], c["improvement"][name], paired, f"{what} {name} change")
-        check.share(o["mcic_share"], o["mcic_reached"], o["paired"], reached, paired, f"{what} {name} mcic %")
-    assert row["outcomes"]["psk"]["paired"] == 0
+        adjacent(counts[f"paired:{name}"], c["paired"][name], f"{what} {name} paired")
+        adjacent(counts[f"mcic:{name}"], c["reached"][name], f"{what} {name} reached")
+    share = row["figures"]["escalated"]
+    assert share["denominator"] == counts["episodes"]
+    if counts["episodes"] >= 10:
+        assert share["value"] == round(counts["escalated"] * 100 / counts["episodes"], 1)
+    else:
+        assert share["value"] is None and share["suppressed"]
+    return compared
 
 
 async def test_the_dashboard_figures_equal_figures_counted_from_the_raw_events(cohort: Cohort):
@@ -191,18 +163,23 @@ async def test_the_dashboard_figures_equal_figures_counted_from_the_raw_events(c
 
     async with httpx.AsyncClient(base_url=cohort.system.url("reporting"), timeout=30) as client:
         report = (await client.get("/v1/network/quality", headers=NETWORK)).json()
-        assert report["scope"] == "network"
-        assert {(r["practice_agb"], r["month"]) for r in report["rows"]} == set(cells)
-        check = Compare()
-        for row in report["rows"]:
-            compare_row(check, row, cells[(row["practice_agb"], row["month"])])
-        assert check.exact >= 60 and check.small >= 1, (check.exact, check.small)
-        small = [r for r in report["rows"] if r["practice_agb"] == SMALL_PRACTICE]
-        assert small and all(r["suppressed"] and r["episodes"] == "<5" for r in small)
+        assert report["scope"] == "network" and report["method"]["base"] == 5
+        published = {(r["practice_agb"], r["month"]) for r in report["rows"]}
+        assert published <= set(cells)
+        for key in set(cells) - published:  # left out only when it rounded to 0: 1 to 4 episodes
+            assert 1 <= cells[key]["episodes"] <= 4, key
+        compared = sum(compare_row(row, cells[(row["practice_agb"], row["month"])]) for row in report["rows"])
+        assert compared >= 60
+        assert all(r["practice_agb"] != SMALL_PRACTICE or r["counts"]["episodes"] == 5 for r in report["rows"])
+        # the network is the sum of the published rows, never a count of its own
+        for name, value in report["network"]["counts"].items():
+            assert value == sum(r["counts"][name] for r in report["rows"]), name
 
-        # a practice sees exactly its own rows, the same figures; another practice's are refused
+        # a practice sees exactly its own rows, the same figures, and the same network; another's are refused
         own = (await client.get("/v1/network/quality", headers=dev_headers("practice", PRACTICE_A))).json()
         assert own["rows"] == [r for r in report["rows"] if r["practice_agb"] == PRACTICE_A]
+        assert own["network"] == report["network"]
+        assert {p["practice_agb"] for f in own["funnels"].values() for p in f["points"]} <= {PRACTICE_A, None}
         refused = await client.get(
             f"/v1/network/quality?practice={PRACTICE_B}", headers=dev_headers("practice", PRACTICE_A)
         )
@@ -212,6 +189,25 @@ async def test_the_dashboard_figures_equal_figures_counted_from_the_raw_events(c
         first_month = min(month for _, month in cells)
         only_first = (await client.get(f"/v1/network/quality?to={first_month}", headers=NETWORK)).json()
         assert only_first["rows"] == [r for r in report["rows"] if r["month"] == first_month]
+        backwards = await client.get("/v1/network/quality?from=2026-05&to=2026-04", headers=NETWORK)
+        assert backwards.status_code == 422 and "to" in backwards.text
+
+        # the visitation report: the network and the practice itself, as data and as PDF
+        year = int(first_month[:4])
+        data = await client.get(f"/v1/network/practices/{PRACTICE_A}/visitation.json?year={year}", headers=NETWORK)
+        assert data.status_code == 200 and data.json()["practice"]["counts"]["episodes"] > 0
+        pdf = await client.get(
+            f"/v1/network/practices/{PRACTICE_A}/visitation?year={year}", headers=dev_headers("practice", PRACTICE_A)
+        )
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF")
+        other = await client.get(
+            f"/v1/network/practices/{PRACTICE_B}/visitation?year={year}", headers=dev_headers("practice", PRACTICE_A)
+        )
+        assert other.status_code == 403
+        for bad in (f"/v1/network/practices/{PRACTICE_A}/visitation?year=1999", "/v1/network/practices/x/visitation"):
+            answer = await client.get(bad, headers=NETWORK)
+            assert answer.status_code == 422, bad
 
         # the read model is disposable: rebuilt by replay from reporting's copy, the figures are the same
         pool = await create_pool(cohort.database_url, "reporting", min_size=1, max_size=2)

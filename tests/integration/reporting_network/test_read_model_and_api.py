@@ -150,21 +150,31 @@ async def api(pool) -> AsyncIterator[httpx.AsyncClient]:
 NETWORK = dev_headers("network", "regio-west", user="coordinator")
 
 
-async def test_the_network_sees_every_practice_per_month_and_small_practices_only_as_less_than_five(api):
+async def test_the_network_sees_every_practice_per_month_with_every_count_rounded_to_fives(api):
     report = (await api.get("/v1/network/quality", headers=NETWORK)).json()
-    assert report["scope"] == "network" and report["suppression_threshold"] == 5
+    assert report["scope"] == "network" and report["method"]["base"] == 5
     rows = {(r["practice_agb"], r["month"]): r for r in report["rows"]}
-    assert set(rows) == {(PRACTICE_A, "2026-11"), (PRACTICE_A, "2026-12"), (PRACTICE_B, "2026-11")}
-    assert rows[(PRACTICE_A, "2026-11")]["episodes"] == 12 and not rows[(PRACTICE_A, "2026-11")]["suppressed"]
-    small = rows[(PRACTICE_B, "2026-11")]
-    assert small["episodes"] == "<5" and small["suppressed"] and small["duration_class"] is None
+    assert (
+        {(PRACTICE_A, "2026-11"), (PRACTICE_A, "2026-12")}
+        <= set(rows)
+        <= {
+            (PRACTICE_A, "2026-11"),
+            (PRACTICE_A, "2026-12"),
+            (PRACTICE_B, "2026-11"),
+        }
+    )
+    assert rows[(PRACTICE_A, "2026-11")]["counts"]["episodes"] in (10, 15)  # 12 episodes
+    assert all(value % 5 == 0 for r in report["rows"] for value in r["counts"].values())
+    if (PRACTICE_B, "2026-11") in rows:  # 3 episodes: rounded to 5, or to 0 and left out
+        assert rows[(PRACTICE_B, "2026-11")]["counts"]["episodes"] == 5
     text = str(report)
     assert "episode_id" not in text and "patient" not in text
 
     december = (await api.get("/v1/network/quality?from=2026-12&to=2026-12", headers=NETWORK)).json()
     assert [(r["practice_agb"], r["month"]) for r in december["rows"]] == [(PRACTICE_A, "2026-12")]
-    one = (await api.get(f"/v1/network/quality?practice={PRACTICE_B}", headers=NETWORK)).json()
-    assert [r["practice_agb"] for r in one["rows"]] == [PRACTICE_B]
+    assert december["months"] == ["2026-12"]
+    one = (await api.get(f"/v1/network/quality?practice={PRACTICE_A}", headers=NETWORK)).json()
+    assert {r["practice_agb"] for r in one["rows"]} == {PRACTICE_A} and one["network"] == report["network"]
 
 
 async def test_a_practice_sees_only_its_own_figures_and_is_refused_another_practice(api):
@@ -198,14 +208,40 @@ async def test_the_csv_holds_the_same_figures_as_the_json(api):
     response = await api.get("/v1/network/quality.csv", headers=NETWORK)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert [(r["practice_agb"], r["month"], r["episodes"]) for r in rows] == [
-        (r["practice_agb"], r["month"], str(r["episodes"])) for r in report["rows"]
+    months = [r for r in rows if r["niveau"] == "maand"]
+    assert [(r["praktijk (AGB)"], r["maand"], r["episodes"]) for r in months] == [
+        (r["practice_agb"], r["month"], str(r["counts"]["episodes"])) for r in report["rows"]
     ]
-    for row, json_row in zip(rows, report["rows"], strict=True):
-        if not json_row["suppressed"]:
-            assert row["duration_chronic"] == str(json_row["duration_class"]["chronic"])
-            assert row["qbpds_paired"] == str(json_row["outcomes"]["qbpds"]["paired"])
-            assert row["sessions_per_episode_mean"] == str(json_row["sessions"]["mean_per_episode"] or "")
+    for row, json_row in zip(months, report["rows"], strict=True):
+        assert row["chronisch (> 12 weken)"] == str(json_row["counts"]["duration:chronic"])
+        assert row["beloop nog niet te classificeren"] == str(json_row["counts"]["course:not_classifiable"])
+    network = rows[-1]
+    assert network["niveau"] == "netwerk" and network["episodes"] == str(report["network"]["counts"]["episodes"])
+    english = await api.get("/v1/network/quality.csv?lang=en", headers=NETWORK)
+    assert english.text.startswith("level,practice (AGB),month,episodes,acute (< 6 weeks)")
+    assert (await api.get("/v1/network/quality.csv?lang=fr", headers=NETWORK)).status_code == 422
+
+
+async def test_the_visitation_report_is_a_pdf_for_the_network_and_the_practice_itself(api):
+    data = await api.get(f"/v1/network/practices/{PRACTICE_A}/visitation.json?year=2026", headers=NETWORK)
+    assert data.status_code == 200
+    body = data.json()
+    assert body["practice_agb"] == PRACTICE_A and body["year"] == 2026 and body["practice"]["counts"]["episodes"] > 0
+    assert [c["key"] for c in body["indicators"]][:3] == body["adherence"]
+    pdf = await api.get(
+        f"/v1/network/practices/{PRACTICE_A}/visitation?year=2026", headers=dev_headers("practice", PRACTICE_A)
+    )
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    other = await api.get(
+        f"/v1/network/practices/{PRACTICE_B}/visitation?year=2026", headers=dev_headers("practice", PRACTICE_A)
+    )
+    assert other.status_code == 403 and other.headers["content-type"] == "application/problem+json"
+    missing = await api.get(f"/v1/network/practices/{PRACTICE_A}/visitation", headers=NETWORK)
+    assert missing.status_code == 422 and "year" in missing.text
+    for bad in (f"/v1/network/practices/{PRACTICE_A}/visitation?year=1999", "/v1/network/practices/4111/visitation"):
+        assert (await api.get(bad, headers=NETWORK)).status_code == 422, bad
+    assert (await api.get(f"/v1/network/practices/{PRACTICE_A}/visitation?year=2026")).status_code == 401
 
 
 async def test_the_page_and_its_scripts_are_served_by_the_service_and_hold_no_figures(api):
@@ -213,6 +249,7 @@ async def test_the_page_and_its_scripts_are_served_by_the_service_and_hold_no_fi
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert set(re.findall(r'(?:src|href)="([^"]*)"', page.text)) == {
+        "data:,",  # no favicon request
         "/network/static/dashboard.css",
         "/network/static/chart.umd.min.js",
         "/network/static/dashboard.js",

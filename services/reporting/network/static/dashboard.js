@@ -255,6 +255,7 @@
       position: "bottom",
       labels: {
         usePointStyle: true,
+        sort: (a, b) => a.datasetIndex - b.datasetIndex,  // as listed, not as stacked for drawing
         generateLabels: (chart) =>
           Chart.defaults.plugins.legend.labels.generateLabels(chart).map((item) => {
             const set = chart.data.datasets[item.datasetIndex];
@@ -284,7 +285,8 @@
 
   function series(label, values, colour, extra) {
     return Object.assign(
-      { label: label, data: values, borderColor: colour, backgroundColor: colour, spanGaps: false, pointRadius: 3 },
+      // clip: false draws a line at 0 % or 100 % whole instead of halved by the chart's edge
+      { label: label, data: values, borderColor: colour, backgroundColor: colour, spanGaps: false, pointRadius: 3, clip: false },
       extra || {},
     );
   }
@@ -332,11 +334,12 @@
     const info = words().indicator[key];
     const points = report.trends[key];
     $("cap-trend").textContent = t("cap_trend", { label: info.label });
-    const datasets = [series(t("network"), points.map((p) => p.network.value), NETWORK)];
+    // the network is the reference: dashed and beneath the practice's line, which would otherwise hide under it
+    const datasets = [series(t("network"), points.map((p) => p.network.value), NETWORK, { borderDash: [6, 4], order: 2 })];
     const figures = points.map((p) => p.network);
     const focus = focusName(report);
     if (focus) {
-      datasets.push(series(focus, points.map((p) => (p.practice ? p.practice.value : null)), PRACTICE));
+      datasets.push(series(focus, points.map((p) => (p.practice ? p.practice.value : null)), PRACTICE, { order: 1, borderWidth: 3 }));
       points.forEach((p, i) => {
         if (p.practice && p.practice.suppressed) figures[i] = p.practice;
       });
