@@ -172,3 +172,25 @@ def test_every_permutation_of_course_classifications_keeps_the_latest():
     for order in itertools.permutations(courses):
         summary = fold([episode_events()[0], *order]).summary()
         assert summary is not None and (summary.duration_class, summary.course) == ("subacute", "afwijkend")
+
+
+def test_protocol_adherence_and_the_first_session_fold_in_any_order_and_old_copies_still_load():
+    events = [
+        *episode_events(),
+        (SESSION, 16, {"session_number": 3, "session_on": "2026-12-15"}),
+        (SESSION, 17, {"session_number": 4, "session_on": "2026-11-27"}),
+    ]
+    summaries = set()
+    for seed in range(5):
+        shuffled = list(events)
+        random.Random(seed).shuffle(shuffled)
+        summaries.add(fold(shuffled).summary())
+    (summary,) = summaries
+    assert summary is not None
+    assert summary.measured_at_intake and summary.evaluations_measured == 2
+    assert summary.days_to_first_session == 7  # referred 20 November, first session 27 November
+    # a copy folded before the session's date and the measurements were kept has neither
+    old = fold(episode_events()).to_json().replace(',"first_session":null', "").replace(',"measured":[0,1,2]', "")
+    assert "measured" not in old and "first_session" not in old
+    restored = EpisodeFacts.from_json(old).summary()
+    assert restored is not None and restored.days_to_first_session is None and not restored.measured_at_intake
