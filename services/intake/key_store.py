@@ -34,13 +34,15 @@ log = get_logger(__name__)
 #
 # `known` is empty only when another referral enrolled the same BSN after this statement's snapshot was taken
 # (its insert then conflicts and the select does not see the row yet): every write here hangs off `known`, so
-# nothing was written, and `enrol` runs the statement again.
+# nothing was written, and the referral runs the statement again. The select counts only when nothing was
+# inserted: an erasure that deleted the key after the snapshot leaves the old row visible to it, while the
+# insert (which waited for the erasure to commit) found no conflict and enrolled a new patient.
 ENROL = (
     "fresh AS ("
     " INSERT INTO patient_keys (lookup, patient_id, kek_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4, $5)"
     " ON CONFLICT (lookup) DO NOTHING RETURNING patient_id, kek_id, wrapped_key),"
-    " known AS (SELECT patient_id, kek_id, wrapped_key FROM fresh"
-    " UNION ALL SELECT patient_id, kek_id, wrapped_key FROM patient_keys WHERE lookup = $1),"
+    " known AS (SELECT patient_id, kek_id, wrapped_key FROM fresh UNION ALL"
+    " SELECT patient_id, kek_id, wrapped_key FROM patient_keys WHERE lookup = $1 AND NOT EXISTS (SELECT FROM fresh)),"
     " patient AS ("
     " INSERT INTO patients (patient_id, practice_agb, created_at, last_treatment_at) SELECT patient_id, $6, $5, $5"
     " FROM known ON CONFLICT (patient_id) DO UPDATE"

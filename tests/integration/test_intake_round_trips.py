@@ -490,3 +490,33 @@ async def test_two_first_referrals_of_one_bsn_that_race_find_one_patient(intake,
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM patient_keys WHERE patient_id = $1", first.patient_id) == 1
         assert await conn.fetchval("SELECT count(*) FROM patients WHERE patient_id = $1", first.patient_id) == 1
+
+
+async def test_a_referral_that_raced_the_erasure_of_its_patient_enrols_a_new_patient(intake, recording, pool, clock):
+    first = (await intake.post("/v1/referrals", json=referral("RT-11a", seed=11), headers=referrer())).json()
+    old_patient = uuid.UUID(first["patient_id"])
+
+    @contextlib.asynccontextmanager
+    async def erasure_uncommitted():
+        async with pool.acquire() as conn, conn.transaction():
+            yield await handle_erasure(UnitOfWork(conn, STORE, ManualClock(NOW)), old_patient, "fysio-test")
+
+    # the referral's snapshot still shows the erased key; its insert waits for the erasure and then finds no
+    # conflict: a new patient, and nothing of it attached to the erased one
+    clock.advance(timedelta(days=1))  # a patient the second referral treated would show it
+    second = intake.post("/v1/referrals", json=referral("RT-11b", seed=11), headers=referrer())
+    response, _, erasure = await raced(pool, recording, second, erasure_uncommitted())
+    assert response.status_code == 201, response.text
+    new_patient = uuid.UUID(response.json()["patient_id"])
+    assert new_patient != old_patient and erasure.episodes == [uuid.UUID(first["episode_id"])]
+    async with pool.acquire() as conn:
+        owners = await conn.fetch(
+            "SELECT patient_id FROM patient_episodes WHERE episode_id = $1", uuid.UUID(response.json()["episode_id"])
+        )
+        assert [r["patient_id"] for r in owners] == [new_patient]
+        assert await conn.fetchval("SELECT count(*) FROM patients WHERE patient_id = $1", new_patient) == 1
+        # the erased patient was not treated again, nor named in the new referral's access
+        treated = await conn.fetchval("SELECT last_treatment_at FROM patients WHERE patient_id = $1", old_patient)
+        assert treated == NOW
+    logged = await access_log(pool, uuid.UUID(response.json()["episode_id"]))
+    assert [r[-1] for r in logged] == [new_patient]
