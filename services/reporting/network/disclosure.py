@@ -11,7 +11,8 @@ The method, and why it holds:
 - The rounding is *controlled*: a cell's counts form a tree of complete splits (episodes = acute +
   subacute + chronic + unknown; escalated = with reason r + without reason r; …), rounded from the top
   down so that every split still adds up exactly in the published figures. A cell whose episodes round to
-  0 is published as zeros throughout (an empty cell), so no figure contradicts another.
+  0 is published as zeros throughout (an empty cell), so no figure contradicts another; the table leaves
+  it out like a cell without episodes (`counts.published_cells`), or its mere row would tell "1 to 4".
 - Every other figure (a range of months, a practice's year, all practices, all but one, shares, means,
   trends, funnel plots, the visitation report) is computed from the *published* cells, never from the
   raw data. Nothing but the rounded table is ever released.

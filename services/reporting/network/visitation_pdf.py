@@ -64,6 +64,8 @@ TEXT = {
         "above_99.8": "boven de 99,8 %-grens",
         "below_99.8": "onder de 99,8 %-grens",
         "suppressed_month": "× minder dan 10 gevallen",
+        "suppressed": "afgeschermd*",
+        "suppressed_note": "* afgeschermd: minder dan 10 gevallen (afgerond), te weinig voor een cijfer.",
         "episodes": "episodes",
         "duration": "Duur van de klachten",
         "course": "Beloop",
@@ -102,6 +104,8 @@ TEXT = {
         "above_99.8": "above the 99.8 % limit",
         "below_99.8": "below the 99.8 % limit",
         "suppressed_month": "× fewer than 10 cases",
+        "suppressed": "suppressed*",
+        "suppressed_note": "* suppressed: fewer than 10 cases (rounded), too few for a figure.",
         "episodes": "episodes",
         "duration": "Duration of complaints",
         "course": "Course",
@@ -115,9 +119,9 @@ def _number(value: float | None, language: str) -> str:
     return text.replace(".", ",") if language == "nl" else text
 
 
-def _value(figure: FigureOut, unit: str, words: dict[str, Any], language: str) -> str:
+def _value(figure: FigureOut, unit: str, language: str) -> str:
     if figure.value is None:
-        return str(words["terms"]["suppressed"]) if figure.suppressed else "–"
+        return TEXT[language]["suppressed"] if figure.suppressed else "–"
     return f"{_number(figure.value, language)}{' %' if unit == '%' else ''}"
 
 
@@ -134,13 +138,13 @@ def _figures_table(report: Visitation, keys: list[str], language: str, styles: A
         rows.append(
             [
                 Paragraph(f"{title}<br/><font size=7 color='#4a5866'>{text['of']} {label['denominator']}</font>", cell),
-                _value(comparison.practice, unit, words, language),
-                _value(comparison.network, unit, words, language),
+                _value(comparison.practice, unit, language),
+                _value(comparison.network, unit, language),
                 str(comparison.practice.denominator),
                 text[comparison.position] if comparison.position else "–",
             ]
         )
-    table = Table(rows, colWidths=[64 * mm, 20 * mm, 20 * mm, 30 * mm, 40 * mm], repeatRows=1)
+    table = Table(rows, colWidths=[60 * mm, 24 * mm, 24 * mm, 28 * mm, 40 * mm], repeatRows=1)
     table.setStyle(
         TableStyle(
             [
@@ -350,6 +354,8 @@ def render_visitation_pdf(report: Visitation, language: str = "nl") -> bytes:
         _figures_table(report, report.adherence, language, styles),
         Paragraph(text["key"].format(**fill), styles["Heading2"]),
         _figures_table(report, [c.key for c in report.indicators if c.key not in report.adherence], language, styles),
+        Spacer(1, 2 * mm),
+        Paragraph(text["suppressed_note"], small),
     ]
     funnels = [_funnel_drawing(k, report.funnels[k], report, language) for k in FUNNELS]
     story += [
