@@ -11,7 +11,7 @@ from services.intake import key_store
 from services.intake.routes import episode_commands, patients, referrals, register
 from services.intake.settings import IntakeSettings
 from shared.access_log import access_log_router
-from shared.service import ServiceDefinition, create_service_app
+from shared.service import ServiceDefinition, create_service_app, serve
 
 
 async def _episode_parties(conn, episode_id):
@@ -49,3 +49,8 @@ def build(settings: IntakeSettings | None = None) -> tuple[FastAPI, IntakeSettin
 
     app.router.lifespan_context = lifespan
     return app, settings
+
+
+def run() -> None:
+    app, settings = build()
+    serve(app, settings)
