@@ -119,6 +119,8 @@ def attack_rounded(publications: list[tuple[QualityReport, str]]) -> tuple[Attac
         # the CSV says what the JSON says
         lines = list(csv.reader(io.StringIO(text)))
         assert lines[0] == csv_columns("nl") and len(lines) == 1 + len(report.rows) + len(report.practices) + 1
+        for line, row in zip(lines[1:], report.rows, strict=False):
+            assert [int(v) for v in line[3 : 3 + len(SHOWN_COUNTS)]] == [row.counts[n] for n in SHOWN_COUNTS]
     for p in PRACTICES:
         for m in MONTHS:
             published = base.get((p, m))
