@@ -58,6 +58,14 @@ async def test_start_and_final_letters_with_the_patient_from_intake_and_none_aft
             intake = clinic.intake
             assert (await intake.put("/v1/practices/04123456", json=PRACTICE_ENTRY)).status_code == 200
             assert (await intake.put("/v1/practices/04999999", json=PRACTICE_ENTRY)).status_code == 403
+            bad = dict(PRACTICE_ENTRY, physiotherapists=[{"agb": "04999001", "big": "123", "name": "M. de Boer"}])
+            refused = await intake.put("/v1/practices/04123456", json=bad)
+            assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "physiotherapists.0.big"
+            twice = dict(PRACTICE_ENTRY, physiotherapists=PRACTICE_ENTRY["physiotherapists"] * 2)
+            refused = await intake.put("/v1/practices/04123456", json=twice)
+            assert refused.status_code == 422 and "appears once" in refused.json()["detail"]
+            registered = await intake.get("/v1/practices/04123456")
+            assert registered.json()["physiotherapists"][0]["big"] == "19012345601"
             put = await intake.put("/v1/referrers/01234567", json=REFERRER_ENTRY, headers=referrer())
             assert put.status_code == 200, put.text
             consenting, objecting = await clinic.refer(31), await clinic.refer(32)
