@@ -39,7 +39,20 @@ class Physiotherapist(BaseModel):
 class PracticeEntry(BaseModel):
     """A physiotherapy practice as letters name it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Fysiotherapie De Linde",
+                    "address": {"street": "Lindelaan", "house_number": "12", "postcode": "3511 AB", "city": "Utrecht"},
+                    "phone": "030-1234567",
+                    "email": "info@delinde.example.nl",
+                    "physiotherapists": [{"agb": "04999001", "big": "19012345601", "name": "M. de Boer"}],
+                }
+            ]
+        },
+    )
 
     name: Text
     address: Address
@@ -59,7 +72,19 @@ class PracticeEntry(BaseModel):
 class ReferrerEntry(BaseModel):
     """A verwijzer (a GP, huisarts) and their practice."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "A. Jansen",
+                    "practice_name": "Huisartsenpraktijk Oudwijk",
+                    "address": {"street": "Oudwijk", "house_number": "3", "postcode": "3581 TA", "city": "Utrecht"},
+                    "phone": "030-7654321",
+                }
+            ]
+        },
+    )
 
     name: Text
     practice_name: Text
@@ -68,7 +93,7 @@ class ReferrerEntry(BaseModel):
 
 
 class TherapistAssignment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"therapist_agb": "04999001"}]})
 
     therapist_agb: Agb
 
