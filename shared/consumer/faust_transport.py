@@ -24,18 +24,23 @@ nothing lower) and the offsets acknowledged but not yet committed; none of that 
 rebalances, and a rebalance seeks to the committed offset, which the empty broker does not have. The
 relay republishes the events its consumers had not confirmed into the new topic, so records below the old
 read offset were skipped: a loss. `Consumer.start_topic_again` forgets that state for the topic's
-partitions and seeks them to the new topic's start; a record fetched from the old topic and acknowledged
-afterwards is not counted (its offset means nothing in the new topic). The inbox makes reading records
-again harmless. `shared.consumer.topic_watch` tells when a topic was recreated.
+partitions and seeks them to the new topic's start. A record fetched before that, or before the group last
+rebalanced, and delivered afterwards is neither acknowledged (its offset means nothing now: committing it
+would tell the broker, and the relay that reads the commits, that records never handled were) nor taken as
+the partition's read offset (which would drop the new records below it). The inbox makes reading records
+again harmless. `shared.consumer.topic_watch` tells when a topic was recreated; it also looks when
+partitions are assigned, before the flow resumes, so that a rebalance on the emptied broker never reads
+on with what was known of the old topic.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Coroutine, Generator
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import aiokafka
 from faust.types import TP, Message
 from faust.types.tuples import ack_lock
@@ -91,34 +96,73 @@ class ConsumerThread(aiokafka.AIOKafkaConsumerThread):
         return consumer
 
 
+class _ReadOffsets(defaultdict):
+    """faust's last read offset per partition (records at or below it are dropped as read), which takes no
+    offset of a record fetched before its topic started again or the group last rebalanced: a delivery under
+    way when the topic starts again would otherwise set an old offset back and drop the new topic's records
+    below it."""
+
+    def __init__(self, fetched_now: Callable[[TP], bool]) -> None:
+        super().__init__(lambda: None)
+        self._fetched_now = fetched_now
+
+    def __setitem__(self, tp: TP, offset: int | None) -> None:
+        if self._fetched_now(tp):
+            super().__setitem__(tp, offset)
+
+
 class Consumer(aiokafka.Consumer):
     """faust's aiokafka consumer on the thread above; faust calls `wait_first` only to deliver a fetched
-    record."""
+    record. Records carry the epoch they were fetched in (group rebalances, starts of their topic): the
+    offset of a record from an older epoch is neither acknowledged nor taken as read."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._rebalances = 0
         self._topic_starts: Counter[str] = Counter()  # how often each topic was started again
-        self._fetched_in: WeakKeyDictionary[Message, int] = WeakKeyDictionary()
+        self._fetched_in: WeakKeyDictionary[Message, tuple[int, int]] = WeakKeyDictionary()
+        self._last_fetched: dict[TP, tuple[int, int]] = {}  # epoch of the last record fetched per partition
+        self._read_offset = _ReadOffsets(self._fetched_now)
+        # Called when partitions are assigned, before the flow resumes (the topic watch: a rebalance after
+        # the broker came back empty must not read on with what was known of the old topics).
+        self.before_assignment: Callable[[], Awaitable[object]] | None = None
 
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
+    def _epoch(self, topic: str) -> tuple[int, int]:
+        return self._rebalances, self._topic_starts[topic]
+
+    def _fetched_now(self, tp: TP) -> bool:
+        current = self._epoch(tp.topic)
+        return self._last_fetched.get(tp, current) == current
+
     def _to_message(self, tp: TP, record: Any) -> Any:
         message = super()._to_message(tp, record)
-        self._fetched_in[message] = self._topic_starts[tp.topic]
+        self._fetched_in[message] = self._last_fetched[tp] = self._epoch(tp.topic)
         return message
 
     def ack(self, message: Message) -> bool:
-        if self._fetched_in.get(message, 0) != self._topic_starts[message.topic]:
-            with ack_lock:  # fetched from the topic before it started again: its offset means nothing now
+        current = self._epoch(message.topic)
+        if self._fetched_in.get(message, current) != current:
+            with ack_lock:  # fetched in an older epoch: its offset means nothing for what is committed now
                 message.acked = True
                 self._unacked_messages.discard(message)
             return False
         return super().ack(message)
 
-    async def start_topic_again(self, topic: str) -> list[TP]:
-        """Forget what was read, acknowledged and committed of `topic` and read its partitions from the
-        start: the broker recreated it. Returns the partitions that were sought."""
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        self._rebalances += 1
+        await super().on_partitions_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        if self.before_assignment is not None:
+            await self.before_assignment()
+        await super().on_partitions_assigned(assigned, generation_id)
+
+    def forget_topic(self, topic: str) -> list[TP]:
+        """Forget what was read, acknowledged and committed of `topic`: the broker recreated it. Returns its
+        partitions assigned here."""
         with ack_lock:
             self._topic_starts[topic] += 1
             partitions = [tp for tp in self.assignment() if tp.topic == topic]
@@ -128,9 +172,26 @@ class Consumer(aiokafka.Consumer):
                 self._acked.pop(tp, None)
                 self._acked_index.pop(tp, None)
                 self._gap.pop(tp, None)
-        for tp in partitions:
-            await self.seek(tp, 0)
         return partitions
+
+    async def start_topic_again(self, topic: str) -> list[TP]:
+        """Forget `topic` (above) and read its partitions from the start. Returns the partitions sought."""
+        partitions = self.forget_topic(topic)
+        thread = self._thread
+
+        async def seek_to_start() -> list[TP]:
+            # On the consumer's own thread and event loop: aiokafka's fetcher is not thread-safe, and a seek
+            # from another thread may leave its fetch waiting unwoken.
+            sought = []
+            for tp in partitions:
+                try:
+                    thread.seek(tp, 0)
+                except IllegalStateError:  # no longer ours: the rebalance under way reads its position afresh
+                    continue
+                sought.append(tp)
+            return sought
+
+        return await thread.call_thread(seek_to_start)
 
     async def wait_first(self, *coros: Any, timeout: Any = None) -> WaitResults:
         first, *others = coros

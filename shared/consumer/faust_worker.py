@@ -70,6 +70,11 @@ def attach_consumer(
         bootstrap, topics, lambda topic: app.consumer.start_topic_again(topic), consumer_name=consumer.name
     )
 
+    async def forget(topic: str) -> None:
+        app.consumer.forget_topic(topic)  # the new assignment reads from the broker's positions anyway
+
+    app.consumer.before_assignment = lambda: watch.check(forget)
+
     async def watch_topics() -> None:
         # The first look comes at once, before the group is joined (seconds on tansu): the ids it sees are
         # those of the topics the consumer will read first.

@@ -39,8 +39,9 @@ class TopicWatch:
         self.known: dict[str, str] = {}  # topic → the id last seen
         self._admin: KafkaAdminClient | None = None
 
-    async def check(self) -> list[str]:
-        """Look once; start every recreated topic again. Returns the topics that were started again."""
+    async def check(self, recreated: Callable[[str], Awaitable[object]] | None = None) -> list[str]:
+        """Look once; hand every recreated topic to `recreated` (by default the one given at construction).
+        Returns those topics."""
         try:
             ids = await asyncio.to_thread(self._describe)
         except (KafkaError, OSError) as error:  # the broker is away: keep what we knew and look again next time
@@ -56,7 +57,7 @@ class TopicWatch:
             if before is not None and before != topic_id:
                 log.warning("consumer.topic_recreated", consumer=self.consumer_name, topic=topic)
                 CONSUMER_TOPIC_RESTARTS.labels(self.consumer_name, topic).inc()
-                await self.recreated(topic)
+                await (recreated or self.recreated)(topic)
                 started.append(topic)
         return started
 
