@@ -11,11 +11,19 @@ which log positions landed at which Kafka offsets, and regularly asks the consum
 its topic how far they have committed. That gives the *confirmed* point: every event up to it has been
 handled by every group. When the topic is missing or a partition's end offset went backwards, the relay
 rewinds its checkpoint to the confirmed point and publishes again from there.
+
+One relay per topic publishes. A service may run several workers, each with a relay; they take a
+PostgreSQL advisory lock named after the topic, held by a connection of their own for as long as they
+publish. The others stand by and look again every few seconds, so when the publishing worker dies (its
+connection, and with it the lock, goes) another takes over within that time. Two publishers at once would
+lose nothing (the consumers' inboxes absorb the doubles) but would double the broker's traffic and
+interleave two copies of the stream.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +32,7 @@ import asyncpg
 from kafka import KafkaAdminClient, KafkaProducer
 
 from shared import kafka as kafka_clients
+from shared.db import DATABASE_UNAVAILABLE
 from shared.logging import get_logger
 from shared.metrics import BROKER_RESETS, EVENTS_PUBLISHED, EVENTS_REPUBLISHED, RELAY_LAG
 from shared.store.event_store import START, EventStore, GlobalPosition, StoredEvent
@@ -33,6 +42,7 @@ log = get_logger(__name__)
 
 IDLE_SLEEP_MAX_SECONDS = 0.16  # the longest an idle relay waits before looking again
 PRODUCER_CLOSE_SECONDS = 5.0
+STANDBY_SECONDS = 2.0  # how often a relay that does not hold its topic's lock asks for it again
 
 
 @dataclass(frozen=True)
@@ -94,8 +104,36 @@ class Relay:
             await asyncio.to_thread(admin.close)
 
     async def run(self, stop: asyncio.Event, handle: LoopHandle) -> None:
-        """Publish until `stop` is set. Runs under the service's supervisor: any error ends this call, and the
-        supervisor logs it, calls `reset` and runs it again after a backoff."""
+        """Publish until `stop` is set, while holding the topic's lock (standing by until then). Runs under the
+        service's supervisor: any error ends this call, and the supervisor logs it, calls `reset` and runs it
+        again after a backoff."""
+        async with self.pool.acquire() as lock:
+            if not await self._lead(lock, stop, handle):
+                return
+            try:
+                log.info("relay.leading", topic=self.config.topic)
+                await self._publish_while_leading(lock, stop, handle)
+            finally:
+                # Pooled connections are released without asyncpg's reset (shared.db), so the lock is given
+                # up here; a connection that died took it with it.
+                if not lock.is_closed():
+                    with contextlib.suppress(*DATABASE_UNAVAILABLE):
+                        await lock.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", self._lock_name)
+
+    async def _lead(self, lock: asyncpg.Connection, stop: asyncio.Event, handle: LoopHandle) -> bool:
+        """Wait for the topic's lock; False when stopped first."""
+        while not stop.is_set():
+            if await lock.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", self._lock_name):
+                return True
+            handle.idle()  # standing by: another worker publishes this topic
+            await _sleep_or_stop(stop, STANDBY_SECONDS)
+        return False
+
+    @property
+    def _lock_name(self) -> str:
+        return f"relay:{self.config.topic}"
+
+    async def _publish_while_leading(self, lock: asyncpg.Connection, stop: asyncio.Event, handle: LoopHandle) -> None:
         loop = asyncio.get_running_loop()
         next_check = 0.0
         idle = self.config.idle_sleep_seconds
@@ -104,6 +142,7 @@ class Relay:
             if self._producer is None:
                 await self.start()
             if loop.time() >= next_check:
+                await lock.fetchval("SELECT 1")  # the lock's connection is gone: end, so as not to publish unled
                 await self.check_broker()
                 next_check = loop.time() + self.config.reset_check_seconds
             published = await self.publish_once()
@@ -280,10 +319,13 @@ class Relay:
                     continue
                 if lowest > batches[-1]["last_offset"]:
                     continue  # every group has everything of this partition
-                # The batch holding the first unconfirmed offset: everything before it is confirmed.
-                holding = next((b for b in batches if b["last_offset"] >= lowest), batches[0])
-                before = GlobalPosition(holding["tx"], holding["position"] - 1)
-                confirmed = min(confirmed, before)
+                # The batch holding the first unconfirmed offset, and every batch after it, may hold events
+                # not yet handled: everything before the lowest position among them is confirmed (after a
+                # change of publisher a later offset can carry an earlier position).
+                unconfirmed = [b for b in batches if b["last_offset"] >= lowest]
+                holding = unconfirmed[0]
+                earliest = min(GlobalPosition(b["tx"], b["position"]) for b in unconfirmed)
+                confirmed = min(confirmed, GlobalPosition(earliest.transaction_id, earliest.position - 1))
                 await conn.execute(
                     "DELETE FROM relay_offsets WHERE topic = $1 AND partition = $2 AND last_offset < $3",
                     topic,

@@ -18,9 +18,10 @@ from shared.consumer.idempotent import ConsumedEvent, IdempotentConsumer, Outcom
 from shared.events import REGISTRY
 from shared.events.intake import ReferralReceived, sample_referral
 from shared.store.event_store import EventStore
-from shared.store.relay import Relay, RelayConfig
+from shared.store.relay import STANDBY_SECONDS, Relay, RelayConfig
 from shared.store.unit_of_work import UnitOfWork
-from tests.conftest import unique
+from shared.supervisor import LoopHandle
+from tests.conftest import eventually, unique
 from tests.integration.kafka_support import read_topic
 
 pytestmark = pytest.mark.integration
@@ -210,3 +211,43 @@ async def test_a_broker_that_comes_back_empty_before_any_confirmation_gets_every
         await relay.close()
     records = read_topic(restartable_broker.bootstrap, topic, len(ids))
     assert sorted(uuid.UUID(json.loads(r.value)["id"]) for r in records) == sorted(ids)
+
+
+async def test_one_relay_per_topic_publishes_and_a_standing_by_one_takes_over_when_it_stops(store_pool, infrastructure):
+    """Two workers of one service each run a relay: one holds the topic's lock and publishes, the other
+    stands by; when the first stops, the second publishes what comes next. Every event once on the topic."""
+    topic = unique("relay")
+    ids = await write(store_pool, streams=3, per_stream=4)
+    relays = [relay_for(store_pool, infrastructure.bootstrap, topic) for _ in range(2)]
+    stops = [asyncio.Event(), asyncio.Event()]
+    tasks = [
+        asyncio.create_task(relay.run(stop, LoopHandle(f"relay-{n}")))
+        for n, (relay, stop) in enumerate(zip(relays, stops, strict=True))
+    ]
+
+    async def on_topic(count: int) -> list:
+        try:
+            records = await asyncio.to_thread(read_topic, infrastructure.bootstrap, topic, count)
+        except ValueError:  # the topic has no partitions yet: no relay has created it
+            return []
+        return records if len(records) >= count else []
+
+    try:
+        records = await eventually(lambda: on_topic(12), timeout=30)
+        await asyncio.sleep(STANDBY_SECONDS * 1.5)  # the other relay looked for the lock again meanwhile
+        publishing = [n for n, relay in enumerate(relays) if relay._producer is not None]
+        assert len(publishing) == 1, "exactly one relay publishes"
+        [leader] = publishing
+        stops[leader].set()
+        await tasks[leader]
+        ids += await write(store_pool, streams=3, per_stream=2, start=4)
+        records = await eventually(lambda: on_topic(18), timeout=30)
+        assert relays[1 - leader]._producer is not None
+    finally:
+        for stop in stops:
+            stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for relay in relays:
+            await relay.close()
+    published = [uuid.UUID(json.loads(r.value)["id"]) for r in records]
+    assert sorted(published) == sorted(ids)  # every event, each once
