@@ -504,6 +504,7 @@ def judge(result: ScenarioResult, stats: LoadStats, observed: Observed, now) -> 
         "rejected": stats.rejected[:10],
         "rejected_total": len(stats.rejected),
         "given_up": stats.given_up,
+        "latency": stats.latency(),
     }
     if stats.rejected:
         problems.append(f"{len(stats.rejected)} valid requests rejected, e.g. {stats.rejected[0]}")

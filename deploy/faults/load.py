@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import statistics
 import time
 import uuid
 from collections import Counter
@@ -99,6 +100,27 @@ class LoadStats:
     given_up: int = 0  # requests tried but not accepted when the load ended
     retried_requests: int = 0  # requests accepted only after at least one refused attempt
     seconds: float = 0.0
+    answered: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, latency) per 2xx
+
+    def latency(self, window: float = 5.0) -> dict[str, float]:
+        """Latency of accepted attempts in seconds: median, p99 and max over the whole load, and the worst
+        median of any `window`-second stretch (a spike that the whole-load median hides)."""
+        if not self.answered:
+            return {}
+        latencies = sorted(seconds for _, seconds in self.answered)
+        windows: dict[int, list[float]] = {}
+        for at, seconds in self.answered:
+            windows.setdefault(int(at // window), []).append(seconds)
+        worst_at, worst = max(
+            ((index * window, statistics.median(values)) for index, values in windows.items()), key=lambda w: w[1]
+        )
+        return {
+            "p50": statistics.median(latencies),
+            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+            "max": latencies[-1],
+            "worst_window_p50": worst,
+            "worst_window_at": worst_at,
+        }
 
     @property
     def accepted_count(self) -> int:
@@ -167,6 +189,7 @@ class Load:
                 self.stats.given_up += 1
                 return None
             wait = delay
+            sent_at = time.monotonic()
             try:
                 response = await client.post(next(self.urls) + path, json=body, headers=headers)
             except httpx.TimeoutException:
@@ -178,6 +201,7 @@ class Load:
                     answer = response.json()
                     self.stats.accepted.append(Accepted(step, str(answer["episode_id"]), int(answer["version"])))
                     self.stats.accepted_at.append(time.monotonic() - self.started)
+                    self.stats.answered.append((sent_at - self.started, time.monotonic() - sent_at))
                     self.stats.retried_requests += refused
                     return answer
                 if response.status_code < 500 and response.status_code != 429:

@@ -37,6 +37,12 @@ def abbreviation(event_type: str) -> str:
 def cells(result: ScenarioResult) -> list[str]:
     load = result.load
     requests = [f"{load.get('accepted', 0)} accepted", f"{load.get('refused_total', 0)} refused attempts"]
+    if latency := load.get("latency"):
+        requests.append(
+            f"latency p50 {latency['p50'] * 1000:.0f} ms, p99 {latency['p99'] * 1000:.0f} ms,"
+            f" max {latency['max'] * 1000:.0f} ms; worst 5 s: p50 {latency['worst_window_p50'] * 1000:.0f} ms"
+            f" at {latency['worst_window_at']:.0f} s"
+        )
     if load.get("given_up"):
         requests.append(f"{load['given_up']} given up at the end")
     if load.get("rejected_total"):

@@ -8,6 +8,7 @@ import pytest
 
 from deploy.faults import checks
 from deploy.faults.checks import Accepted, Attempt, Kept, StoredEvent, TimerRow
+from deploy.faults.load import LoadStats
 from deploy.faults.progress import Snapshot, StallWatch, backlog, describe, outstanding, recovery
 
 INTAKE = "nl.ruggengraat.intake."
@@ -323,3 +324,15 @@ def test_flowing_compares_with_the_last_sample_before_the_fault_ended(delivered_
     samples = [snap(4, behind=1, delivered=5), snap(9, behind=500, delivered=delivered_after)]
     result = recovery(samples, fault_start=5, fault_end=8)
     assert result.flowing_after == (1 if delivered_after > 5 else None)
+
+
+def test_a_latency_spike_shows_in_the_worst_window_though_the_whole_load_median_hides_it():
+    stats = LoadStats()
+    stats.answered = [(at / 10, 0.012) for at in range(300)]  # 30 s of 12 ms answers, ten a second …
+    stats.answered += [(11.0 + at / 20, 1.5) for at in range(60)]  # … and 60 answers of 1.5 s from 11 s to 14 s
+    latency = stats.latency(window=5.0)
+    assert latency["p50"] == pytest.approx(0.012)
+    assert latency["max"] == pytest.approx(1.5)
+    assert latency["worst_window_at"] == 10.0  # 50 fast and 60 slow answers between 10 s and 15 s
+    assert latency["worst_window_p50"] == pytest.approx(1.5)
+    assert LoadStats().latency() == {}
