@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import faust
+from faust.exceptions import ConsumerNotStarted
 
 from shared.consumer.dead_letters import DeadLetter, Record
 from shared.consumer.faust_transport import Transport
@@ -67,7 +68,13 @@ def attach_consumer(
 
     bootstrap = ",".join(f"{url.host}:{url.port}" for url in app.conf.broker)
     watch = TopicWatch(
-        bootstrap, topics, lambda topic: app.consumer.start_topic_again(topic), consumer_name=consumer.name
+        bootstrap,
+        topics,
+        lambda topic: app.consumer.start_topic_again(topic),
+        consumer_name=consumer.name,
+        group=app.conf.id,
+        assigned=lambda: assigned_partitions(app, topics),
+        handle=consumer.handle,
     )
 
     async def forget(topic: str) -> None:
@@ -102,6 +109,15 @@ def attach_consumer(
                     CONSUMER_LAG.labels(consumer.name, tp.topic, str(tp.partition)).set(max(highwater - offset - 1, 0))
 
     return app.agent(source, name=f"{consumer.name}.consumer")(agent)
+
+
+def assigned_partitions(app: faust.App, topics: list[str]) -> set[tuple[str, int]]:
+    """(topic, partition) of `topics` assigned to this worker now; none before its consumer started."""
+    try:
+        assignment = app.consumer.assignment()
+    except ConsumerNotStarted:
+        return set()
+    return {(tp.topic, tp.partition) for tp in assignment if tp.topic in topics}
 
 
 async def process_until_done(consumer: IdempotentConsumer, records: list[Record]) -> None:

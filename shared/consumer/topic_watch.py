@@ -4,12 +4,17 @@ A broker that comes back empty shows itself by topic ids (KIP-516): a recreated 
 whoever recreated it (the relay, or the broker on a client's metadata request). The watch asks the broker
 for the ids of the consumer's topics every few seconds and remembers the last id it saw of each, through
 the broker's absence; a different id starts the topic again (`faust_transport.Consumer.start_topic_again`).
+
+It also tells the consumer's loop handle when records wait: a partition of this worker whose end offset is
+past the group's committed offset has work. The consumer's batches mark progress; a consumer that stops
+fetching (nothing else would notice: no batch, no error) therefore shows as stalled in `/health` once the
+loop stall time passes, and the orchestrator restarts it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
@@ -17,6 +22,7 @@ from kafka.errors import KafkaError
 from shared import kafka as kafka_clients
 from shared.logging import get_logger
 from shared.metrics import CONSUMER_TOPIC_RESTARTS
+from shared.supervisor import LoopHandle
 
 log = get_logger(__name__)
 
@@ -31,12 +37,18 @@ class TopicWatch:
         recreated: Callable[[str], Awaitable[object]],
         *,
         consumer_name: str,
+        group: str | None = None,
+        assigned: Callable[[], Collection[tuple[str, int]]] = frozenset,
+        handle: LoopHandle | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.topics = list(topics)
         self.recreated = recreated
         self.consumer_name = consumer_name
         self.known: dict[str, str] = {}  # topic → the id last seen
+        self.group = group
+        self.assigned = assigned  # (topic, partition) pairs this worker reads now
+        self.handle = handle
         self._admin: KafkaAdminClient | None = None
 
     async def check(self, recreated: Callable[[str], Awaitable[object]] | None = None) -> list[str]:
@@ -44,10 +56,13 @@ class TopicWatch:
         Returns those topics."""
         try:
             ids = await asyncio.to_thread(self._describe)
+            waiting = await asyncio.to_thread(self._records_waiting, set(self.assigned()))
         except (KafkaError, OSError) as error:  # the broker is away: keep what we knew and look again next time
             log.debug("consumer.topic_watch_unavailable", consumer=self.consumer_name, error=repr(error))
             self._close()
             return []
+        if waiting and self.handle is not None:
+            self.handle.busy()
         started = []
         for topic, topic_id in ids.items():
             if topic_id is None:
@@ -69,6 +84,19 @@ class TopicWatch:
             described = kafka_clients.describe_topic(self._admin, topic)
             found[topic] = described[0] if described else None
         return found
+
+    def _records_waiting(self, assigned: set[tuple[str, int]]) -> bool:
+        """Whether a partition assigned here has records past the group's committed offset."""
+        if self.group is None or not assigned:
+            return False
+        assert self._admin is not None
+        for topic in {topic for topic, _ in assigned}:
+            partitions = sorted(p for t, p in assigned if t == topic)
+            ends = kafka_clients.end_offsets(self._admin, topic, partitions) or {}
+            committed = kafka_clients.committed_offsets(self._admin, self.group, topic)
+            if any(ends.get(p, 0) > committed.get(p, 0) for p in partitions):
+                return True
+        return False
 
     def _close(self) -> None:
         if self._admin is not None:

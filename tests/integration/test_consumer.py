@@ -8,17 +8,20 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.structs import OffsetAndMetadata
 
 from shared.clock import ManualClock
 from shared.consumer.dead_letters import Record
 from shared.consumer.faust_worker import attach_consumer, create_faust_app
 from shared.consumer.idempotent import BatchHandler, ConsumedEvent, IdempotentConsumer, Outcome
+from shared.consumer.topic_watch import TopicWatch
 from shared.events import REGISTRY, new_envelope
 from shared.events.intake import ReferralReceived, sample_referral
 from shared.settings import ServiceSettings
 from shared.store.event_store import EventStore
 from shared.store.unit_of_work import UnitOfWork
+from shared.supervisor import LoopHandle
 from tests.conftest import eventually, unique
 from tests.integration.kafka_support import read_topic
 
@@ -318,3 +321,48 @@ async def test_a_worker_that_keeps_running_while_the_broker_comes_back_empty_rea
     async with store_pool.acquire() as conn:
         effects = [r["event_id"] for r in await conn.fetch("SELECT event_id FROM effects")]
     assert sorted(effects) == sorted(sent)
+
+
+async def test_the_topic_watch_marks_the_consumer_busy_while_records_wait_past_the_groups_commit(infrastructure):
+    """A consumer that stopped fetching makes no batches and raises nothing; the watch sees the records wait
+    on the broker, so the consumer's loop counts as having work and, without progress, as stalled."""
+    topic, group = unique("waiting"), unique("group")
+    producer = KafkaProducer(bootstrap_servers=infrastructure.bootstrap, acks="all")
+    try:
+        for n in range(3):
+            producer.send(topic, key=b"k", value=str(n).encode(), partition=0)
+        producer.flush()
+    finally:
+        producer.close()
+    clock = [100.0]
+    handle = LoopHandle("consumer:waiting", now=lambda: clock[0])
+    handle.started = True
+
+    async def nothing(_topic: str) -> None:
+        return None
+
+    watch = TopicWatch(
+        infrastructure.bootstrap,
+        [topic],
+        nothing,
+        consumer_name="waiting",
+        group=group,
+        assigned=lambda: {(topic, 0)},
+        handle=handle,
+    )
+    try:
+        await watch.check()
+        assert handle.has_work  # three records, nothing committed
+        clock[0] += 61
+        assert handle.stalled(60)
+
+        committer = KafkaConsumer(bootstrap_servers=infrastructure.bootstrap, group_id=group, enable_auto_commit=False)
+        try:
+            committer.commit({TopicPartition(topic, 0): OffsetAndMetadata(3, "", -1)})
+        finally:
+            committer.close()
+        handle.idle()  # the consumer's batch ended
+        await watch.check()
+        assert not handle.has_work  # everything committed: nothing waits
+    finally:
+        watch.close()
