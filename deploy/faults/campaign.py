@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -58,7 +59,13 @@ CAMPAIGN_ENV = {
     "RETRY_CAP_SECONDS": "5",
     "RETRY_MAX_ATTEMPTS": "40",
     "BREAKER_PROBE_SECONDS": "5",
+    # A loop with work and no progress for this long makes /health 503, and the campaign's liveness probe
+    # restarts the worker (as k8s does with the manifests' probe, there after LOOP_STALL_SECONDS=60 and 6 × 10
+    # s): shorter here so that a restart by the probe comes well before the campaign calls a stall.
+    "LOOP_STALL_SECONDS": "15",
 }
+LIVENESS_PERIOD_SECONDS = 2.0
+LIVENESS_FAILURES = 3  # consecutive 503 answers of /health before the probe restarts the worker
 
 EVALUATION_INTERVAL = timedelta(days=21)  # the guideline's three weeks between evaluations
 
@@ -360,6 +367,7 @@ async def _exercise(rig: Rig, scenario: Scenario, result: ScenarioResult) -> Non
     rig.t0 = time.monotonic()  # the timeline counts from the load's start
     rig.mark(f"system ready ({options.workers} worker(s) per service, started in {ready_after:.0f} s)")
     sampler = asyncio.create_task(_sample(rig))
+    prober = asyncio.create_task(_liveness(rig))
     try:
         rig.mark(f"load: {options.rate:g} episodes/s for {result.seconds:g} s")
         async with asyncio.TaskGroup() as group:  # a fault that fails stops the load, and the other way round
@@ -383,6 +391,7 @@ async def _exercise(rig: Rig, scenario: Scenario, result: ScenarioResult) -> Non
     finally:
         rig.sampling = False
         await sampler
+        await prober
     assert rig.receiver is not None
     conn = await connect(rig.database_url)
     try:
@@ -427,6 +436,29 @@ async def _sample(rig: Rig) -> None:
     if conn is not None:
         with contextlib.suppress(Exception):
             await conn.close()
+
+
+async def _liveness(rig: Rig) -> None:
+    """The orchestrator's liveness probe: a worker whose /health answers 503 (a loop with work and no progress)
+    `LIVENESS_FAILURES` times in a row is restarted, and counted as an orchestrator restart. A worker that
+    does not answer at all is left alone: that is a kill, which its own fault restarts."""
+    assert rig.system is not None
+    failures: Counter[tuple[str, int]] = Counter()
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        while rig.sampling:
+            for name in SERVICES:
+                for index, url in enumerate(rig.system.urls(name)):
+                    try:
+                        failed = (await client.get(f"{url}/health")).status_code == 503
+                    except httpx.HTTPError:
+                        failed = False
+                    failures[name, index] = failures[name, index] + 1 if failed else 0
+                    if failures[name, index] >= LIVENESS_FAILURES:
+                        rig.mark(f"liveness probe failed: orchestrator restarts {name} #{index + 1}")
+                        await asyncio.to_thread(rig.system.restart, name, index)
+                        rig.orchestrator_restarts += 1
+                        failures[name, index] = 0
+            await asyncio.sleep(LIVENESS_PERIOD_SECONDS)
 
 
 async def _drain(rig: Rig, result: ScenarioResult) -> float | None:

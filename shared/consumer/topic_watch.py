@@ -59,6 +59,8 @@ class TopicWatch:
             waiting = await asyncio.to_thread(self._records_waiting, set(self.assigned()))
         except (KafkaError, OSError) as error:  # the broker is away: keep what we knew and look again next time
             log.debug("consumer.topic_watch_unavailable", consumer=self.consumer_name, error=repr(error))
+            if self.handle is not None:
+                self.handle.dependency_unavailable()  # waiting for the broker is not a stall
             self._close()
             return []
         if waiting and self.handle is not None:
