@@ -36,7 +36,7 @@ on with what was known of the old topic.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Sequence
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -122,6 +122,10 @@ class Consumer(aiokafka.Consumer):
         self._topic_starts: Counter[str] = Counter()  # how often each topic was started again
         self._fetched_in: WeakKeyDictionary[Message, tuple[int, int]] = WeakKeyDictionary()
         self._last_fetched: dict[TP, tuple[int, int]] = {}  # epoch of the last record fetched per partition
+        # The highest offset fetched and handled per partition in the current epoch: fetched past handled for
+        # long means records wait in faust's streams and nothing handles them (the topic watch reports it).
+        self._fetched_upto: dict[TP, int] = {}
+        self._handled_upto: dict[TP, int] = {}
         self._read_offset = _ReadOffsets(self._fetched_now)
         # Called when partitions are assigned, before the flow resumes (the topic watch: a rebalance after
         # the broker came back empty must not read on with what was known of the old topics).
@@ -140,7 +144,23 @@ class Consumer(aiokafka.Consumer):
     def _to_message(self, tp: TP, record: Any) -> Any:
         message = super()._to_message(tp, record)
         self._fetched_in[message] = self._last_fetched[tp] = self._epoch(tp.topic)
+        self._fetched_upto[tp] = max(self._fetched_upto.get(tp, -1), message.offset)
         return message
+
+    def handled(self, messages: Sequence[Message]) -> None:
+        """The agent handled these (records of an older epoch say nothing of the current one)."""
+        for message in messages:
+            if self._fetched_in.get(message) == self._epoch(message.topic):
+                self._handled_upto[message.tp] = max(self._handled_upto.get(message.tp, -1), message.offset)
+
+    def fetched_unhandled(self) -> bool:
+        """Whether a record fetched in the current epoch has not been handled yet."""
+        return any(offset > self._handled_upto.get(tp, -1) for tp, offset in self._fetched_upto.items())
+
+    def _forget_progress(self, partitions: Iterable[TP]) -> None:
+        for tp in partitions:
+            self._fetched_upto.pop(tp, None)
+            self._handled_upto.pop(tp, None)
 
     def ack(self, message: Message) -> bool:
         current = self._epoch(message.topic)
@@ -153,6 +173,7 @@ class Consumer(aiokafka.Consumer):
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         self._rebalances += 1
+        self._forget_progress(list(self._fetched_upto))
         await super().on_partitions_revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
@@ -166,6 +187,7 @@ class Consumer(aiokafka.Consumer):
         with ack_lock:
             self._topic_starts[topic] += 1
             partitions = [tp for tp in self.assignment() if tp.topic == topic]
+            self._forget_progress([tp for tp in self._fetched_upto if tp.topic == topic])
             for tp in partitions:
                 self._read_offset.pop(tp, None)
                 self._committed_offset.pop(tp, None)

@@ -75,6 +75,7 @@ def attach_consumer(
         group=app.conf.id,
         assigned=lambda: assigned_partitions(app, topics),
         handle=consumer.handle,
+        fetched_unhandled=lambda: app.consumer.fetched_unhandled(),
     )
 
     async def forget(topic: str) -> None:
@@ -102,6 +103,7 @@ def attach_consumer(
             await process_until_done(
                 consumer, [Record(m.topic, m.partition, m.offset, m.key, m.value) for m in messages]
             )
+            app.consumer.handled(messages)
             last = {m.tp: m.offset for m in messages}
             for tp, offset in last.items():
                 highwater = app.consumer.highwater(tp)

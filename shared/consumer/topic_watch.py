@@ -6,9 +6,9 @@ for the ids of the consumer's topics every few seconds and remembers the last id
 the broker's absence; a different id starts the topic again (`faust_transport.Consumer.start_topic_again`).
 
 It also tells the consumer's loop handle when records wait: a partition of this worker whose end offset is
-past the group's committed offset has work. The consumer's batches mark progress; a consumer that stops
-fetching (nothing else would notice: no batch, no error) therefore shows as stalled in `/health` once the
-loop stall time passes, and the orchestrator restarts it.
+past the group's committed offset, or records fetched that nothing handled yet. The consumer's batches mark
+progress; a consumer that stops fetching or handling (nothing else would notice: no batch, no error)
+therefore shows as stalled in `/health` once the loop stall time passes, and the orchestrator restarts it.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class TopicWatch:
         group: str | None = None,
         assigned: Callable[[], Collection[tuple[str, int]]] = frozenset,
         handle: LoopHandle | None = None,
+        fetched_unhandled: Callable[[], bool] = lambda: False,
     ) -> None:
         self.bootstrap = bootstrap
         self.topics = list(topics)
@@ -49,6 +50,7 @@ class TopicWatch:
         self.group = group
         self.assigned = assigned  # (topic, partition) pairs this worker reads now
         self.handle = handle
+        self.fetched_unhandled = fetched_unhandled  # records fetched here that nothing handled yet
         self._admin: KafkaAdminClient | None = None
 
     async def check(self, recreated: Callable[[str], Awaitable[object]] | None = None) -> list[str]:
@@ -63,7 +65,7 @@ class TopicWatch:
                 self.handle.dependency_unavailable()  # waiting for the broker is not a stall
             self._close()
             return []
-        if waiting and self.handle is not None:
+        if (waiting or self.fetched_unhandled()) and self.handle is not None:
             self.handle.busy()
         started = []
         for topic, topic_id in ids.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kafka.errors import KafkaConnectionError
 
 from shared.consumer.topic_watch import TopicWatch
+from shared.supervisor import LoopHandle
 
 
 class Scripted(TopicWatch):
@@ -52,3 +53,17 @@ async def test_a_broker_without_topic_ids_never_starts_a_topic_again():
     watch = Scripted([{"a": None, "b": None}, {"a": None, "b": None}])
     assert await watch.check() == [] and await watch.check() == []
     assert watch.started == []
+
+
+async def test_records_fetched_and_not_handled_give_the_consumers_loop_work_and_none_when_all_are_handled():
+    unhandled = [True]
+    watch = Scripted([{"a": "id-1", "b": "id-7"}, {"a": "id-1", "b": "id-7"}])
+    watch.handle = LoopHandle("consumer:test")
+    watch.fetched_unhandled = lambda: unhandled[0]
+    watch._records_waiting = lambda assigned: False  # the broker shows no lag (tansu's end offsets lag behind)
+    await watch.check()
+    assert watch.handle.has_work
+    watch.handle.idle()  # a batch was handled
+    unhandled[0] = False
+    await watch.check()
+    assert not watch.handle.has_work
