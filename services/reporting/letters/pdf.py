@@ -193,7 +193,7 @@ def _head(head: Letterhead, content: LetterContent, corrects: str | None) -> lis
             ]
         )
     )
-    story: list[Any] = [top, Spacer(1, 8 * mm), _p(f"Datum: {content.composed_on:%d-%m-%Y}")]
+    story: list[Any] = [top, Spacer(1, 6 * mm), _p(f"Datum: {content.composed_on:%d-%m-%Y}")]
     story.append(Paragraph("Betreft: " + "".join(f"<b>{escape(line)}</b>" for line in head.patient), BODY))
     story += [_p(n, NOTICE) for n in head.notices]
     if corrects:
@@ -218,7 +218,8 @@ def render_pdf(
         if section.chart == "graded":
             named = activity_names(personal)
             story += [KeepTogether([graded_chart(line, named(line.activity))]) for line in content.graded]
-    story += [Spacer(1, 6 * mm), _p(CLOSING), Spacer(1, 8 * mm), *(_p(line) for line in head.signature)]
+    # the closing and the whole signature on one page: never a practice name alone on the last page
+    story += [Spacer(1, 5 * mm), KeepTogether([_p(CLOSING), Spacer(1, 7 * mm), *(_p(line) for line in head.signature)])]
     who = head.patient_name or "patiënt (persoonsgegevens gewist)"
     footer = f"{content.title} · {who}" + (f", geboren {head.patient_birth_date}" if head.patient_birth_date else "")
     author = parties.therapist.name if parties.therapist else (head.sender[0] if head.sender else "fysiotherapeut")

@@ -268,3 +268,19 @@ def test_the_letter_names_the_patients_activities_from_intake_never_by_reference
     if shutil.which("pdftotext"):
         pages = "".join(pages_text(render_pdf(letter, named, PARTIES), tmp_path))
         assert "gepland: wandelen" in pages and REFERENCE not in pages
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (./ruggengraat test installs it)")
+def test_the_signature_is_never_split_over_two_pages(tmp_path):
+    """Seen in the demo: a start letter one line too long left the practice's name alone on page 2."""
+    letter = start()
+    plan = letter.sections[-1]
+    for extra in range(0, 24, 2):
+        longer = plan.model_copy(update={"paragraphs": [*plan.paragraphs, *["Aanvullende regel."] * extra]})
+        padded = letter.model_copy(update={"sections": [*letter.sections[:-1], longer]})
+        pages = pages_text(render_pdf(padded, PERSONAL, PARTIES), tmp_path)
+        [signed] = [page for page in pages if "Met collegiale groet," in page]
+        assert "M. de Boer" in signed and "BIG 19012345601" in signed, extra
+        assert "Fysiotherapie De Linde\n" in signed.split("Met collegiale groet,")[1], extra
+        last = pages[-1].strip().splitlines()
+        assert len([line for line in last if line.strip()]) > 2, extra  # more than one line and the footer
