@@ -550,8 +550,10 @@ def judge(result: ScenarioResult, stats: LoadStats, observed: Observed, now) -> 
     result.consumption = {name: asdict(c) for name, c in consumed.items()}
     for name, c in consumed.items():
         if c.missing or c.duplicated:
+            never = ", ".join(f"{kind} {n}" for kind, n in sorted(c.missing_by_type.items()))
             problems.append(
                 f"{name} consumed {c.missing} events never and {c.duplicated} twice ({c.dead_lettered} dead-lettered)"
+                + (f"; never: {never}" if never else "")
             )
 
     duplicates = checks.duplicate_effects(events, {"intake": APPENDED_ONCE})

@@ -172,6 +172,7 @@ class Consumption:
     duplicated: int = 0  # inbox rows beyond the first for one event (the table's key forbids it: a broken inbox)
     dead_lettered: int = 0
     missing_examples: list[str] = field(default_factory=list)
+    missing_by_type: dict[str, int] = field(default_factory=dict)  # "<store> <type>" → how many are missing
 
     @property
     def ok(self) -> bool:
@@ -192,6 +193,7 @@ def consumption(
     claimed; a dead-lettered event counts as missing (its effect never happened) and apart as dead-lettered.
     """
     events = list(events)
+    kind = {e.event_id: f"{e.store} {_short(e.type)}" for e in events}
     result: dict[str, Consumption] = {}
     for consumer, per_topic in consumes.items():
         expected: set[str] = set()
@@ -209,6 +211,7 @@ def consumption(
             duplicated=sum(n - 1 for event_id, n in claimed.items() if n > 1 and event_id in expected),
             dead_lettered=len(dead),
             missing_examples=missing[:5],
+            missing_by_type=dict(Counter(kind[event_id] for event_id in missing)),
         )
     return result
 

@@ -133,6 +133,7 @@ def test_each_consumer_must_hold_every_event_of_the_types_it_handles_once():
     reporting = result["reporting"]
     assert (reporting.expected, reporting.once, reporting.missing, reporting.dead_lettered) == (2, 1, 1, 1)
     assert reporting.missing_examples == ["d"] and not reporting.ok
+    assert reporting.missing_by_type == {"pathway BeloopClassified": 1}
 
 
 def test_an_event_claimed_twice_counts_as_duplicated_and_not_once():
