@@ -18,17 +18,25 @@ from shared.clock import OffsetFileClock
 SPREAD_WEEKS = 52
 #: the practices' shares of the referrals: a large practice, two middling ones and a small one
 PRACTICE_WEIGHTS = (5, 3, 3, 1)
+#: per practice, the share of patients whose second evaluation is recorded two weeks late (past the seven
+#: days' grace, so overdue): practices differ, so the funnel plots and trends have something to show
+LATE_SHARES = (0.1, 0.45, 0.2, 0.6)
+SECOND_EVALUATION_WEEK = 6
 
 
-def spread(patients: list[DemoPatient], practices: list[str], seed: int) -> dict[int, int]:
-    """Assign each patient a practice (weighted) and a start week in [0, SPREAD_WEEKS); the start weeks."""
+def spread(patients: list[DemoPatient], practices: list[str], seed: int) -> tuple[dict[int, int], set[int]]:
+    """Assign each patient a practice (weighted) and a start week in [0, SPREAD_WEEKS); the start weeks, and
+    the patients whose second evaluation comes late."""
     rng = random.Random(f"year-{seed}")
     weights = [PRACTICE_WEIGHTS[i % len(PRACTICE_WEIGHTS)] for i in range(len(practices))]
-    starts = {}
+    starts, late = {}, set()
     for patient in patients:
-        patient.referral["practice_agb"] = rng.choices(practices, weights)[0]
+        practice = rng.choices(range(len(practices)), weights)[0]
+        patient.referral["practice_agb"] = practices[practice]
         starts[patient.index] = rng.randrange(SPREAD_WEEKS)
-    return starts
+        if rng.random() < LATE_SHARES[practice % len(LATE_SHARES)]:
+            late.add(patient.index)
+    return starts, late
 
 
 class YearCohortRun(CohortRun):
@@ -37,7 +45,7 @@ class YearCohortRun(CohortRun):
         if register is not None:
             register()
         patients = generate(seed, size, self.practices, self.referrer)
-        starts = spread(patients, self.practices, seed)
+        starts, late = spread(patients, self.practices, seed)
         total = SPREAD_WEEKS + WEEKS
         self.offset = -timedelta(weeks=total)
         OffsetFileClock.write_offset(self.clock_file, self.offset)
@@ -53,8 +61,13 @@ class YearCohortRun(CohortRun):
                 progress.update(task, week=week, day=self.today().isoformat())
                 for patient in patients:
                     relative = week - starts[patient.index]
-                    if 0 <= relative <= WEEKS:
-                        self.act(patient, relative)
+                    if not 0 <= relative <= WEEKS:
+                        continue
+                    if patient.index in late and relative == SECOND_EVALUATION_WEEK:
+                        continue  # the practice does not get round to it this week …
+                    self.act(patient, relative)
+                    if patient.index in late and relative == SECOND_EVALUATION_WEEK + 2:
+                        self.act(patient, SECOND_EVALUATION_WEEK)  # … and records it two weeks late
                 progress.advance(task)
                 time.sleep(0.3)  # let the pathway and its timers catch up before time moves on
                 self.advance(7)

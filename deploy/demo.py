@@ -240,7 +240,7 @@ class Demo:
     def where_to_look(self, system: LocalSystem) -> None:
         table = Table(title="Where to look", show_lines=False)
         table.add_column("what")
-        table.add_column("URL")
+        table.add_column("URL", overflow="fold")  # whole URLs, folded, never cut with …
         for name in SERVICES:
             table.add_row(f"{name} API (OpenAPI)", f"{system.url(name)}/docs")
             table.add_row(f"{name} metrics", f"{system.url(name)}/metrics")
