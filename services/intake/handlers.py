@@ -89,7 +89,7 @@ async def handle_receive_referral(
     episode_id = episode_id_for(command.practice_agb, command.referral_id)
     lookup = personal_data.bsn_lookup(pseudonym_secret, command.practice_agb, command.patient.bsn)
     for _ in range(_ENROL_ATTEMPTS):
-        enrol = key_store.enrol_parameters(
+        enrol = await key_store.enrol_parameters(
             keys, lookup, episode_id, command.practice_agb, command.referrer_agb, uow.clock.now()
         )
         # the access log's patient is the one `known` finds; this one's is only a placeholder for its parameter
@@ -102,7 +102,7 @@ async def handle_receive_referral(
     else:
         raise ConcurrencyConflict(str(episode_id), 0, None)
     patient_id = rows[0]["patient_id"]
-    key = key_store.unwrap(keys, patient_id, rows[0]["kek_id"], rows[0]["wrapped_key"])
+    key = await key_store.unwrap(keys, patient_id, rows[0]["kek_id"], rows[0]["wrapped_key"])
     assert key is not None  # `known` holds the key's row
     episode = _rebuild(uow, episode_id, [uow.store.from_row(r) for r in rows if r["stream_id"] is not None])
     sealed = personal_data.seal(key, patient_id, command.personal(), context=str(episode_id))
@@ -248,7 +248,7 @@ async def open_for_command(
     if not rows:
         return None
     first = rows[0]
-    key = key_store.unwrap(keys, first["patient_id"], first["kek_id"], first["wrapped_key"])
+    key = await key_store.unwrap(keys, first["patient_id"], first["kek_id"], first["wrapped_key"])
     replay = first if first["status_code"] is not None else None
     events = [uow.store.from_row(r) for r in rows]
     return OpenedEpisode(first["patient_id"], key, events, replay)

@@ -38,20 +38,21 @@ class WrappedKey:
 
 
 class KeyEncryption(Protocol):
-    """Wraps and unwraps patients' data keys with a key that stays outside the database."""
+    """Wraps and unwraps patients' data keys with a key that stays outside the database. Asynchronous, since a KMS
+    or Vault answers over the network."""
 
     @property
     def current(self) -> str:
         """The id of the KEK new wraps use."""
         ...
 
-    def wrap(self, data_key: bytes, patient_id: uuid.UUID) -> WrappedKey: ...
+    async def wrap(self, data_key: bytes, patient_id: uuid.UUID) -> WrappedKey: ...
 
-    def unwrap(self, wrapped: WrappedKey, patient_id: uuid.UUID) -> bytes:
+    async def unwrap(self, wrapped: WrappedKey, patient_id: uuid.UUID) -> bytes:
         """The data key; raises KeyUnavailable when `wrapped.kek_id` is not held (any more)."""
         ...
 
-    def holds(self, kek_id: str) -> bool:
+    async def holds(self, kek_id: str) -> bool:
         """Whether keys wrapped under `kek_id` can be unwrapped."""
         ...
 
@@ -73,15 +74,15 @@ class LocalKeyring:
     def current(self) -> str:
         return self._current
 
-    def holds(self, kek_id: str) -> bool:
+    async def holds(self, kek_id: str) -> bool:
         return kek_id in self._keys
 
-    def wrap(self, data_key: bytes, patient_id: uuid.UUID) -> WrappedKey:
+    async def wrap(self, data_key: bytes, patient_id: uuid.UUID) -> WrappedKey:
         nonce = os.urandom(_NONCE_BYTES)
         blob = nonce + self._keys[self._current].encrypt(nonce, data_key, _CONTEXT + patient_id.bytes)
         return WrappedKey(self._current, blob)
 
-    def unwrap(self, wrapped: WrappedKey, patient_id: uuid.UUID) -> bytes:
+    async def unwrap(self, wrapped: WrappedKey, patient_id: uuid.UUID) -> bytes:
         aead = self._keys.get(wrapped.kek_id)
         if aead is None:
             raise KeyUnavailable(f"key-encryption key {wrapped.kek_id!r} is not held (retired?)")

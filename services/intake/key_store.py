@@ -53,7 +53,7 @@ ENROL = (
 ENROL_PARAMETERS = 8
 
 
-def enrol_parameters(
+async def enrol_parameters(
     keys: KeyEncryption,
     lookup: uuid.UUID,
     episode_id: uuid.UUID,
@@ -63,21 +63,23 @@ def enrol_parameters(
 ) -> tuple[Any, ...]:
     """$1 to $8 of `ENROL`: a fresh pseudonym and a fresh wrapped key, used only if the BSN is not known."""
     patient_id = uuid.uuid4()
-    wrapped = keys.wrap(AESGCM.generate_key(bit_length=256), patient_id)
+    wrapped = await keys.wrap(AESGCM.generate_key(bit_length=256), patient_id)
     return lookup, patient_id, wrapped.kek_id, wrapped.blob, now, practice_agb, episode_id, referrer_agb
 
 
-def unwrap(keys: KeyEncryption, patient_id: uuid.UUID, kek_id: str | None, wrapped_key: bytes | None) -> bytes | None:
+async def unwrap(
+    keys: KeyEncryption, patient_id: uuid.UUID, kek_id: str | None, wrapped_key: bytes | None
+) -> bytes | None:
     """The data key of a `patient_keys` row (as joined: None when the row is gone, i.e. erased)."""
     if kek_id is None or wrapped_key is None:
         return None
-    return keys.unwrap(WrappedKey(kek_id, bytes(wrapped_key)), patient_id)
+    return await keys.unwrap(WrappedKey(kek_id, bytes(wrapped_key)), patient_id)
 
 
 async def key_of(conn: asyncpg.Connection, keys: KeyEncryption, patient_id: uuid.UUID) -> bytes | None:
     """The patient's data key, or None once it was erased."""
     row = await conn.fetchrow("SELECT kek_id, wrapped_key FROM patient_keys WHERE patient_id = $1", patient_id)
-    return unwrap(keys, patient_id, row["kek_id"], row["wrapped_key"]) if row else None
+    return await unwrap(keys, patient_id, row["kek_id"], row["wrapped_key"]) if row else None
 
 
 async def delete_key(conn: asyncpg.Connection, patient_id: uuid.UUID) -> None:
@@ -125,8 +127,8 @@ async def rotate(conn: asyncpg.Connection, keys: KeyEncryption, batch: int = 500
             break
         updates = []
         for row in rows:
-            data_key = keys.unwrap(WrappedKey(row["kek_id"], bytes(row["wrapped_key"])), row["patient_id"])
-            wrapped = keys.wrap(data_key, row["patient_id"])
+            data_key = await keys.unwrap(WrappedKey(row["kek_id"], bytes(row["wrapped_key"])), row["patient_id"])
+            wrapped = await keys.wrap(data_key, row["patient_id"])
             updates.append((row["patient_id"], wrapped.kek_id, wrapped.blob, row["kek_id"], row["wrapped_key"]))
         await conn.executemany(
             "UPDATE patient_keys SET kek_id = $2, wrapped_key = $3"
@@ -148,7 +150,7 @@ async def adopt_unwrapped_keys(conn: asyncpg.Connection, keys: KeyEncryption) ->
         )
         moved = []
         for row in rows:
-            wrapped = keys.wrap(bytes(row["unwrapped_key"]), row["patient_id"])
+            wrapped = await keys.wrap(bytes(row["unwrapped_key"]), row["patient_id"])
             moved.append((row["patient_id"], wrapped.kek_id, wrapped.blob, row["created_at"]))
         await conn.executemany(
             "INSERT INTO patient_keys (lookup, patient_id, kek_id, wrapped_key, created_at)"
@@ -171,7 +173,7 @@ async def settle(conn: asyncpg.Connection, keys: KeyEncryption) -> None:
     rotation re-wrapped them: every request for those patients would fail), wrap any key stored in clear before
     keys were wrapped, and rewrite the keys' table, so that a compaction an erasure could not finish is done."""
     in_use = dict(await conn.fetch("SELECT kek_id, count(*) FROM patient_keys GROUP BY kek_id"))
-    if missing := {kek_id: n for kek_id, n in in_use.items() if not keys.holds(kek_id)}:
+    if missing := {kek_id: n for kek_id, n in in_use.items() if not await keys.holds(kek_id)}:
         raise KeyringIncomplete(
             f"key_encryption_keys: the keyring lacks {sorted(missing)}, which wrap {sum(missing.values())} patients'"
             " keys; put it back and run the rotation (python -m services.intake.key_rotation) before retiring it"

@@ -167,7 +167,7 @@ async def test_personal_data_is_never_readable_outside_intake_and_erasure_reache
 
             # the raw files: the key only ever wrapped, its wrapped form once (one row version), no marker
             wrapped = await wrapped_key_of(fresh_database, uuid.UUID(patient_id))
-            data_key = IntakeSettings().key_encryption().unwrap(wrapped, uuid.UUID(patient_id))
+            data_key = await IntakeSettings().key_encryption().unwrap(wrapped, uuid.UUID(patient_id))
             secrets = {"key": data_key, "wrapped": wrapped.blob, **{n: n for n in needles(person)}}
             if isinstance(audit, DatabaseAudit):
                 before = await audit.scan(secrets)

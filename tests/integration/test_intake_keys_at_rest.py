@@ -179,7 +179,7 @@ async def test_a_key_is_stored_once_and_only_wrapped_and_after_erasure_no_table_
 
         async with pool.acquire() as conn:
             wrapped = await wrapped_of(conn, patient_id)
-            data_key = config.key_encryption().unwrap(wrapped, patient_id)
+            data_key = await config.key_encryption().unwrap(wrapped, patient_id)
             await checkpoint(conn)
             key_files = await files.relation_files(conn, "patient_keys")
             patient_files = await files.relation_files(conn, "patients")
@@ -213,7 +213,7 @@ async def test_a_key_is_stored_once_and_only_wrapped_and_after_erasure_no_table_
         assert in_wal["wrapped/clear"] >= 1
         retired = parse_keyring(keyring_document({"b": KEK_B}, "b"))
         with pytest.raises(KeyUnavailable):
-            retired.unwrap(wrapped, patient_id)
+            await retired.unwrap(wrapped, patient_id)
 
 
 async def test_rotation_rewraps_the_live_keys_and_once_the_old_kek_is_retired_old_copies_open_nowhere(
@@ -256,7 +256,7 @@ async def test_rotation_rewraps_the_live_keys_and_once_the_old_kek_is_retired_ol
     # whatever WAL or a backup still holds (the erased patient's key among it) no longer opens
     for patient_id, wrapped in before.items():
         with pytest.raises(KeyUnavailable):
-            retired.key_encryption().unwrap(wrapped, patient_id)
+            await retired.key_encryption().unwrap(wrapped, patient_id)
     # intake refuses to start on a keyring that cannot open the live keys (a KEK retired before its rotation)
     async with pool.acquire() as conn:
         with pytest.raises(key_store.KeyringIncomplete, match=r"lacks \['b'\], which wrap 3 patients"):

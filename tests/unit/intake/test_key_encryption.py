@@ -14,30 +14,31 @@ PATIENT = uuid.uuid4()
 DATA_KEY = b"d" * 32
 
 
-def test_a_wrapped_key_opens_only_for_its_patient_and_never_shows_in_clear():
+async def test_a_wrapped_key_opens_only_for_its_patient_and_never_shows_in_clear():
     ring = parse_keyring(keyring_document({"a": OLD}, "a"))
-    wrapped = ring.wrap(DATA_KEY, PATIENT)
+    wrapped = await ring.wrap(DATA_KEY, PATIENT)
     assert wrapped.kek_id == "a" and DATA_KEY not in wrapped.blob and DATA_KEY.hex().encode() not in wrapped.blob
-    assert ring.unwrap(wrapped, PATIENT) == DATA_KEY
+    assert await ring.unwrap(wrapped, PATIENT) == DATA_KEY
     with pytest.raises(KeyUnavailable):
-        ring.unwrap(wrapped, uuid.uuid4())  # moved to another patient's row
+        await ring.unwrap(wrapped, uuid.uuid4())  # moved to another patient's row
     with pytest.raises(KeyUnavailable):
-        ring.unwrap(WrappedKey("a", wrapped.blob[:-1] + bytes([wrapped.blob[-1] ^ 1])), PATIENT)
-    assert ring.wrap(DATA_KEY, PATIENT).blob != wrapped.blob  # a fresh nonce each time
+        await ring.unwrap(WrappedKey("a", wrapped.blob[:-1] + bytes([wrapped.blob[-1] ^ 1])), PATIENT)
+    assert (await ring.wrap(DATA_KEY, PATIENT)).blob != wrapped.blob  # a fresh nonce each time
 
 
-def test_after_rotation_the_retired_kek_is_needed_for_old_wraps_and_once_removed_they_stay_shut():
+async def test_after_rotation_the_retired_kek_is_needed_for_old_wraps_and_once_removed_they_stay_shut():
     old_ring = parse_keyring(keyring_document({"a": OLD}, "a"))
-    before = old_ring.wrap(DATA_KEY, PATIENT)
+    before = await old_ring.wrap(DATA_KEY, PATIENT)
     rotating = parse_keyring(keyring_document({"a": OLD, "b": NEW}, "b"))
-    rewrapped = rotating.wrap(rotating.unwrap(before, PATIENT), PATIENT)
+    rewrapped = await rotating.wrap(await rotating.unwrap(before, PATIENT), PATIENT)
     assert rewrapped.kek_id == "b"
     retired = parse_keyring(keyring_document({"b": NEW}, "b"))
-    assert retired.unwrap(rewrapped, PATIENT) == DATA_KEY
+    assert await retired.holds("b") and not await retired.holds("a")
+    assert await retired.unwrap(rewrapped, PATIENT) == DATA_KEY
     with pytest.raises(KeyUnavailable, match="not held"):
-        retired.unwrap(before, PATIENT)  # a copy in an old WAL segment or backup
+        await retired.unwrap(before, PATIENT)  # a copy in an old WAL segment or backup
     with pytest.raises(KeyUnavailable):
-        retired.unwrap(WrappedKey("b", before.blob), PATIENT)  # nor under the new KEK's name
+        await retired.unwrap(WrappedKey("b", before.blob), PATIENT)  # nor under the new KEK's name
 
 
 @pytest.mark.parametrize(
