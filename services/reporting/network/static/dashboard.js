@@ -390,7 +390,7 @@
             },
           },
           scales: {
-            x: { type: "linear", beginAtZero: true, title: { display: true, text: t("cases") + " " + info.denominator } },
+            x: { type: "linear", beginAtZero: true, grace: "5%", title: { display: true, text: t("cases") + " " + info.denominator } },
             y: shareAxis("%"),
           },
         },
