@@ -262,6 +262,7 @@
             const type = set.type || chart.config.type;
             item.pointStyle = set.legendStyle || (type === "bar" ? "rect" : type === "scatter" && !set.showLine ? "circle" : "line");
             item.lineWidth = item.pointStyle === "line" ? 3 : 1;
+            if (set.legendStyle === "crossRot") item.strokeStyle = item.fillStyle = SUPPRESSED;  // one entry for every colour
             return item;
           }),
         filter: (item, data) => {
@@ -291,23 +292,31 @@
     );
   }
 
-  // Months whose figure is suppressed get a grey cross on the axis, with its own legend entry.
-  function suppressedMarks(points, axis) {
-    const marks = points.map((figure) => (figure && figure.suppressed ? 0 : null));
-    const count = marks.filter((v) => v !== null).length;
-    const set = series(t("suppressed"), marks, SUPPRESSED, {
-      type: "line",
-      showLine: false,
-      pointStyle: "crossRot",
-      legendStyle: "crossRot",
-      pointRadius: 8,
-      pointBorderWidth: 3,
-      clip: false,
-      yAxisID: axis || "y",
+  // Months whose figure is suppressed get a cross on the axis, with one legend entry for all crosses. In a
+  // chart of several series each series has its crosses in its own colour, a little above the one before,
+  // so a month where one series has a figure and another has none says which is which.
+  function suppressedMarks(list, axis, top) {
+    let count = 0;
+    let legendGiven = false;
+    const sets = list.map((entry, i) => {
+      const marks = entry.figures.map((figure) => (figure && figure.suppressed ? i * (top || 100) * 0.06 : null));
+      const here = marks.filter((v) => v !== null).length;
+      count += here;
+      const set = series(t("suppressed"), marks.map((v) => (v === null ? null : v + 0.0001)), entry.colour || SUPPRESSED, {
+        type: "line",
+        showLine: false,
+        pointStyle: "crossRot",
+        legendStyle: "crossRot",
+        legendHidden: legendGiven || here === 0,
+        pointRadius: 8,
+        pointBorderWidth: 3,
+        clip: false,
+        yAxisID: axis || "y",
+      });
+      legendGiven = legendGiven || here > 0;
+      return set;
     });
-    // the legend filter hides a series of zeros; suppressed marks sit at 0 but are drawn
-    set.data = marks.map((v) => (v === null ? null : 0.0001));
-    return { set: set, count: count };
+    return { sets: sets, count: count };
   }
 
   function focusFigures(report, key) {
@@ -344,8 +353,8 @@
         if (p.practice && p.practice.suppressed) figures[i] = p.practice;
       });
     }
-    const marks = suppressedMarks(figures);
-    datasets.push(marks.set);
+    const marks = suppressedMarks([{ figures: figures }]);
+    datasets.push(...marks.sets);
     draw("chart-trend", { type: "line", data: { labels: labels, datasets: datasets }, options: { scales: { y: shareAxis(info.unit) } } }, marks.count);
     $("note-trend").textContent = info.label + " — " + t("denominator").toLowerCase() + ": " + info.denominator + ". " + t("note_shares");
   }
@@ -403,16 +412,15 @@
   function drawShares(id, report, labels, keys, caption, note) {
     $("cap-" + id).textContent = caption;
     const datasets = [];
-    const figures = [];
+    const suppressed = [];
     keys.forEach((key, i) => {
       const points = focusFigures(report, key);
-      datasets.push(series(words().indicator[key].label, points.map((f) => f.value), COLOURS[(i + 2) % COLOURS.length]));
-      points.forEach((f, m) => {
-        if (f.suppressed) figures[m] = f;
-      });
+      const colour = COLOURS[(i + 2) % COLOURS.length];
+      datasets.push(series(words().indicator[key].label, points.map((f) => f.value), colour));
+      suppressed.push({ figures: points, colour: colour });
     });
-    const marks = suppressedMarks(labels.map((_, m) => figures[m]));
-    datasets.push(marks.set);
+    const marks = suppressedMarks(suppressed);
+    datasets.push(...marks.sets);
     draw("chart-" + id, { type: "line", data: { labels: labels, datasets: datasets }, options: { scales: { y: shareAxis("%") } } }, marks.count);
     $("note-" + id).textContent = note;
   }
@@ -421,7 +429,7 @@
     $("cap-change").textContent = t("cap_change");
     const qbpds = focusFigures(report, "improvement_qbpds");
     const nprs = focusFigures(report, "improvement_nprs");
-    const marks = suppressedMarks(labels.map((_, m) => (qbpds[m].suppressed ? qbpds[m] : nprs[m].suppressed ? nprs[m] : null)), "qbpds");
+    const marks = suppressedMarks([{ figures: qbpds, colour: COLOURS[0] }, { figures: nprs, colour: COLOURS[1] }], "qbpds");
     draw(
       "chart-change",
       {
@@ -431,7 +439,7 @@
           datasets: [
             series("QBPDS", qbpds.map((f) => f.value), COLOURS[0], { yAxisID: "qbpds" }),
             series("NPRS", nprs.map((f) => f.value), COLOURS[1], { yAxisID: "nprs", borderDash: [5, 3] }),
-            marks.set,
+            ...marks.sets,
           ],
         },
         options: {
