@@ -24,7 +24,8 @@ nothing lower) and the offsets acknowledged but not yet committed; none of that 
 rebalances, and a rebalance seeks to the committed offset, which the empty broker does not have. The
 relay republishes the events its consumers had not confirmed into the new topic, so records below the old
 read offset were skipped: a loss. `Consumer.start_topic_again` forgets that state for the topic's
-partitions and seeks them to the new topic's start. A record fetched before that, or before the group last
+partitions, seeks them to the new topic's start and refreshes the metadata (the new topic may have another
+number of partitions, which makes the group rebalance). A record fetched before that, or before the group last
 rebalanced, and delivered afterwards is neither acknowledged (its offset means nothing now: committing it
 would tell the broker, and the relay that reads the commits, that records never handled were) nor taken as
 the partition's read offset (which would drop the new records below it). The inbox makes reading records
@@ -211,6 +212,10 @@ class Consumer(aiokafka.Consumer):
                 except IllegalStateError:  # no longer ours: the rebalance under way reads its position afresh
                     continue
                 sought.append(tp)
+            # The new topic may have another number of partitions (a client's metadata request can create it
+            # with the broker's default before the relay creates it): fresh metadata lets aiokafka see that and
+            # rejoin the group, else the new partitions would wait for the next refresh, minutes away.
+            await thread._ensure_consumer()._client.force_metadata_update()
             return sought
 
         return await thread.call_thread(seek_to_start)

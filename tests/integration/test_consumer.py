@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
 from kafka.structs import OffsetAndMetadata
 
 from shared.clock import ManualClock
@@ -279,11 +281,14 @@ async def test_records_go_on_being_handled_exactly_once_while_a_second_worker_jo
     assert handled_by["first"] and handled_by["second"]
 
 
+@pytest.mark.parametrize("more_partitions", [0, 3], ids=["same-partitions", "more-partitions"])
 async def test_a_worker_that_keeps_running_while_the_broker_comes_back_empty_reads_the_new_topic_from_its_start(
-    store_pool, restartable_broker, monkeypatch
+    store_pool, restartable_broker, monkeypatch, more_partitions
 ):
     """The broker loses everything while a worker runs: the topic comes back with offsets from 0 again, below
-    where the worker had read. Every record of the new topic is handled, none skipped as 'already read'."""
+    where the worker had read, and perhaps with more partitions (a client's metadata request created it with
+    the broker's default before anyone else did). Every record of the new topic is handled, none skipped as
+    'already read', none left on a partition the worker never heard of."""
     await effects_table(store_pool)
     monkeypatch.setenv("KAFKA_TOPIC_PREFIX", unique("e") + ".")
     settings = ServiceSettings(
@@ -313,14 +318,33 @@ async def test_a_worker_that_keeps_running_while_the_broker_comes_back_empty_rea
         await app.start()
         send(60)
         await eventually(all_handled, timeout=60)
+        partitions = await asyncio.to_thread(topic_partitions, restartable_broker.bootstrap, topic)
         restartable_broker.restart_empty()
-        send(90)  # offsets 0–89 of the new topic: 60 of them below where the worker had read
+        if more_partitions:
+            await asyncio.to_thread(create_topic, restartable_broker.bootstrap, topic, partitions + more_partitions)
+        send(90)  # offsets from 0 of the new topic: most of them below where the worker had read
         await eventually(all_handled, timeout=60)
     finally:
         await app.stop()
     async with store_pool.acquire() as conn:
         effects = [r["event_id"] for r in await conn.fetch("SELECT event_id FROM effects")]
     assert sorted(effects) == sorted(sent)
+
+
+def topic_partitions(bootstrap: str, topic: str) -> int:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        return len(admin.describe_topics([topic])[0]["partitions"])
+    finally:
+        admin.close()
+
+
+def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(topic, partitions, 1)])
+    finally:
+        admin.close()
 
 
 async def test_the_topic_watch_marks_the_consumer_busy_while_records_wait_past_the_groups_commit(infrastructure):
