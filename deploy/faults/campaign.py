@@ -61,11 +61,14 @@ CAMPAIGN_ENV = {
     "BREAKER_PROBE_SECONDS": "5",
     # A loop with work and no progress for this long makes /health 503, and the campaign's liveness probe
     # restarts the worker (as k8s does with the manifests' probe, there after LOOP_STALL_SECONDS=60 and 6 × 10
-    # s): shorter here so that a restart by the probe comes well before the campaign calls a stall.
-    "LOOP_STALL_SECONDS": "15",
+    # s): shorter here so that a restart by the probe comes before the campaign calls a stall (45 s).
+    "LOOP_STALL_SECONDS": "30",
 }
 LIVENESS_PERIOD_SECONDS = 2.0
 LIVENESS_FAILURES = 3  # consecutive 503 answers of /health before the probe restarts the worker
+# A worker is not probed for this long after it (re)started, as a startup probe grants: joining its group and
+# catching up after a restart is not a stall (restarting it then would only start the join again).
+LIVENESS_GRACE_SECONDS = 30.0
 
 EVALUATION_INTERVAL = timedelta(days=21)  # the guideline's three weeks between evaluations
 
@@ -444,10 +447,13 @@ async def _liveness(rig: Rig) -> None:
     does not answer at all is left alone: that is a kill, which its own fault restarts."""
     assert rig.system is not None
     failures: Counter[tuple[str, int]] = Counter()
+    started: dict[tuple[str, int], float] = {}  # when the probe last restarted a worker
     async with httpx.AsyncClient(timeout=2.0) as client:
         while rig.sampling:
             for name in SERVICES:
                 for index, url in enumerate(rig.system.urls(name)):
+                    if rig.now() - started.get((name, index), float("-inf")) < LIVENESS_GRACE_SECONDS:
+                        continue
                     try:
                         failed = (await client.get(f"{url}/health")).status_code == 503
                     except httpx.HTTPError:
@@ -458,6 +464,7 @@ async def _liveness(rig: Rig) -> None:
                         await asyncio.to_thread(rig.system.restart, name, index)
                         rig.orchestrator_restarts += 1
                         failures[name, index] = 0
+                        started[name, index] = rig.now()
             await asyncio.sleep(LIVENESS_PERIOD_SECONDS)
 
 
