@@ -25,7 +25,8 @@ from shared.service import RuntimeDep
 router = APIRouter(prefix="/v1/network", tags=["network"])
 page_router = APIRouter(tags=["network"])
 
-MONTH = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"  # a real year: 0000 is no date
+MONTH = r"^20\d{2}-(0[1-9]|1[0-2])$"  # 2000–2099, as the visitation year: a year 1000 asked 12,000 months of trend
+MAX_MONTHS = 120  # the longest period one request covers: ten years of trends
 CallerDep = Annotated[Caller, allow(Role.NETWORK, Role.PRACTICE)]
 FromMonth = Annotated[
     str | None, Query(alias="from", pattern=MONTH, description="First month of referral, YYYY-MM (inclusive).")
@@ -64,6 +65,8 @@ async def _report(
     first, last = _month(period_from), _month(period_to)
     if first and last and first > last:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "to: must not be before from")
+    if first and last and (last.year - first.year) * 12 + last.month - first.month >= MAX_MONTHS:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"to: a period spans at most {MAX_MONTHS} months")
     practice = _own_practice(caller, practice)
     network = caller.role is Role.NETWORK
     return build_report(

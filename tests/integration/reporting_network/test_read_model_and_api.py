@@ -198,7 +198,14 @@ async def test_other_roles_and_callers_without_a_token_get_no_figures(api, role)
 
 
 async def test_filters_are_checked(api):
-    for query in ("from=2026-13", "to=26-11", "practice=123", "from=2026-12&to=2026-11"):
+    for query in (
+        "from=2026-13",
+        "to=26-11",
+        "practice=123",
+        "from=2026-12&to=2026-11",
+        "from=1000-01",  # a year no episode has: the trend would run over 12,000 months
+        "from=2000-01&to=2010-01",  # more than ten years in one request
+    ):
         response = await api.get(f"/v1/network/quality?{query}", headers=NETWORK)
         assert response.status_code == 422, query
 
