@@ -71,7 +71,8 @@ def fuzz(operation, service: str, base: str, secrets: list[str], failures: list[
             label = f"{service} {case.method} {case.formatted_path} as {who}"
             if response.status_code >= 500:
                 failures.append(f"{label}: {response.status_code}")
-            if who != "own practice" and any(s in response.text for s in secrets):
+            # Bytes, not text: PDFs (letters, the visitation report) are answers too.
+            if who != "own practice" and any(s.encode() in response.content for s in secrets):
                 failures.append(f"{label}: leaked the episode")
 
     probe()
