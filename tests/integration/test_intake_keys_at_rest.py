@@ -29,7 +29,7 @@ from shared.service import Runtime
 from shared.store.event_store import EventStore
 from shared.store.migrate import event_store_migrations, migrations_in
 from tests.e2e.test_intake_recording import ASSESSMENT, HISTORY, PLAN
-from tests.raw_files import ServerFiles, checkpoint, occurrences, server_files, total, wal_segment
+from tests.raw_files import ServerFiles, cannot_scan, checkpoint, occurrences, server_files, total, wal_segment
 from tests.support import practice, referrer, valid_bsn
 
 pytestmark = pytest.mark.integration
@@ -53,11 +53,11 @@ async def pool(fresh_database) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-async def files(pool) -> ServerFiles:
+async def files(pool, infrastructure) -> ServerFiles:
     async with pool.acquire() as conn:
         found = await server_files(conn)
     if isinstance(found, str):
-        pytest.skip(f"raw files cannot be scanned: {found}")
+        cannot_scan(found, infrastructure.how)
     return found
 
 

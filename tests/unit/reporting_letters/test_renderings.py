@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pikepdf
-import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from services.reporting.letters.content import compose
@@ -113,7 +111,6 @@ def pages_text(pdf: bytes, tmp_path: Path) -> list[str]:
     return out.stdout.split("\f")[:-1]
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (./ruggengraat test installs it)")
 def test_each_pdf_page_names_the_patient_and_counts_and_the_chart_sits_with_its_table(tmp_path):
     pages = pages_text(render_pdf(final(), PERSONAL, PARTIES), tmp_path)
     assert len(pages) >= 2
@@ -130,7 +127,6 @@ def test_each_pdf_page_names_the_patient_and_counts_and_the_chart_sits_with_its_
     assert all("Johanna" not in page and "persoonsgegevens gewist" in page for page in erased)
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (./ruggengraat test installs it)")
 def test_the_letters_pages_are_rendered_for_a_person_to_look_at():
     """Writes .run/letter-pages/<kind>-<page>.png (pdftoppm, 80 dpi): open them to see what a GP sees."""
     PAGES.mkdir(parents=True, exist_ok=True)
@@ -265,12 +261,10 @@ def test_the_letter_names_the_patients_activities_from_intake_never_by_reference
     erased = render_html(letter, None, PARTIES, corrects=None)
     assert "activiteit: van 10 naar 40 minuten" in erased and REFERENCE not in erased
     assert REFERENCE not in medvri(letter) and REFERENCE not in str(fhir(letter, personal=None))
-    if shutil.which("pdftotext"):
-        pages = "".join(pages_text(render_pdf(letter, named, PARTIES), tmp_path))
-        assert "gepland: wandelen" in pages and REFERENCE not in pages
+    pages = "".join(pages_text(render_pdf(letter, named, PARTIES), tmp_path))
+    assert "gepland: wandelen" in pages and REFERENCE not in pages
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (./ruggengraat test installs it)")
 def test_the_signature_is_never_split_over_two_pages(tmp_path):
     """Seen in the demo: a start letter one line too long left the practice's name alone on page 2."""
     letter = start()

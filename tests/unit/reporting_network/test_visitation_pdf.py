@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import random
 import re
-import shutil
 import subprocess
 from datetime import date
 from pathlib import Path
-
-import pytest
 
 from services.reporting.network.counts import published_cells
 from services.reporting.network.facts import COURSES, DURATION_CLASSES, ESCALATION_REASONS, EpisodeSummary
@@ -58,7 +55,6 @@ def pdf_text(pdf: bytes, tmp_path: Path) -> str:
     return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (./ruggengraat test installs it)")
 def test_the_visitation_report_reads_in_dutch_or_english_without_a_raw_code(tmp_path):
     cells = published_cells(network_year())
     report = visitation(cells, "04000004", 2026)
@@ -83,7 +79,6 @@ def test_the_visitation_report_reads_in_dutch_or_english_without_a_raw_code(tmp_
     assert not RAW_CODES.findall(english)
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (./ruggengraat test installs it)")
 def test_the_visitation_pages_are_rendered_for_a_person_to_look_at():
     """Writes .run/visitation-pages/visitatie-<page>.png (pdftoppm, 80 dpi)."""
     PAGES.mkdir(parents=True, exist_ok=True)
