@@ -96,7 +96,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         detail = error.detail if isinstance(error.detail, str) else None
-        return problem(error.status_code, _title(error.status_code), detail)
+        response = problem(error.status_code, _title(error.status_code), detail)
+        response.headers.update(error.headers or {})  # Retry-After, WWW-Authenticate: what the raiser set
+        return response
 
     @app.exception_handler(ConcurrencyConflict)
     async def _conflict(request: Request, error: ConcurrencyConflict) -> JSONResponse:

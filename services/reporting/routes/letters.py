@@ -6,7 +6,6 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-import httpx
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
@@ -14,23 +13,18 @@ from pydantic import BaseModel
 from services.reporting.letters.content import LetterContent, LetterFacts
 from services.reporting.letters.corrections import compose_correction
 from services.reporting.letters.fhir_document import render_fhir_document
+from services.reporting.letters.intake_client import UNAVAILABLE, shown_with
 from services.reporting.letters.medvri import render_medvri
 from services.reporting.letters.pdf import render_pdf
 from services.reporting.letters.render import render_html
 from shared.access import episode_not_found, require_episode_access
 from shared.access_log import Access, Action, log_access
-from shared.auth import Caller, Role, allow, service_headers
-from shared.http import problem
-from shared.logging import get_logger
-from shared.practice_register import LetterParties
+from shared.auth import Caller, Role, allow
 from shared.service import Runtime, RuntimeDep
 from shared.store.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["letters"])
-log = get_logger(__name__)
 ReaderDep = Annotated[Caller, allow(Role.PRACTICE, Role.REFERRER)]
-#: Intake restarts in seconds; a letter asked for again after this is usually shown.
-INTAKE_RETRY_AFTER_SECONDS = 5
 _SUMMARY = "letter_id, kind, content->>'title' AS title, composed_at, corrects"
 
 
@@ -64,67 +58,6 @@ async def _letter(runtime: Runtime, caller: Caller, letter_id: uuid.UUID, route:
     return row, facts
 
 
-class IntakeUnreachable(Exception):
-    """Intake did not answer: a letter is not shown without knowing whether the patient's data was erased."""
-
-
-async def _from_intake(runtime: Runtime, path: str) -> httpx.Response:
-    intake = runtime.settings.peer_urls.get("intake")
-    if intake is None:
-        raise IntakeUnreachable("no address for intake in PEER_URLS")
-    try:
-        async with httpx.AsyncClient(timeout=5) as client:
-            response = await client.get(
-                f"{intake}{path}", headers=service_headers(runtime.settings.jwt_secret, "reporting")
-            )
-    except httpx.HTTPError as error:
-        log.warning("letters.intake_unreachable", error=repr(error))
-        raise IntakeUnreachable(repr(error)) from error
-    if response.status_code >= 500:
-        log.warning("letters.intake_unavailable", status=response.status_code)
-        raise IntakeUnreachable(f"intake answered {response.status_code}")
-    return response
-
-
-async def _shown_with(runtime: Runtime, episode_id: uuid.UUID, facts: LetterFacts) -> tuple[dict | None, LetterParties]:
-    """What intake adds when a letter is shown: the patient's personal data (None only when intake says it was
-    erased: 410) and the letter's parties from the register. Raises IntakeUnreachable when intake cannot say."""
-    personal_answer = await _from_intake(runtime, f"/v1/episodes/{episode_id}/letter-data")
-    if personal_answer.status_code == 200:
-        personal = personal_answer.json()
-    elif personal_answer.status_code == 410:
-        personal = None
-    else:
-        raise IntakeUnreachable(f"intake answered {personal_answer.status_code} for the patient's data")
-    parties_answer = await _from_intake(runtime, f"/v1/episodes/{episode_id}/letter-parties")
-    if parties_answer.status_code == 200:
-        parties = LetterParties.model_validate(parties_answer.json())
-    else:  # intake has no register entry for the episode: name the parties by their AGB codes
-        parties = LetterParties(
-            practice_agb=facts.practice_agb or "onbekend",
-            practice=None,
-            therapist_agb=None,
-            therapist=None,
-            referrer_agb=facts.referrer_agb,
-            referrer=None,
-        )
-    return personal, parties
-
-
-def _intake_unreachable() -> Response:
-    response = problem(
-        503,
-        "Service Unavailable",
-        "The patient's data and the letter's sender and addressee come from intake, which cannot be reached "
-        "right now; the letter is not shown without them. Try again after Retry-After seconds.",
-    )
-    response.headers["retry-after"] = str(INTAKE_RETRY_AFTER_SECONDS)
-    return response
-
-
-UNAVAILABLE = {503: {"description": "Intake cannot be reached; try again after Retry-After seconds"}}
-
-
 @router.get("/episodes/{episode_id}/letters", operation_id="list_letters", response_model=EpisodeLetters)
 async def list_letters(episode_id: uuid.UUID, runtime: RuntimeDep, caller: ReaderDep) -> EpisodeLetters:
     """The letters of an episode in the order they were composed (the final letter last); and whether the
@@ -148,7 +81,7 @@ async def list_letters(episode_id: uuid.UUID, runtime: RuntimeDep, caller: Reade
 
 async def _shown(runtime: Runtime, caller: Caller, letter_id: uuid.UUID, route: str):
     row, facts = await _letter(runtime, caller, letter_id, route)
-    personal, parties = await _shown_with(runtime, row["episode_id"], facts)
+    personal, parties = await shown_with(runtime, row["episode_id"], facts)
     return row, LetterContent.model_validate_json(row["content"]), personal, parties
 
 
@@ -159,10 +92,7 @@ def _corrects(row: Any) -> str | None:
 @router.get("/letters/{letter_id}", operation_id="get_letter_html", response_class=HTMLResponse, responses=UNAVAILABLE)
 async def letter_html(letter_id: uuid.UUID, runtime: RuntimeDep, caller: ReaderDep) -> Response:
     """The letter as HTML, in Dutch."""
-    try:
-        row, content, personal, parties = await _shown(runtime, caller, letter_id, "GET /v1/letters/{letter_id}")
-    except IntakeUnreachable:
-        return _intake_unreachable()
+    row, content, personal, parties = await _shown(runtime, caller, letter_id, "GET /v1/letters/{letter_id}")
     return HTMLResponse(render_html(content, personal, parties, corrects=_corrects(row)))
 
 
@@ -174,10 +104,7 @@ async def letter_html(letter_id: uuid.UUID, runtime: RuntimeDep, caller: ReaderD
 )
 async def letter_pdf(letter_id: uuid.UUID, runtime: RuntimeDep, caller: ReaderDep) -> Response:
     """The letter as an archival PDF (PDF/A-2b), with the course of the scores and the graded-activity graph."""
-    try:
-        row, content, personal, parties = await _shown(runtime, caller, letter_id, "GET /v1/letters/{letter_id}/pdf")
-    except IntakeUnreachable:
-        return _intake_unreachable()
+    row, content, personal, parties = await _shown(runtime, caller, letter_id, "GET /v1/letters/{letter_id}/pdf")
     pdf = render_pdf(content, personal, parties, corrects=_corrects(row))
     return Response(pdf, media_type="application/pdf")
 
@@ -196,10 +123,7 @@ async def letter_pdf(letter_id: uuid.UUID, runtime: RuntimeDep, caller: ReaderDe
 )
 async def letter_fhir(letter_id: uuid.UUID, runtime: RuntimeDep, caller: ReaderDep) -> Response:
     """The letter as a FHIR document (Bundle with Composition, Patient, practitioners, organization, scores)."""
-    try:
-        row, content, personal, parties = await _shown(runtime, caller, letter_id, "GET /v1/letters/{letter_id}/fhir")
-    except IntakeUnreachable:
-        return _intake_unreachable()
+    row, content, personal, parties = await _shown(runtime, caller, letter_id, "GET /v1/letters/{letter_id}/fhir")
     document = render_fhir_document(
         content,
         personal,
@@ -220,10 +144,7 @@ async def letter_fhir(letter_id: uuid.UUID, runtime: RuntimeDep, caller: ReaderD
 )
 async def letter_medvri(letter_id: uuid.UUID, runtime: RuntimeDep, caller: ReaderDep) -> Response:
     """The letter as an Edifact MEDVRI interchange, as GP systems receive it through ZorgMail."""
-    try:
-        row, content, personal, parties = await _shown(runtime, caller, letter_id, "GET /v1/letters/{letter_id}/medvri")
-    except IntakeUnreachable:
-        return _intake_unreachable()
+    row, content, personal, parties = await _shown(runtime, caller, letter_id, "GET /v1/letters/{letter_id}/medvri")
     text = render_medvri(content, personal, parties, letter_id=str(letter_id), composed_at=row["composed_at"])
     return Response(text.encode("ascii"), media_type="application/edifact")
 
