@@ -281,7 +281,20 @@ async def test_records_go_on_being_handled_exactly_once_while_a_second_worker_jo
     assert handled_by["first"] and handled_by["second"]
 
 
-@pytest.mark.parametrize("more_partitions", [0, 3], ids=["same-partitions", "more-partitions"])
+@pytest.mark.parametrize(
+    "more_partitions",
+    [
+        0,
+        pytest.param(
+            3,
+            # Issue 23, still open: in about half the runs every partition is assigned after the rebalance and
+            # still no record of the new topic is handled (the broker-empty stall the fault campaign shows).
+            # It runs every time; a pass is reported as XPASS.
+            marks=pytest.mark.xfail(reason="issue 23: consumer stalls after a rebalance onto a recreated topic"),
+        ),
+    ],
+    ids=["same-partitions", "more-partitions"],
+)
 async def test_a_worker_that_keeps_running_while_the_broker_comes_back_empty_reads_the_new_topic_from_its_start(
     store_pool, restartable_broker, monkeypatch, more_partitions
 ):
