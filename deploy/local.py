@@ -324,6 +324,64 @@ class LocalSystem:
         return [process.url for process in self.workers.get(name, [self.services[name]])]
 
 
+@dataclass(frozen=True)
+class Infrastructure:
+    database_url: str
+    bootstrap: str
+    how: str
+
+
+def docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=2).ping()
+        return True
+    except Exception:  # noqa: BLE001 — no engine, no client config: not available
+        return False
+
+
+@contextlib.contextmanager
+def chosen_infrastructure(log_dir: Path) -> Iterator[Infrastructure]:
+    """PostgreSQL and a broker for tests: DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS when set, testcontainers when a
+    Docker engine answers, otherwise an embedded PostgreSQL and tansu (its log in `log_dir`). Stops what it
+    started."""
+    database_url = os.environ.get("DATABASE_URL")
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    stops = []
+    how = []
+    try:
+        if (not database_url or not bootstrap) and docker_answers():
+            if not database_url:
+                from testcontainers.postgres import PostgresContainer
+
+                postgres = PostgresContainer("postgres:16-alpine", driver=None).start()
+                stops.append(postgres.stop)
+                database_url = postgres.get_connection_url()
+                how.append("postgres:testcontainers")
+            if not bootstrap:
+                from testcontainers.kafka import KafkaContainer
+
+                kafka = KafkaContainer("apache/kafka:3.9.0").with_kraft().start()
+                stops.append(kafka.stop)
+                bootstrap = kafka.get_bootstrap_server()
+                how.append("kafka:testcontainers")
+        if not database_url:
+            embedded = EmbeddedPostgres()
+            database_url = embedded.start()
+            stops.append(embedded.stop)
+            how.append("postgres:embedded")
+        if not bootstrap:
+            broker = LocalBroker(log_path=log_dir / "tansu.log")
+            bootstrap = broker.start()
+            stops.append(broker.stop)
+            how.append("kafka:tansu")
+        yield Infrastructure(database_url, bootstrap, ",".join(how) or "environment")
+    finally:
+        for stop in reversed(stops):
+            stop()
+
+
 @contextlib.contextmanager
 def embedded_infrastructure(run_dir: Path) -> Iterator[tuple[str, LocalBroker]]:
     """Start embedded Postgres (unless DATABASE_URL is set) and tansu (unless KAFKA_BOOTSTRAP_SERVERS is)."""

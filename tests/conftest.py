@@ -5,73 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from deploy.local import EmbeddedPostgres, LocalBroker
+from deploy.local import Infrastructure, LocalBroker, chosen_infrastructure
 from shared.db import open_service_database
 from shared.store.migrate import Migration, event_store_migrations
 
 
-@dataclass(frozen=True)
-class Infrastructure:
-    database_url: str
-    bootstrap: str
-    how: str
-
-
-def _docker_answers() -> bool:
-    try:
-        import docker
-
-        docker.from_env(timeout=2).ping()
-        return True
-    except Exception:  # noqa: BLE001 — no engine, no client config: not available
-        return False
-
-
 @pytest.fixture(scope="session")
 def infrastructure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
-    database_url = os.environ.get("DATABASE_URL")
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    stops = []
-    how = []
-    try:
-        if (not database_url or not bootstrap) and _docker_answers():
-            if not database_url:
-                from testcontainers.postgres import PostgresContainer
-
-                postgres = PostgresContainer("postgres:16-alpine", driver=None).start()
-                stops.append(postgres.stop)
-                database_url = postgres.get_connection_url()
-                how.append("postgres:testcontainers")
-            if not bootstrap:
-                from testcontainers.kafka import KafkaContainer
-
-                kafka = KafkaContainer("apache/kafka:3.9.0").with_kraft().start()
-                stops.append(kafka.stop)
-                bootstrap = kafka.get_bootstrap_server()
-                how.append("kafka:testcontainers")
-        if not database_url:
-            postgres = EmbeddedPostgres()
-            database_url = postgres.start()
-            stops.append(postgres.stop)
-            how.append("postgres:embedded")
-        if not bootstrap:
-            broker = LocalBroker(log_path=tmp_path_factory.mktemp("broker") / "tansu.log")
-            bootstrap = broker.start()
-            stops.append(broker.stop)
-            how.append("kafka:tansu")
-        yield Infrastructure(database_url, bootstrap, ",".join(how) or "environment")
-    finally:
-        for stop in reversed(stops):
-            stop()
+    with chosen_infrastructure(tmp_path_factory.mktemp("broker")) as chosen:
+        yield chosen
 
 
 @pytest.fixture
