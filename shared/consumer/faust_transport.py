@@ -37,7 +37,7 @@ on with what was known of the old topic.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Mapping, Sequence
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -95,6 +95,22 @@ class ConsumerThread(aiokafka.AIOKafkaConsumerThread):
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms  # read by start() when it builds its fetcher
         return consumer
+
+    async def seek_to_committed(self) -> Mapping[TP, int | None]:
+        return await self.call_thread(self._seek_to_committed_or_start)
+
+    async def _seek_to_committed_or_start(self) -> Mapping[TP, int | None]:
+        """Seek every assigned partition to the group's committed offset, and a partition the group has no
+        commit for to its start. aiokafka's `seek_to_committed` leaves such a partition where its fetcher got
+        to; faust drops the records it fetched but had not delivered when a rebalance stops the flow, and
+        seeks to the committed offsets to read them again. With no commit (a broker that came back empty
+        keeps none) those records were never read again: the loss of the broker-empty fault."""
+        consumer = self._ensure_consumer()
+        committed = await consumer.seek_to_committed()
+        uncommitted = [tp for tp, offset in committed.items() if offset is None or offset <= 0]
+        if uncommitted:
+            await consumer.seek_to_beginning(*uncommitted)
+        return committed
 
 
 class _ReadOffsets(defaultdict):

@@ -8,7 +8,9 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
+import faust
 import pytest
+from faust.types import TP
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.structs import OffsetAndMetadata
@@ -285,13 +287,7 @@ async def test_records_go_on_being_handled_exactly_once_while_a_second_worker_jo
     "more_partitions",
     [
         0,
-        pytest.param(
-            3,
-            # Issue 23, still open: in about half the runs every partition is assigned after the rebalance and
-            # still no record of the new topic is handled (the broker-empty stall the fault campaign shows).
-            # It runs every time; a pass is reported as XPASS.
-            marks=pytest.mark.xfail(reason="issue 23: consumer stalls after a rebalance onto a recreated topic"),
-        ),
+        3,
     ],
     ids=["same-partitions", "more-partitions"],
 )
@@ -342,6 +338,51 @@ async def test_a_worker_that_keeps_running_while_the_broker_comes_back_empty_rea
     async with store_pool.acquire() as conn:
         effects = [r["event_id"] for r in await conn.fetch("SELECT event_id FROM effects")]
     assert sorted(effects) == sorted(sent)
+
+
+async def test_faust_reading_again_from_the_committed_offsets_reads_a_partition_without_a_commit_from_its_start(
+    infrastructure, monkeypatch
+):
+    """faust drops the records it fetched but had not delivered when a rebalance stops the flow, and seeks
+    to the committed offsets to read them again. A partition the group never committed (every partition of
+    a broker that came back empty) must go back to its start, not stay where the fetcher got to."""
+    monkeypatch.setenv("KAFKA_TOPIC_PREFIX", unique("s") + ".")
+    settings = ServiceSettings(
+        service_name="seeking", kafka_bootstrap_servers=infrastructure.bootstrap, kafka_topic_partitions=1
+    )
+    topic = settings.topic("intake.events")
+    app = create_faust_app(settings)
+    release = asyncio.Event()
+    received: list[int] = []
+
+    async def hold(stream: faust.StreamT) -> None:
+        async for event in stream.events():  # never acknowledged, so the group commits nothing
+            received.append(event.message.offset)
+            await release.wait()
+
+    app.agent(app.topic(topic, value_serializer="raw", key_serializer="raw"), name="seeking.hold")(hold)
+    producer = KafkaProducer(bootstrap_servers=infrastructure.bootstrap, acks="all")
+    try:
+        for n in range(20):
+            producer.send(topic, key=b"k", value=str(n).encode(), partition=0)
+        producer.flush()
+    finally:
+        producer.close()
+    tp = TP(topic, 0)
+    try:
+        await app.start()
+        thread = app.consumer._thread
+
+        async def fetched_all() -> bool:
+            return bool(received) and await thread.position(tp) == 20
+
+        await eventually(fetched_all, timeout=60)
+        committed = await thread.seek_to_committed()
+        assert not committed.get(tp)  # nothing committed
+        assert await thread.position(tp) == 0
+    finally:
+        release.set()
+        await app.stop()
 
 
 def topic_partitions(bootstrap: str, topic: str) -> int:
