@@ -21,7 +21,8 @@ WORKDIR /src
 
 # Dependencies first, from the project metadata and the pins only, so that a code change does not
 # reinstall them. pip cannot install "." without the package sources, so the runtime dependency list is
-# read from pyproject.toml and installed under constraints.txt (which also pins the transitive ones).
+# read from pyproject.toml and installed under constraints.txt (which also pins the transitive ones). Only
+# `dependencies`: the extras `local` (embedded PostgreSQL, the tansu broker) and `dev` (test tools) stay out.
 COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \

@@ -51,7 +51,8 @@ async def test_a_schema_from_before_checksums_records_them_at_its_next_start(con
     connection, schema = conn
     await connection.execute(f'CREATE SCHEMA "{schema}"')
     await connection.execute(
-        f'CREATE TABLE "{schema}".schema_migrations (id TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())'
+        f'CREATE TABLE "{schema}".schema_migrations'
+        " (id TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
     )
     await connection.execute(f'CREATE TABLE "{schema}".first (id INT PRIMARY KEY)')
     await connection.execute(f'INSERT INTO "{schema}".schema_migrations (id) VALUES ($1)', FIRST.id)
