@@ -1,8 +1,10 @@
-"""HTTP pieces every service has: problem+json errors (RFC 9457), /health, /ready, /metrics."""
+"""HTTP pieces every service has: problem+json errors (RFC 9457), request body limits, /health, /ready,
+/metrics."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -11,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import DATABASE_UNAVAILABLE
@@ -21,6 +24,9 @@ PROBLEM = "application/problem+json"
 # What a 503 for an unreachable database asks the caller to wait: the services reconnect by themselves, and
 # a PostgreSQL restart or failover takes seconds.
 DATABASE_RETRY_AFTER_SECONDS = 5
+# The most a request body may hold unless its route says otherwise (a service's `body_limits`): every
+# command is a small JSON document; a 20 MB body would otherwise be read whole before it is refused.
+DEFAULT_BODY_LIMIT = 256 * 1024
 
 log = get_logger(__name__)
 
@@ -79,6 +85,53 @@ class CorrelationMiddleware:
             await self.app(scope, receive, send_with_header)
 
 
+class BodyLimitMiddleware:
+    """Request bodies no larger than their route accepts: `limits` by path template (a service's
+    `body_limits`), DEFAULT_BODY_LIMIT elsewhere. A `Content-Length` above it is answered 413 problem+json
+    before the app runs; a body sent without one (chunked) is counted as it is read, and the read that passes
+    the limit raises a 413 HTTPException, which the problem handler answers. (The server itself holds a body
+    with a `Content-Length` to that length.)"""
+
+    def __init__(self, app: ASGIApp, limits: Mapping[str, int]) -> None:
+        self.app = app
+        self.limits = [(compile_path(path)[0], limit) for path, limit in limits.items()]
+        self.smallest = min([DEFAULT_BODY_LIMIT, *limits.values()])
+
+    def limit_of(self, path: str) -> int:
+        return next((limit for regex, limit in self.limits if regex.match(path)), DEFAULT_BODY_LIMIT)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.smallest:
+            limit = self.limit_of(scope["path"])
+            if int(length) > limit:
+                detail = f"the body has {int(length)} bytes; at most {limit} are read"
+                await problem(413, "Content Too Large", detail)(scope, receive, send)
+                return
+        elif b"transfer-encoding" in headers:
+            receive = _counted(receive, self.limit_of(scope["path"]))
+        await self.app(scope, receive, send)
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    read = 0
+
+    async def counting() -> Message:
+        nonlocal read
+        message = await receive()
+        if message["type"] == "http.request":
+            read += len(message.get("body", b""))
+            if read > limit:
+                raise StarletteHTTPException(413, f"the body is larger than the {limit} bytes this route reads")
+        return message
+
+    return counting
+
+
 def correlation_id_of(request: Request) -> uuid.UUID:
     return getattr(request.state, "correlation_id", None) or uuid.uuid4()
 
@@ -133,10 +186,13 @@ def _title(status: int) -> str:
         return "Error"
 
 
+_JSON = {"content": {"application/json": {}}}  # /health and /ready answer their checks, not a problem
+
+
 def operations_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
-    @router.get("/health", operation_id="health", responses={503: {"description": "A loop has stalled"}})
+    @router.get("/health", operation_id="health", responses={503: {"description": "A loop has stalled", **_JSON}})
     async def health(request: Request) -> Response:
         """Liveness: no loop of the service has had work without progress for `LOOP_STALL_SECONDS` (a
         database or broker outage is no stall; `/ready` says that). 503 asks the orchestrator to restart."""
@@ -144,7 +200,7 @@ def operations_router() -> APIRouter:
         status = 503 if liveness["stalled"] else 200
         return JSONResponse({"status": "ok" if status == 200 else "stalled", **liveness}, status)
 
-    @router.get("/ready", operation_id="ready", responses={503: {"description": "A dependency is down"}})
+    @router.get("/ready", operation_id="ready", responses={503: {"description": "A dependency is down", **_JSON}})
     async def ready(request: Request) -> Response:
         """Readiness: Postgres and the broker answer, the consumer (if any) has joined its group, and no loop
         is failing."""

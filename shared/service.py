@@ -21,8 +21,9 @@ from shared.db import create_pool, open_service_database
 from shared.events import REGISTRY
 from shared.events.payload import EventPayload
 from shared.events.topics import TOPICS, dead_letter_topic, topic_produced_by, topics_consumed_by
-from shared.http import install_correlation, install_problem_handlers, operations_router
+from shared.http import BodyLimitMiddleware, install_correlation, install_problem_handlers, operations_router
 from shared.logging import configure_logging, get_logger
+from shared.openapi import install_openapi
 from shared.settings import ServiceSettings
 from shared.store.event_store import EventStore
 from shared.store.migrate import Migration, event_store_migrations, migrations_in
@@ -108,6 +109,8 @@ class ServiceDefinition:
     batch_handlers: Sequence[BatchHandler] = ()
     background: Sequence[BackgroundTask] = ()
     migrations_package: str | None = None  # the service's own `migrations/` folder
+    # Routes (path templates) that take more than shared.http.DEFAULT_BODY_LIMIT bytes of body.
+    body_limits: Mapping[str, int] = field(default_factory=dict)
 
     def migrations(self) -> list[Migration]:
         own = migrations_in(self.migrations_package) if self.migrations_package else []
@@ -189,10 +192,19 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
             await pool.close()
             log.info("service.stopped")
 
-    app = FastAPI(title=definition.title, description=definition.description, version="1", lifespan=lifespan)
+    app = FastAPI(
+        title=definition.title,
+        description=definition.description,
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,  # install_openapi serves the docs page without a CDN
+        redoc_url=None,
+    )
     app.state.jwt_secret = settings.jwt_secret
     install_problem_handlers(app)
     install_correlation(app)
+    app.add_middleware(BodyLimitMiddleware, limits=definition.body_limits)
+    install_openapi(app, definition.body_limits)
     app.include_router(operations_router())
     for router in definition.routers:
         app.include_router(router)

@@ -36,6 +36,7 @@ def build(settings: IntakeSettings | None = None) -> tuple[FastAPI, IntakeSettin
             access_log_router(_episode_parties),
         ],
         migrations_package="services.intake",
+        body_limits={"/v1/referrals": referrals.REFERRAL_BODY_LIMIT},
     )
     app = create_service_app(definition)
     shared_lifespan = app.router.lifespan_context

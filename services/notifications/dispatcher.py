@@ -29,7 +29,7 @@ from services.notifications.domain.breaker import Breaker
 from services.notifications.domain.messages import render, signed, signing_secrets
 from services.notifications.domain.ordering import plan
 from services.notifications.domain.outcome import DeliveryStatus, decide
-from services.notifications.sender import AddressGuard, post
+from services.notifications.sender import USER_AGENT, AddressGuard, post
 from services.notifications.settings import NotificationsSettings
 from shared.clock import Clock
 from shared.db import DATABASE_UNAVAILABLE
@@ -114,7 +114,13 @@ class Dispatcher:
                 self.settings.delivery_timeout_seconds, connect=self.settings.delivery_connect_timeout_seconds
             )
             limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=_IDLE_CLIENT_SECONDS)
-            client = httpx.AsyncClient(follow_redirects=False, timeout=timeout, limits=limits, verify=self.tls)
+            client = httpx.AsyncClient(
+                follow_redirects=False,
+                timeout=timeout,
+                limits=limits,
+                verify=self.tls,
+                headers={"user-agent": USER_AGENT},
+            )
         self.clients[subscription_id] = (client, time.monotonic())
         return client
 

@@ -7,6 +7,7 @@ import ipaddress
 import socket
 import time
 from datetime import UTC, datetime
+from importlib.metadata import version
 from urllib.parse import urlsplit
 
 import httpx
@@ -15,6 +16,9 @@ from cloudevents.core.bindings.http import HTTPMessage
 from services.notifications.domain.endpoints import refused_address
 from services.notifications.domain.outcome import Attempt
 from services.notifications.domain.retry_policy import parse_retry_after
+
+# Who is calling, in every webhook request: receivers log it and may filter on it (httpx's own says only httpx).
+USER_AGENT = f"Ruggengraat/{version('ruggengraat')} (webhooks)"
 
 
 class AddressGuard:

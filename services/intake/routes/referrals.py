@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -29,6 +31,12 @@ from shared.service import RuntimeDep
 from shared.store.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
+
+# A FHIR ServiceRequest may carry narrative XHTML and more contained resources than our JSON: more room than
+# the services' default body limit (shared/http.py); intake's main.py gives it to the route.
+REFERRAL_BODY_LIMIT = 1024 * 1024
+# The dates a referral states are dates in the Netherlands, a day ahead of UTC for an hour or two each night.
+NETHERLANDS = ZoneInfo("Europe/Amsterdam")
 
 REFERRAL_EXAMPLE = {
     "referral_id": "HIS-2026-000123",
@@ -84,6 +92,20 @@ FHIR_EXAMPLE = {
 }
 
 
+def _refuse_future_dates(command: ReceiveReferral, content_type: str, now: datetime) -> None:
+    """A referral is sent on or after its date, for complaints that began before: a date past today in the
+    Netherlands is a typo (a year off) or a clock gone wrong, and would put the episode's timers years ahead."""
+    today = now.astimezone(NETHERLANDS).date()
+    fhir = content_type == "application/fhir+json"
+    errors = [
+        {"loc": ("body", "authoredOn" if fhir and name == "referred_on" else name), "msg": f"{value} is after today"}
+        for name, value in (("referred_on", command.referred_on), ("symptom_onset", command.symptom_onset))
+        if value is not None and value > today
+    ]
+    if errors:
+        raise RequestValidationError([{**e, "type": "date_in_future"} for e in errors])
+
+
 def _parse(raw: bytes, content_type: str) -> ReceiveReferral:
     if content_type == "application/fhir+json":
         try:
@@ -129,7 +151,8 @@ async def post_referral(
     ] = None,
 ) -> JSONResponse:
     """Receive a referral (verwijzing) or direct-access registration — our JSON or a FHIR ServiceRequest."""
-    command = _parse(await request.body(), request.headers.get("content-type", "").split(";")[0].strip())
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    command = _parse(await request.body(), content_type)
     if not (
         caller.acts_for(Role.PRACTICE, command.practice_agb) or caller.acts_for(Role.REFERRER, command.referrer_agb)
     ):
@@ -137,6 +160,7 @@ async def post_referral(
             status.HTTP_403_FORBIDDEN, "a practice registers for itself; a verwijzer refers under its own AGB code"
         )
     now = runtime.clock.now()
+    _refuse_future_dates(command, content_type, now)
     async with runtime.pool.acquire() as conn, conn.transaction():
         uow = UnitOfWork(conn, runtime.store, runtime.clock, correlation_id=correlation_id_of(request))
 

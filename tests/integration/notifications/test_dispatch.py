@@ -14,6 +14,7 @@ from services.notifications.dispatcher import Dispatcher
 from services.notifications.domain.filters import Party
 from services.notifications.domain.messages import ContentMode
 from services.notifications.domain.outcome import DeliveryStatus
+from services.notifications.sender import USER_AGENT
 from services.notifications.settings import NotificationsSettings
 from shared.events.intake import ReferralReceived, sample_referral
 from tests.conftest import eventually
@@ -76,6 +77,8 @@ async def test_a_failed_delivery_is_retried_when_the_service_clock_says_so_and_a
     assert [(e["type"], e["sequence"]) for e in events] == [(REFERRAL, 1)]
     assert await attempt_log(pool, sub.subscription_id) == [(1, 500), (1, 500), (1, 500), (1, 204)]
     assert receiver.received("a")["attempts"] == 4
+    assert {a["request"]["headers"]["user-agent"] for a in receiver.attempts("a")} == {USER_AGENT}
+    assert USER_AGENT.startswith("Ruggengraat/0.")
 
 
 async def test_retry_after_from_the_receiver_decides_when_the_next_attempt_is(pool, clock, receiver):
