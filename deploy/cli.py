@@ -6,15 +6,17 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 
+from deploy.local import ROOT, SERVICES
 from services.pathway.guideline_cli import app as guideline_app
 
-ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 app = typer.Typer(help="Ruggengraat: the event backbone of the low-back-pain care pathway.", no_args_is_help=True)
 app.add_typer(guideline_app, name="guideline", help="KNGF guideline decision support.")
 console = Console()
@@ -28,9 +30,81 @@ def demo(
 ) -> None:
     """Start PostgreSQL, the broker and the four services, and walk a referral through them."""
     from deploy.demo import Demo
+    from deploy.local import AlreadyRunning, run_root
 
-    run_dir = ROOT / ".run" / "demo"
-    Demo(console, run_dir).run(stay=stay, seed=seed, patients=patients)
+    try:
+        Demo(console, run_root() / "demo").run(stay=stay, seed=seed, patients=patients)
+    except AlreadyRunning as error:
+        fail(str(error))
+
+
+@app.command()
+def up() -> None:
+    """Start the system on embedded defaults and keep it running until Ctrl-C.
+
+    PostgreSQL, the broker and the four services, as the demo runs them, without the walk-through; prints the URLs,
+    DATABASE_URL, the broker's address and a development token per role."""
+    import time
+
+    from deploy.local import DEV_CALLERS, AlreadyRunning, interrupt_on_signals, launched, run_root
+    from shared.auth import DEVELOPMENT_SECRET, Role, issue_token
+
+    interrupt_on_signals()
+    run_dir = run_root() / "up"
+    try:
+        with launched("up", run_dir) as system:
+            lines = ["Ruggengraat is up. Ctrl-C stops every process it started.", ""]
+            lines += [f"{name:<14} {system.url(name)}   ({system.url(name)}/docs)" for name in SERVICES]
+            lines += [
+                f"{'dashboard':<14} {system.url('reporting')}/network",
+                "",
+                f"export DATABASE_URL='{system.database_url}'",
+                f"export KAFKA_BOOTSTRAP_SERVERS={system.bootstrap}",
+                "",
+                "# development tokens, valid 8 hours (./ruggengraat token makes others)",
+            ]
+            for role, (org, scope) in DEV_CALLERS.items():
+                token = issue_token(DEVELOPMENT_SECRET, Role(role), org, "developer", scope=scope)
+                lines.append(f"export {role.upper()}_TOKEN={token}   # {role} {org}{f' {scope}' if scope else ''}")
+            lines += ["", f"logs: {run_dir}"]
+            print("\n".join(lines), flush=True)  # plain, so no URL or token is ever cut or wrapped
+            while True:
+                time.sleep(3600)
+    except AlreadyRunning as error:
+        fail(str(error))
+    except KeyboardInterrupt:
+        print("stopped every process", flush=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr, then exit with `code` (no traceback)."""
+    Console(stderr=True, soft_wrap=True).print(f"[red]{message}[/]", highlight=False)
+    raise typer.Exit(code)
+
+
+def database_url() -> str:
+    """DATABASE_URL when set, else the database of the system a running `up` or `demo` started."""
+    from deploy.local import find_running
+
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    running = find_running()
+    if running is None:
+        fail("no running system found: start one with `./ruggengraat up` (or set DATABASE_URL)")
+    return running["database_url"]
+
+
+def run_against_database(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run `work`; a database that cannot be reached or lacks the service's tables is one line, not a traceback."""
+    import asyncio
+
+    import asyncpg
+
+    try:
+        return asyncio.run(work())
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        fail(f"the database cannot answer: {error}")
 
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -39,17 +113,22 @@ CHROMIUM = Path("/usr/bin/chromium")
 TEST_PROGRAMS = {CHROMIUM: "chromium", Path("/usr/bin/pdftoppm"): "poppler-utils"}
 
 
-def ensure_chromium() -> None:
-    """Install the Debian packages the tests drive, once, where we may (root + apt)."""
-    missing = [package for program, package in TEST_PROGRAMS.items() if not program.exists()]
+def ensure_test_programs() -> None:
+    """Install the Debian packages the tests drive that are missing, once, where we may (root + apt): only those,
+    without their recommended packages, and nothing already installed is upgraded."""
+    missing = sorted({package for program, package in TEST_PROGRAMS.items() if not program.exists()})
     if not missing:
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        console.print(f"installing Debian's {', '.join(missing)} for the tests (once) …")
+        console.print(
+            f"installing with apt-get, for the browser and PDF tests (once): {' '.join(missing)}"
+            " (--no-install-recommends, no upgrade of anything else)",
+            soft_wrap=True,
+        )
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
         subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "--no-upgrade", *missing],
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "--no-upgrade", *missing],
             check=True,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -58,11 +137,14 @@ def ensure_chromium() -> None:
         console.print(f"[yellow]{', '.join(missing)} missing: install them with apt for the browser and PDF tests[/]")
 
 
-@app.command()
-def test(args: Annotated[list[str] | None, typer.Argument(help="Extra pytest arguments.")] = None) -> None:
-    """Run every test: unit, integration (real Postgres + broker) and end-to-end (service processes)."""
-    ensure_chromium()
-    command = [sys.executable, "-m", "pytest", *(args or [])]
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def test(ctx: typer.Context) -> None:
+    """Run every test: unit, integration (real Postgres + broker) and end-to-end (service processes).
+
+    Every argument goes to pytest as given, e.g. `./ruggengraat test -k relay -x` or `./ruggengraat test tests/unit`.
+    """
+    ensure_test_programs()
+    command = [sys.executable, "-m", "pytest", *ctx.args]
     raise typer.Exit(subprocess.call(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}))
 
 
@@ -98,31 +180,30 @@ def token(
 def retention_due(
     as_of: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD); defaults to today")] = None,
 ) -> None:
-    """List the patient records due for destruction (20 years after the last treatment, WGBO)."""
-    import asyncio
+    """List the patient records due for destruction (20 years after the last treatment, WGBO).
+
+    Reads DATABASE_URL, or else the system that `./ruggengraat up` or `demo` runs."""
     from datetime import date
 
     from rich.table import Table
 
     from services.intake.retention import list_retention_due
-    from services.intake.settings import IntakeSettings
     from shared.db import create_pool
 
-    settings = IntakeSettings()
     try:
         day = date.fromisoformat(as_of) if as_of else date.today()
-    except ValueError as error:
-        console.print(f"[red]as-of: {as_of!r} is not a date (YYYY-MM-DD)[/]")
-        raise typer.Exit(2) from error
+    except ValueError:
+        fail(f"as-of: {as_of!r} is not a date (YYYY-MM-DD)", 2)
+    url = database_url()
 
     async def listing():
-        pool = await create_pool(settings.require_database_url(), "intake", min_size=1, max_size=2)
+        pool = await create_pool(url, "intake", min_size=1, max_size=2)
         try:
             return await list_retention_due(pool, day)
         finally:
             await pool.close()
 
-    due = asyncio.run(listing())
+    due = run_against_database(listing)
     table = Table(title=f"Due for destruction on {day.isoformat()}: {len(due)}")
     table.add_column("patient (pseudonym)", no_wrap=True, min_width=36)
     for column in ("practice", "last treatment", "due since"):
@@ -137,24 +218,24 @@ PROJECTIONS = {"pathway": ("services.pathway.projection", "EpisodeView"), "repor
 
 @app.command()
 def replay(service: Annotated[str, typer.Argument(help=f"One of: {', '.join(PROJECTIONS)}")]) -> None:
-    """Rebuild a service's read model from its event store (DATABASE_URL), with a progress bar."""
-    import asyncio
+    """Rebuild a service's read model from its event store, with a progress bar.
+
+    Reads DATABASE_URL, or else the system that `./ruggengraat up` or `demo` runs."""
     import importlib
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from shared.db import create_pool
     from shared.events import REGISTRY
-    from shared.settings import ServiceSettings
     from shared.store.event_store import EventStore
     from shared.store.projection import ProjectionRunner
 
     if service not in PROJECTIONS:
-        console.print(f"[red]service: {service!r} has no read model to replay; known: {', '.join(PROJECTIONS)}[/]")
-        raise typer.Exit(2)
+        fail(f"service: {service!r} has no read model to replay; known: {', '.join(PROJECTIONS)}", 2)
+    url = database_url()
 
     async def rebuild() -> int:
-        pool = await create_pool(ServiceSettings().require_database_url(), service, min_size=1, max_size=2)
+        pool = await create_pool(url, service, min_size=1, max_size=2)
         try:
             with Progress(
                 TextColumn(f"[bold]{service}[/]"),
@@ -178,7 +259,7 @@ def replay(service: Annotated[str, typer.Argument(help=f"One of: {', '.join(PROJ
         finally:
             await pool.close()
 
-    console.print(f"replayed {asyncio.run(rebuild())} events into the {service} read model")
+    console.print(f"replayed {run_against_database(rebuild)} events into the {service} read model")
 
 
 @app.command()
@@ -258,4 +339,4 @@ def schemas(check: bool = typer.Option(False, help="Fail when the checked-in fil
 
 
 if __name__ == "__main__":
-    app()
+    app(prog_name="./ruggengraat")

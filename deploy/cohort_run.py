@@ -3,8 +3,8 @@ clock a week at a time, and summarises what the pathway decided."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,9 +22,18 @@ WEEKS = 12
 
 class CohortRun:
     def __init__(
-        self, console: Console, intake: str, pathway: str, clock_file: Path, practices: list[str], referrer: str
+        self,
+        console: Console,
+        intake: str,
+        pathway: str,
+        clock_file: Path,
+        practices: list[str],
+        referrer: str,
+        settle: Callable[[], None],
     ) -> None:
+        """`settle` returns once the pathway caught up with what was recorded and with the clock (demo.Settle)."""
         self.console = console
+        self.settle = settle
         self.intake = httpx.Client(base_url=intake, timeout=30)
         self.pathway = httpx.Client(base_url=pathway, timeout=30)
         self.clock_file = clock_file
@@ -37,8 +46,11 @@ class CohortRun:
         return (datetime.now(UTC) + self.offset).date()
 
     def advance(self, days: int) -> None:
+        """Move the shared clock once the pathway handled this week, and return once its timers caught up."""
+        self.settle()
         self.offset += timedelta(days=days)
         OffsetFileClock.write_offset(self.clock_file, self.offset)
+        self.settle()
 
     def register(self) -> None:
         """The practices with their physiotherapists and the verwijzer, as letters name them (intake's register)."""
@@ -64,7 +76,6 @@ class CohortRun:
                 for patient in patients:
                     self.act(patient, week)
                     progress.advance(task)
-                time.sleep(0.3)  # let the pathway and its timers catch up before time moves on
                 self.advance(7)
         return patients
 
@@ -87,7 +98,7 @@ class CohortRun:
                 patient.closed = True
 
     def summary(self, patients: list[DemoPatient]) -> None:
-        time.sleep(1.0)
+        self.settle()
         decided: Counter[str] = Counter()
         beloop: Counter[str] = Counter()
         escalations: Counter[str] = Counter()

@@ -6,7 +6,6 @@ and the network's dashboard shows trends over months and funnel plots with somet
 from __future__ import annotations
 
 import random
-import time
 from datetime import timedelta
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -47,6 +46,7 @@ class YearCohortRun(CohortRun):
         patients = generate(seed, size, self.practices, self.referrer)
         starts, late = spread(patients, self.practices, seed)
         total = SPREAD_WEEKS + WEEKS
+        self.settle()
         self.offset = -timedelta(weeks=total)
         OffsetFileClock.write_offset(self.clock_file, self.offset)
         with Progress(
@@ -69,6 +69,5 @@ class YearCohortRun(CohortRun):
                     if patient.index in late and relative == SECOND_EVALUATION_WEEK + 2:
                         self.act(patient, SECOND_EVALUATION_WEEK)  # … and records it two weeks late
                 progress.advance(task)
-                time.sleep(0.3)  # let the pathway and its timers catch up before time moves on
                 self.advance(7)
         return patients

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import signal
+import asyncio
 import subprocess
 import sys
 import time
@@ -11,37 +11,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from rich.console import Console
-from rich.table import Table
 
 from deploy.cohort_year import YearCohortRun
 from deploy.local import (
+    DEV_CALLERS,
     SERVICES,
     LocalSystem,
     dev_headers,
-    embedded_infrastructure,
     free_port,
+    interrupt_on_signals,
+    launched,
     stop_process,
+    wait_for_port,
 )
 from shared.clock import OffsetFileClock
 
-PRACTICE_AGB = "04123456"
-REFERRER_AGB = "01234567"
-
-DEFAULT_PORTS = {"intake": 8001, "pathway": 8002, "reporting": 8003, "notifications": 8004}
-
-
-def _port(preferred: int) -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
-        try:
-            s.bind(("127.0.0.1", preferred))
-            return preferred
-        except OSError:
-            return free_port()
+PRACTICE_AGB = DEV_CALLERS["practice"][0]
+REFERRER_AGB = DEV_CALLERS["referrer"][0]
 
 
 def wait_until(what: str, probe: Callable[[], Any], timeout: float = 30.0) -> Any:
@@ -54,73 +43,107 @@ def wait_until(what: str, probe: Callable[[], Any], timeout: float = 30.0) -> An
     raise TimeoutError(f"timed out waiting for {what}")
 
 
+class Settle:
+    """Waits until the pathway has handled every intake event it handles and fired every timer due by the
+    shared clock. The cohort waits for it before and after each move of the clock, so an evaluation recorded
+    in the week it falls due always comes after its `EvaluationDue`, and what the pathway records is a
+    function of the seed, not of how fast the machine is."""
+
+    def __init__(self, database_url: str, clock_file: Path, timeout: float = 120.0) -> None:
+        from deploy.faults.observe import flow
+
+        self.clock = OffsetFileClock(clock_file)
+        self.timeout = timeout
+        self.types = sorted({t for types in flow()[1]["pathway"].values() for t in types})
+        self.runner = asyncio.Runner()
+        self.conn = self.runner.run(asyncpg.connect(database_url))
+
+    def __call__(self) -> None:
+        deadline = time.monotonic() + self.timeout
+        while (left := self.runner.run(self._outstanding())) != (0, 0):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the pathway did not settle: {left[0]} intake events, {left[1]} timers due")
+            time.sleep(0.05)
+
+    async def _outstanding(self) -> tuple[int, int]:
+        row = await self.conn.fetchrow(
+            "SELECT (SELECT count(*) FROM intake.events e WHERE e.event_type = ANY($1::text[])"
+            "   AND NOT EXISTS (SELECT 1 FROM pathway.inbox i WHERE i.event_id = e.event_id)"
+            "   AND NOT EXISTS (SELECT 1 FROM pathway.dead_letters d WHERE d.event_id = e.event_id)) AS unhandled,"
+            " (SELECT count(*) FROM pathway.timers"
+            "   WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $2) AS due",
+            self.types,
+            self.clock.now(),
+        )
+        return row["unhandled"], row["due"]
+
+    def close(self) -> None:
+        self.runner.run(self.conn.close())
+        self.runner.close()
+
+
 class Demo:
     def __init__(self, console: Console, run_dir: Path) -> None:
         self.console = console
         self.run_dir = run_dir
 
     def step(self, text: str) -> None:
-        self.console.print(f"[bold green]✔[/] {text}")
+        self.console.print(f"[bold green]✔[/] {text}", soft_wrap=True)  # URLs whole, never cut or folded
 
     def run(self, *, stay: bool, seed: int = 2026, patients: int = 200) -> None:
-        # Ctrl-C and `kill` both end in the cleanup below, even when started from a shell that ignores SIGINT.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, _interrupt)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        with embedded_infrastructure(self.run_dir) as (database_url, broker):
-            self.step(f"PostgreSQL ready ([dim]{database_url}[/])")
-            self.step(f"Kafka-protocol broker (tansu) ready at [cyan]{broker.bootstrap}[/]")
-            clock_file = self.run_dir / "clock-offset"
-            OffsetFileClock.write_offset(clock_file, timedelta(0))
-            system = LocalSystem(
-                database_url,
-                broker.bootstrap,
-                self.run_dir,
-                extra_env={"CLOCK_OFFSET_FILE": str(clock_file), "TIMER_POLL_INTERVAL_SECONDS": "0.2"},
-            )
-            receiver = None
-            try:
-                system.start(ports={name: _port(port) for name, port in DEFAULT_PORTS.items()})
+        interrupt_on_signals()
+        clock_file = self.run_dir / "clock-offset"
+        env = {"CLOCK_OFFSET_FILE": str(clock_file), "TIMER_POLL_INTERVAL_SECONDS": "0.2"}
+        try:
+            with launched("demo", self.run_dir, env) as system:
+                self.step(f"PostgreSQL ready ([dim]{system.database_url}[/])")
+                self.step(f"Kafka-protocol broker (tansu) ready at [cyan]{system.bootstrap}[/]")
                 for name in SERVICES:
                     self.step(f"{name:<13} ready at [cyan]{system.url(name)}[/]")
-                receiver_port = free_port()
-                receiver = subprocess.Popen(
-                    [sys.executable, "-m", "deploy.receiver", "--port", str(receiver_port)],
-                    stdout=open(self.run_dir / "receiver.log", "ab"),  # noqa: SIM115
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-                self.walk(system, f"http://127.0.0.1:{receiver_port}")
-                self.console.rule(
-                    f"A cohort of {patients} patients referred over a year, twelve weeks each (seed {seed})"
-                )
-                cohort = YearCohortRun(
-                    self.console,
-                    system.url("intake"),
-                    system.url("pathway"),
-                    clock_file,
-                    practices=[PRACTICE_AGB, "04222222", "04333333", "04444444"],
-                    referrer=REFERRER_AGB,
-                )
-                cohort_patients = cohort.run(seed, patients)
-                cohort.summary(cohort_patients)
-                self.show_letters(system, cohort_patients)
-                self.where_to_look(system)
-                if stay:
-                    self.console.print("\n[bold]The system keeps running. Press Ctrl-C to stop every process.[/]")
-                    while True:
-                        time.sleep(3600)
-            except KeyboardInterrupt:
-                self.console.print("\nStopping …")
-            finally:
-                if receiver is not None:
-                    stop_process(receiver)
-                system.stop()
-                self.step("every process stopped")
+                OffsetFileClock.write_offset(clock_file, timedelta(0))
+                self.show(system, clock_file, stay=stay, seed=seed, patients=patients)
+        except KeyboardInterrupt:
+            self.console.print("\nStopped.")
+        self.step("every process stopped")
+
+    def show(self, system: LocalSystem, clock_file: Path, *, stay: bool, seed: int, patients: int) -> None:
+        receiver_port = free_port()
+        receiver = None
+        settle = Settle(system.database_url, clock_file)
+        try:
+            receiver = subprocess.Popen(
+                [sys.executable, "-m", "deploy.receiver", "--port", str(receiver_port)],
+                stdout=open(self.run_dir / "receiver.log", "ab"),  # noqa: SIM115
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            self.walk(system, f"http://127.0.0.1:{receiver_port}")
+            self.console.rule(f"A cohort of {patients} patients referred over a year, twelve weeks each (seed {seed})")
+            cohort = YearCohortRun(
+                self.console,
+                system.url("intake"),
+                system.url("pathway"),
+                clock_file,
+                practices=[PRACTICE_AGB, "04222222", "04333333", "04444444"],
+                referrer=REFERRER_AGB,
+                settle=settle,
+            )
+            cohort_patients = cohort.run(seed, patients)
+            cohort.summary(cohort_patients)
+            self.show_letters(system, cohort_patients)
+            self.where_to_look(system)
+            if stay:
+                self.console.print("\n[bold]The system keeps running. Press Ctrl-C to stop every process.[/]")
+                while True:
+                    time.sleep(3600)
+        except KeyboardInterrupt:
+            self.console.print("\nStopping …")
+        finally:
+            settle.close()
+            if receiver is not None:
+                stop_process(receiver)
 
     def walk(self, system: LocalSystem, receiver_url: str) -> None:
-        from deploy.local import wait_for_port
-
         port = int(receiver_url.rsplit(":", 1)[1])
         wait_for_port("127.0.0.1", port, 15)
         gp_system = dev_headers("referrer", REFERRER_AGB, user="his-gp-1")
@@ -238,33 +261,24 @@ class Demo:
         )
 
     def where_to_look(self, system: LocalSystem) -> None:
-        table = Table(title="Where to look", show_lines=False)
-        table.add_column("what")
-        table.add_column("URL", overflow="fold")  # whole URLs, folded, never cut with …
-        for name in SERVICES:
-            table.add_row(f"{name} API (OpenAPI)", f"{system.url(name)}/docs")
-            table.add_row(f"{name} metrics", f"{system.url(name)}/metrics")
-        table.add_row("intake episode", f"{system.url('intake')}/v1/episodes/{self.episode}")
-        table.add_row("pathway timeline", f"{system.url('pathway')}/v1/episodes/{self.episode}")
-        table.add_row("reporting overview", f"{system.url('reporting')}/v1/episodes/{self.episode}")
-        table.add_row("network dashboard", f"{system.url('reporting')}/network")
-        table.add_row("  its token", "./ruggengraat token --role network --org network")
-        year = datetime.now(UTC).year
-        table.add_row(
-            "visitation report (PDF)",
-            f"{system.url('reporting')}/v1/network/practices/{PRACTICE_AGB}/visitation?year={year}",
-        )
-        table.add_row(
-            "  fetch it",
-            f'curl -H "authorization: Bearer $(./ruggengraat token --role network --org network)"'
-            f" -o visitatie.pdf '{system.url('reporting')}/v1/network/practices/{PRACTICE_AGB}/visitation?year={year}'",
-        )
-        table.add_row("logs", str(self.run_dir))
-        self.console.print(table)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+        reporting = system.url("reporting")
+        visitation = f"{reporting}/v1/network/practices/{PRACTICE_AGB}/visitation?year={datetime.now(UTC).year}"
+        network_token = "$(./ruggengraat token --role network --org network)"
+        rows = [(f"{name} API (OpenAPI)", f"{system.url(name)}/docs") for name in SERVICES]
+        rows += [(f"{name} metrics", f"{system.url(name)}/metrics") for name in SERVICES]
+        rows += [
+            ("intake episode", f"{system.url('intake')}/v1/episodes/{self.episode}"),
+            ("pathway timeline", f"{system.url('pathway')}/v1/episodes/{self.episode}"),
+            ("reporting overview", f"{reporting}/v1/episodes/{self.episode}"),
+            ("network dashboard", f"{reporting}/network"),
+            ("  its token", "./ruggengraat token --role network --org network"),
+            ("visitation report (PDF)", visitation),
+            ("  fetch it", f"curl -H \"authorization: Bearer {network_token}\" -o visitatie.pdf '{visitation}'"),
+            ("logs", str(self.run_dir)),
+        ]
+        self.console.rule("Where to look")
+        for what, where in rows:  # one line each, printed whole (soft wrap) so that they can be copied
+            self.console.print(f"{what:<28} {where}", soft_wrap=True, highlight=False, markup=False)
 
 
 def _json_if_ok(response: httpx.Response) -> Any:

@@ -19,6 +19,20 @@ from pathlib import Path
 import httpx
 
 SERVICES = ("intake", "pathway", "reporting", "notifications")
+#: where `up` and `demo` put their services when the ports are free (else any free port)
+DEFAULT_PORTS = {"intake": 8001, "pathway": 8002, "reporting": 8003, "notifications": 8004}
+ROOT = Path(__file__).resolve().parent.parent
+#: the file a running `up` or `demo` describes itself in, under `run_root()`; removed when it stops
+STATE_FILE = "system.json"
+#: who each role's development token acts for (org, scope), as `up` prints them and the demo uses them
+DEV_CALLERS: dict[str, tuple[str, str | None]] = {
+    "practice": ("04123456", None),
+    "referrer": ("01234567", None),
+    "network": ("network", None),
+    "subscriber": ("gp-his-demo", "referrer:01234567"),
+    "operator": ("ops", None),
+    "service": ("ruggengraat", None),
+}
 
 # The local system runs one worker per service, and a consumer group can use no more workers than a topic has
 # partitions, so one partition is all it can use. More cost tansu CPU on every fetch: measured with the
@@ -35,6 +49,17 @@ def dev_headers(role: str, org: str, *, user: str = "developer", scope: str | No
     from shared.auth import DEVELOPMENT_SECRET, Role, issue_token
 
     return {"authorization": f"Bearer {issue_token(DEVELOPMENT_SECRET, Role(role), org, user, scope=scope)}"}
+
+
+def preferred_port(port: int) -> int:
+    """`port` when it is free (as uvicorn binds: TIME_WAIT is no obstacle), otherwise any free port."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            return free_port()
 
 
 def free_port() -> int:
@@ -405,3 +430,77 @@ def embedded_infrastructure(run_dir: Path) -> Iterator[tuple[str, LocalBroker]]:
             broker.stop()
         if postgres is not None:
             postgres.stop()
+
+
+def run_root() -> Path:
+    """Where the launcher keeps its logs and the running system's state file: RUGGENGRAAT_RUN_DIR, else `.run`."""
+    return Path(os.environ.get("RUGGENGRAAT_RUN_DIR") or ROOT / ".run")
+
+
+def find_running(root: Path | None = None) -> dict | None:
+    """The system a running `up` or `demo` started (its state file), or None when none runs: no file, or the
+    process that wrote it is gone (killed before it could remove the file)."""
+    try:
+        state = json.loads(((root or run_root()) / STATE_FILE).read_text())
+        pid = int(state["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, someone else's
+    return state
+
+
+class AlreadyRunning(RuntimeError):
+    pass
+
+
+@contextlib.contextmanager
+def launched(command: str, run_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[LocalSystem]:
+    """PostgreSQL, the broker and the four services (on `DEFAULT_PORTS` where free), with fresh logs in
+    `run_dir`; described in the state file while they run, so `replay` and `retention-due` find them. Every
+    process it started is stopped on the way out, however that comes."""
+    root = run_root()
+    running = find_running(root)
+    if running is not None:
+        raise AlreadyRunning(
+            f"a system started by `./ruggengraat {running['command']}` (pid {running['pid']}) is running; stop it first"
+        )
+    shutil.rmtree(run_dir, ignore_errors=True)  # every run starts with fresh logs
+    run_dir.mkdir(parents=True)
+    root.mkdir(parents=True, exist_ok=True)
+    state = root / STATE_FILE
+    with embedded_infrastructure(run_dir) as (database_url, broker):
+        system = LocalSystem(database_url, broker.bootstrap, run_dir, extra_env=extra_env or {})
+        try:
+            system.start(ports={name: preferred_port(port) for name, port in DEFAULT_PORTS.items()})
+            description = {
+                "pid": os.getpid(),
+                "command": command,
+                "database_url": database_url,
+                "bootstrap": broker.bootstrap,
+                "urls": {name: system.url(name) for name in SERVICES},
+                "logs": str(run_dir),
+            }
+            tmp = state.with_suffix(".tmp")
+            tmp.write_text(json.dumps(description, indent=2))
+            os.replace(tmp, state)
+            yield system
+        finally:
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                if json.loads(state.read_text())["pid"] == os.getpid():
+                    state.unlink()
+            system.stop()
+
+
+def interrupt_on_signals() -> None:
+    """Ctrl-C and `kill` both raise KeyboardInterrupt, even when started from a shell that ignores SIGINT."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
