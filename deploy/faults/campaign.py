@@ -454,13 +454,21 @@ async def _liveness(rig: Rig) -> None:
                 for index, url in enumerate(rig.system.urls(name)):
                     if rig.now() - started.get((name, index), float("-inf")) < LIVENESS_GRACE_SECONDS:
                         continue
+                    stalled: list[str] = []
                     try:
-                        failed = (await client.get(f"{url}/health")).status_code == 503
-                    except httpx.HTTPError:
-                        failed = False
-                    failures[name, index] = failures[name, index] + 1 if failed else 0
+                        answer = await client.get(f"{url}/health")
+                        if answer.status_code == 503:
+                            stalled = answer.json().get("stalled") or ["?"]
+                    except (httpx.HTTPError, ValueError):
+                        pass
+                    failures[name, index] = failures[name, index] + 1 if stalled else 0
                     if failures[name, index] >= LIVENESS_FAILURES:
-                        rig.mark(f"liveness probe failed: orchestrator restarts {name} #{index + 1}")
+                        rig.mark(
+                            f"liveness probe failed ({', '.join(map(str, stalled))} stalled):"
+                            f" orchestrator restarts {name} #{index + 1}"
+                        )
+                        # As kubelet does: the container is killed, then started again.
+                        await asyncio.to_thread(rig.system.kill, name, index)
                         await asyncio.to_thread(rig.system.restart, name, index)
                         rig.orchestrator_restarts += 1
                         failures[name, index] = 0

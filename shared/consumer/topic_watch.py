@@ -52,6 +52,8 @@ class TopicWatch:
         self.handle = handle
         self.fetched_unhandled = fetched_unhandled  # records fetched here that nothing handled yet
         self._admin: KafkaAdminClient | None = None
+        self._waiting_before: dict[tuple[str, int], tuple[int, int]] = {}  # at the last look
+        self._waiting_logged: dict[tuple[str, int], tuple[int, int]] = {}
 
     async def check(self, recreated: Callable[[str], Awaitable[object]] | None = None) -> list[str]:
         """Look once; hand every recreated topic to `recreated` (by default the one given at construction).
@@ -90,17 +92,28 @@ class TopicWatch:
         return found
 
     def _records_waiting(self, assigned: set[tuple[str, int]]) -> bool:
-        """Whether a partition assigned here has records past the group's committed offset."""
+        """Whether a partition assigned here has records past the group's committed offset. The same records
+        found waiting at two looks in a row (neither the end nor the commit moved) are logged once."""
         if self.group is None or not assigned:
             return False
         assert self._admin is not None
+        waiting: dict[tuple[str, int], tuple[int, int]] = {}
         for topic in {topic for topic, _ in assigned}:
             partitions = sorted(p for t, p in assigned if t == topic)
             ends = kafka_clients.end_offsets(self._admin, topic, partitions) or {}
             committed = kafka_clients.committed_offsets(self._admin, self.group, topic)
-            if any(ends.get(p, 0) > committed.get(p, 0) for p in partitions):
-                return True
-        return False
+            for p in partitions:
+                if ends.get(p, 0) > committed.get(p, 0):
+                    waiting[topic, p] = (ends.get(p, 0), committed.get(p, 0))
+        if waiting and waiting == self._waiting_before and waiting != self._waiting_logged:
+            log.info(
+                "consumer.records_waiting",
+                consumer=self.consumer_name,
+                partitions={f"{t}[{p}]": {"end": end, "committed": c} for (t, p), (end, c) in waiting.items()},
+            )
+            self._waiting_logged = waiting
+        self._waiting_before = waiting
+        return bool(waiting)
 
     def _close(self) -> None:
         if self._admin is not None:
