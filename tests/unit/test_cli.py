@@ -147,3 +147,26 @@ def test_the_demo_prints_every_url_whole_on_a_narrow_terminal(tmp_path):
     ):
         assert url in text
     assert "…" not in text
+
+
+def test_the_script_hands_every_argument_to_the_cli_unchanged(tmp_path):
+    """`./ruggengraat test -k "relay and not slow"` reaches the CLI as typed (a stand-in for the venv's python)."""
+    import hashlib
+    import shutil
+
+    for name in ("ruggengraat", "pyproject.toml", "constraints.txt"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    pins = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + (ROOT / "constraints.txt").read_bytes())
+    venv = tmp_path / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / f".installed-{pins.hexdigest()[:16]}").touch()  # installed: the script only runs the CLI
+    python = venv / "bin" / "python"
+    python.write_text("#!/bin/sh\nprintf '%s\\n' \"$@\"\n")
+    python.chmod(0o755)
+    done = subprocess.run(
+        ["bash", str(tmp_path / "ruggengraat"), "test", "-k", "relay and not slow", "-x"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.splitlines() == ["-m", "deploy.cli", "test", "-k", "relay and not slow", "-x"]
