@@ -7,7 +7,7 @@ starts Ruggengraat for the session; with RUGGENGRAAT_INTAKE_URL (and the other U
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 from ruggengraat.testing import as_service_request
 
@@ -38,8 +38,12 @@ RADICULAR = {
 }
 
 
+def today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
 def days_ago(days: int) -> str:
-    return (date.today() - timedelta(days=days)).isoformat()
+    return (datetime.now(UTC).date() - timedelta(days=days)).isoformat()
 
 
 def record(practice_client, episode: str, command: str, body: dict) -> None:
@@ -49,10 +53,9 @@ def record(practice_client, episode: str, command: str, body: dict) -> None:
 
 
 def history_and_assessment(practice_client, episode: str, scope: dict) -> None:
-    today = date.today().isoformat()
-    history = {"taken_on": today, "onset_date": days_ago(25), "course": NORMAL_COURSE, "care_context": CARE}
+    history = {"taken_on": today(), "onset_date": days_ago(25), "course": NORMAL_COURSE, "care_context": CARE}
     record(practice_client, episode, "history", history)
-    record(practice_client, episode, "assessment", {"assessed_on": today, "scope": scope})
+    record(practice_client, episode, "assessment", {"assessed_on": today(), "scope": scope})
 
 
 def test_a_referral_is_classified_and_the_start_letter_reaches_the_gp(
@@ -65,10 +68,9 @@ def test_a_referral_is_classified_and_the_start_letter_reaches_the_gp(
     assert classified.data["beloop"] == "normaal" and classified.data["duration_class"] == "acute"
     assert classified.event.get_extension("guidelineversion") == "kngf-lrp-2003"
 
-    today = date.today().isoformat()
     plan = {
-        "agreed_on": today,
-        "start_date": today,
+        "agreed_on": today(),
+        "start_date": today(),
         "interventions": [{"modality": "information_advice", "main_component": True}],
     }
     record(practice_client, episode, "treatment-plan", plan)

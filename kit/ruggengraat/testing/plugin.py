@@ -3,7 +3,8 @@
 - `ruggengraat` (session): the system. With `RUGGENGRAAT_INTAKE_URL` set, the one running there (see
   `connected`); otherwise the four services started for the session (see `started`) and stopped after it.
 - `referrer_client`, `practice_client`, `subscriber_client` (session): a `Caller` per role, acting for the
-  verwijzer, the practice, and the GP system's subscriber (scope `referrer:<AGB>`).
+  verwijzer, the practice, and the GP system's subscriber (scope `referrer:<AGB>`; its id from
+  `RUGGENGRAAT_SUBSCRIBER`, default `gp-system-<AGB>`).
 - `ruggengraat_sink` (session): a `WebhookSink` subscribed to every event type for the verwijzer's episodes.
 """
 

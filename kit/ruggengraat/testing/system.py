@@ -9,7 +9,7 @@ import os
 import random
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,14 +65,13 @@ class Ruggengraat:
 
     def referral(self, **overrides: Any) -> dict[str, Any]:
         """A valid referral (our JSON) from the verwijzer to the practice: a new referral id and patient each time."""
-        today = date.today().isoformat()
+        today = datetime.now(UTC).date().isoformat()
         body = {
             "referral_id": f"KIT-{uuid.uuid4().hex[:12]}",
             "route": "gp_referral",
             "practice_agb": self.practice_agb,
             "referrer_agb": self.referrer_agb,
             "referred_on": today,
-            "symptom_onset": today,
             "patient": {"name": "J. Testpatiënt", "bsn": random_bsn(), "birth_date": "1970-05-17"},
             "request_for_help": "Weer kunnen fietsen",
             "reason": "Aspecifieke lage rugpijn",
