@@ -128,7 +128,12 @@ def access_log_router(owners: OwnerLookup) -> APIRouter:
     patient-level listing at intake gathers from every service)."""
     router = APIRouter(prefix="/v1/access-log", tags=["access log"])
 
-    @router.get("", operation_id="list_access_log", response_model=list[AccessLogEntry])
+    @router.get(
+        "",
+        operation_id="list_access_log",
+        response_model=list[AccessLogEntry],
+        responses={404: {"description": "An episode is not known, or not the caller's"}},
+    )
     async def list_access_log(
         runtime: RuntimeDep,
         caller: Annotated[Caller, allow(Role.PRACTICE, Role.SERVICE)],

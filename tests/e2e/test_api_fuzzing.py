@@ -1,7 +1,13 @@
 """schemathesis against every service's published OpenAPI, with valid tokens of every role, a forged token
-and none: no request may cause a 5xx, and no answer to a stranger may carry another practice's episode."""
+and none: no request may cause a 5xx or get an answer its operation does not document, and no answer to a
+stranger may carry another practice's episode. Then the inputs that got through or cost too much before:
+a 20 MB body and a referral dated years ahead."""
 
 from __future__ import annotations
+
+import socket
+from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -26,7 +32,9 @@ STRANGERS = {
 }
 
 
-async def test_no_route_answers_5xx_or_leaks_an_episode_to_a_stranger(fresh_database, infrastructure, tmp_path):
+async def test_no_route_answers_5xx_or_undocumented_or_leaks_an_episode_to_a_stranger(
+    fresh_database, infrastructure, tmp_path
+):
     with running_system(fresh_database, infrastructure.bootstrap, tmp_path) as system:
         created = httpx.post(
             f"{system.url('intake')}/v1/referrals",
@@ -51,11 +59,14 @@ async def test_no_route_answers_5xx_or_leaks_an_episode_to_a_stranger(fresh_data
                 operations += 1
                 fuzz(result.ok(), service, base, secrets, failures)
         assert operations >= 15
-        assert failures == [], "\n".join(sorted(set(failures))[:20])
+        assert failures == [], "\n".join(sorted(set(failures))[:80])
+        refuses_a_huge_body_before_reading_it(system.url("intake"))
+        refuses_a_referral_dated_in_the_future(system.url("intake"))
 
 
 def fuzz(operation, service: str, base: str, secrets: list[str], failures: list[str]) -> None:
     """Generated requests for one operation, each sent as the owning practice and as every stranger."""
+    documented = set(operation.definition.raw["responses"])
 
     @settings(
         max_examples=12,
@@ -71,8 +82,59 @@ def fuzz(operation, service: str, base: str, secrets: list[str], failures: list[
             label = f"{service} {case.method} {case.formatted_path} as {who}"
             if response.status_code >= 500:
                 failures.append(f"{label}: {response.status_code}")
+            elif str(response.status_code) not in documented:
+                failures.append(f"{label}: {response.status_code} is not documented ({sorted(documented)})")
             # Bytes, not text: PDFs (letters, the visitation report) are answers too.
             if who != "own practice" and any(s.encode() in response.content for s in secrets):
                 failures.append(f"{label}: leaked the episode")
 
     probe()
+
+
+TWENTY_MB = 20 * 1024 * 1024
+
+
+def refuses_a_huge_body_before_reading_it(intake: str) -> None:
+    """A 20 MB body is refused from its Content-Length: the 413 arrives before one byte of it was sent."""
+    address = urlsplit(intake)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as connection:
+        head = (
+            f"POST /v1/referrals HTTP/1.1\r\nHost: {address.netloc}\r\nContent-Type: application/json\r\n"
+            f"Authorization: {referrer()['authorization']}\r\nContent-Length: {TWENTY_MB}\r\n\r\n"
+        )
+        connection.sendall(head.encode())
+        answer = connection.recv(65536).decode(errors="replace")
+    assert answer.startswith("HTTP/1.1 413"), answer[:200]
+    assert "content-type: application/problem+json" in answer.lower()
+
+    def twenty_megabytes():  # chunked, no Content-Length: refused once the limit is passed
+        for _ in range(20):
+            yield b" " * (1024 * 1024)
+
+    streamed = httpx.post(
+        f"{intake}/v1/episodes/00000000-0000-0000-0000-000000000001/history",
+        content=twenty_megabytes(),
+        headers={**practice(), "content-type": "application/json"},
+        timeout=30,
+    )
+    assert streamed.status_code == 413, streamed.text
+    assert streamed.headers["content-type"] == "application/problem+json"
+
+
+def refuses_a_referral_dated_in_the_future(intake: str) -> None:
+    future = date.today() + timedelta(days=3 * 365)
+    refused = httpx.post(
+        f"{intake}/v1/referrals",
+        json={
+            "referral_id": "FUZZ-FUTURE",
+            "route": "gp_referral",
+            "practice_agb": "04123456",
+            "referrer_agb": "01234567",
+            "referred_on": future.isoformat(),
+            "patient": patient(8),
+        },
+        headers=referrer(),
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in refused.json()["errors"]] == ["referred_on"]

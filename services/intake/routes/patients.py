@@ -103,7 +103,8 @@ async def patient_access_log(patient_id: uuid.UUID, runtime: RuntimeDep, caller:
 async def retention_due(
     runtime: RuntimeDep,
     caller: Annotated[Caller, allow(Role.OPERATOR)],
-    as_of: Annotated[date | None, Query(description="Defaults to today")] = None,
+    # Nothing this system holds is older than 1900; earlier days reached before year 1 counting back (a 500).
+    as_of: Annotated[date | None, Query(description="Defaults to today", ge=date(1900, 1, 1))] = None,
 ) -> list[RetentionDue]:
     """Records due for destruction: 20 years after the last treatment and not erased already."""
     return await list_retention_due(runtime.pool, as_of or runtime.clock.now().date())
