@@ -38,9 +38,26 @@ class Outgoing:
     envelope: Envelope
 
 
+# A lease is another process's while it runs: every dispatcher holds a session advisory lock named after its
+# owner for as long as it runs (`hold_owner_lock`), and PostgreSQL drops it the moment that process's
+# connection goes (a SIGKILL included). A lease whose owner holds no such lock is free at once, not only when
+# it lapses; the lapse still frees a lease whose owner's database session lives on but no longer sends.
+_OWNER_LOCK = "hashtextextended('lane-owner:' || {owner}, 0)"
+_LIVE_OWNERS = """
+live_owners AS (
+    SELECT (l.classid::int8 << 32) | l.objid::int8 AS lock_key FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+"""
+_LEASE_FREE = (
+    "({t}lane_lease_until IS NULL OR {t}lane_lease_until < clock_timestamp() OR {t}lane_owner = $2"
+    " OR " + _OWNER_LOCK.format(owner="{t}lane_owner") + " NOT IN (SELECT lock_key FROM live_owners))"
+)
+
 # Head of each active lane: its lowest-numbered pending delivery, else its oldest unnumbered one. A lane is
-# due when that head is due, its breaker lets an attempt through, and no other process holds its lease.
-_DUE_LANES = """
+# due when that head is due, its breaker lets an attempt through, and no other live process holds its lease.
+_DUE_LANES = f"""
+WITH {_LIVE_OWNERS}
 SELECT s.subscription_id
 FROM subscriptions s
 CROSS JOIN LATERAL (
@@ -49,9 +66,26 @@ CROSS JOIN LATERAL (
     ORDER BY d.sequence, d.position LIMIT 1) head
 WHERE s.state = 'active' AND head.next_attempt_at <= $1
   AND (s.breaker_open_until IS NULL OR s.breaker_open_until <= $1)
-  AND (s.lane_lease_until IS NULL OR s.lane_lease_until < clock_timestamp() OR s.lane_owner = $2)
+  AND {_LEASE_FREE.format(t="s.")}
 LIMIT $3
 """
+
+_TAKE_LANE = f"""
+WITH {_LIVE_OWNERS}
+UPDATE subscriptions SET lane_owner = $2, lane_lease_until = clock_timestamp() + make_interval(secs => $3)
+WHERE subscription_id = $1 AND state = 'active' AND {_LEASE_FREE.format(t="")}
+RETURNING endpoint_url, content_mode, secret, previous_secret, previous_secret_until, breaker_failures,
+    breaker_open_until
+"""
+
+
+async def hold_owner_lock(conn: asyncpg.Connection, owner: str) -> None:
+    """Mark `owner` as running for as long as `conn`'s session lasts (or until `release_owner_lock`)."""
+    await conn.execute(f"SELECT pg_advisory_lock({_OWNER_LOCK.format(owner='$1::text')})", owner)
+
+
+async def release_owner_lock(conn: asyncpg.Connection, owner: str) -> None:
+    await conn.execute(f"SELECT pg_advisory_unlock({_OWNER_LOCK.format(owner='$1::text')})", owner)
 
 
 async def due_lanes(conn: asyncpg.Connection, now: datetime, owner: str, limit: int) -> list[uuid.UUID]:
@@ -62,13 +96,9 @@ async def take_lane(
     conn: asyncpg.Connection, subscription_id: uuid.UUID, owner: str, lease_seconds: float
 ) -> Lane | None:
     """Take or extend the lease on an active subscription's lane and read what sending needs; None when
-    another process holds it or the subscription is not active."""
+    another running process holds it or the subscription is not active."""
     row = await conn.fetchrow(
-        "UPDATE subscriptions SET lane_owner = $2, lane_lease_until = clock_timestamp() + make_interval(secs => $3)"
-        " WHERE subscription_id = $1 AND state = 'active'"
-        " AND (lane_owner = $2 OR lane_lease_until IS NULL OR lane_lease_until < clock_timestamp())"
-        " RETURNING endpoint_url, content_mode, secret, previous_secret, previous_secret_until, breaker_failures,"
-        " breaker_open_until",
+        _TAKE_LANE,
         subscription_id,
         owner,
         lease_seconds,

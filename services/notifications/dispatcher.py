@@ -19,6 +19,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
@@ -78,6 +79,25 @@ class Dispatcher:
         if handle is not None:
             self.handle = handle
         self.handle.busy()  # a look for due lanes is due every `dispatch_idle_seconds`
+        async with self._running_as_owner():
+            await self._dispatch(stop)
+
+    @contextlib.asynccontextmanager
+    async def _running_as_owner(self) -> AsyncIterator[None]:
+        """Hold the owner's lock on a connection of its own while dispatching: the leases of this process
+        count as taken only while it runs (a killed process's lanes are free at once, not after the lease)."""
+        conn = await self.pool.acquire()
+        try:
+            await deliveries.hold_owner_lock(conn, self.owner)
+            yield
+        finally:
+            try:
+                await deliveries.release_owner_lock(conn, self.owner)  # pooled connections are not reset
+            except DATABASE_UNAVAILABLE:
+                conn.terminate()  # the session, and with it the lock, ends
+            await self.pool.release(conn)
+
+    async def _dispatch(self, stop: asyncio.Event) -> None:
         last_sweep = 0.0
         try:
             while not stop.is_set():
@@ -142,7 +162,7 @@ class Dispatcher:
     async def _batch(self, subscription_id: uuid.UUID) -> bool:
         """Take the lane, plan, number and send its next deliveries; True when a full batch went out and
         more may be waiting. The lease stays with this process afterwards (its connection stays warm); it
-        lapses by itself when the process is gone, and is handed back on shutdown."""
+        is free as soon as the process is gone (its owner's lock goes with it), and is handed back on shutdown."""
         settings = self.settings
         async with self.pool.acquire() as conn, conn.transaction():
             lane = await deliveries.take_lane(conn, subscription_id, self.owner, settings.lane_lease_seconds)

@@ -180,3 +180,37 @@ async def test_two_dispatchers_never_send_one_subscribers_deliveries_twice_or_ou
             assert [e["subject"] for e in events] == [f"episode-{k}" for k in range(30)]
             assert {e["mode"] for e in events} == {"binary" if n == 1 else "structured"}
             assert receiver.received(f"s{n}")["attempts"] == 30
+
+
+async def test_a_lane_leased_by_a_process_that_is_gone_is_taken_at_once_and_one_leased_by_a_running_one_is_not(
+    pool, other_pool, clock, receiver
+):
+    """A killed notifications process leaves its leases behind for `lane_lease_seconds`; its owner's lock went
+    with its database session, so another process takes its lanes at once. A lease whose owner still runs
+    (holds its lock) stays its own until it lapses."""
+    settings = fast_settings(lane_lease_seconds=600.0)
+    gone = await subscribe(pool, "his-gone", receiver.url("gone"), [REFERRAL], Party.PRACTICE, PRACTICE)
+    held = await subscribe(pool, "his-held", receiver.url("held"), [REFERRAL], Party.PRACTICE, PRACTICE)
+    receiver.configure("gone", secret=gone.secret)
+    receiver.configure("held", secret=held.secret)
+    async with other_pool.acquire() as running:
+        await deliveries.hold_owner_lock(running, "running-elsewhere")
+        try:
+            async with pool.acquire() as conn:
+                for sub, owner in ((gone, "killed-elsewhere"), (held, "running-elsewhere")):
+                    await conn.execute(
+                        "UPDATE subscriptions SET lane_owner = $2,"
+                        " lane_lease_until = clock_timestamp() + interval '10 minutes' WHERE subscription_id = $1",
+                        sub.subscription_id,
+                        owner,
+                    )
+            feed = Feed(pool, clock, settings)
+            async with dispatching(pool, clock, settings, "here"):
+                for n in range(3):
+                    await feed(feed.envelope(sample_referral(PRACTICE), f"episode-{n}"))
+                events = await received(receiver, "gone", 3)
+                assert [e["sequence"] for e in events] == [1, 2, 3]
+                await asyncio.sleep(1.0)  # several looks for due lanes
+                assert (await asyncio.to_thread(receiver.received, "held"))["attempts"] == 0
+        finally:
+            await deliveries.release_owner_lock(running, "running-elsewhere")
