@@ -97,6 +97,6 @@ def all_decisions(value: object) -> list[Decision]:
         return found
     if isinstance(value, tuple):
         return [d for item in value for d in all_decisions(item)]
-    if hasattr(value, "model_fields"):
+    if hasattr(type(value), "model_fields"):
         return [d for name in type(value).model_fields for d in all_decisions(getattr(value, name))]
     return []
