@@ -127,6 +127,7 @@ def _parse(raw: bytes, content_type: str) -> ReceiveReferral:
     response_model=EpisodeCreated,
     responses={
         200: {"description": "The same referral was received before; nothing changed"},
+        409: {"description": "Requests for the same patient kept colliding; nothing changed; send it again"},
         415: {"description": "Neither application/json nor application/fhir+json"},
     },
     openapi_extra={
