@@ -129,5 +129,6 @@ def install_openapi(app: FastAPI, body_limits: Mapping[str, int]) -> None:
             swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon-32x32.png",
-            swagger_ui_parameters={"persistAuthorization": True},
+            # No validator badge: Swagger UI would fetch it from validator.swagger.io.
+            swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
         )
