@@ -22,12 +22,14 @@ WORKDIR /src
 # Dependencies first, from the project metadata and the pins only, so that a code change does not
 # reinstall them. pip cannot install "." without the package sources, so the runtime dependency list is
 # read from pyproject.toml and installed under constraints.txt (which also pins the transitive ones). Only
-# `dependencies`: the extras `local` (embedded PostgreSQL, the tansu broker) and `dev` (test tools) stay out.
+# `dependencies`: the extras `local` (embedded PostgreSQL, the tansu broker) and `dev` (test tools) stay out,
+# and so do the docs page's source maps (7 MB that only a browser's developer tools ask for).
 COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
  && pip install -c constraints.txt -r /tmp/requirements.txt \
- && rm /tmp/requirements.txt
+ && rm /tmp/requirements.txt \
+ && find "$(python -c 'import swagger_ui_bundle; print(swagger_ui_bundle.swagger_ui_path)')" -name '*.map' -delete
 
 # Only the project's packages: the context also holds .git and .venv, which have no place in an image.
 COPY shared ./shared
