@@ -80,6 +80,7 @@ class Relay:
         self._admin: KafkaAdminClient | None = None
         self._republish_until: GlobalPosition | None = None
         self._published: GlobalPosition | None = None  # the checkpoint, once read; None: read it again
+        self._partitions_reported: tuple[str | None, int] | None = None  # (topic id, count) warned about
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -286,12 +287,30 @@ class Relay:
             return True
         if known_id is None and described is not None and described[0] is not None:
             await self._remember_topic_id(described[0])
+        if described is not None:
+            self._report_partition_count(described[0], len(described[1]))
         committed = {
             group: await asyncio.to_thread(kafka_clients.committed_offsets, self._admin, group, topic)
             for group in self.config.consumer_groups
         }
         await self._advance_confirmed(committed)
         return False
+
+    def _report_partition_count(self, topic_id: str | None, count: int) -> None:
+        """Warn (once per topic incarnation) when the topic has another number of partitions than configured:
+        something created it before the relay did (a broker that auto-creates topics on a client's metadata
+        request uses its own default). Order per episode still holds (the producer hashes keys over the
+        partitions the topic has), but the consumers' scaling is sized for `KAFKA_TOPIC_PARTITIONS`."""
+        if count == self.config.partitions or self._partitions_reported == (topic_id, count):
+            return
+        self._partitions_reported = (topic_id, count)
+        log.warning(
+            "relay.partition_count_differs",
+            topic=self.config.topic,
+            partitions=count,
+            configured=self.config.partitions,
+            hint="create the topic before clients use it, or turn off the broker's topic auto-creation",
+        )
 
     async def _remember_topic_id(self, topic_id: str) -> None:
         async with self.pool.acquire() as conn:

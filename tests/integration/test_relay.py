@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
-from kafka import KafkaConsumer
+from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.admin import NewTopic
 from kafka.errors import KafkaError
+from structlog.testing import capture_logs
 
 from shared.clock import ManualClock
 from shared.consumer.dead_letters import Record
@@ -251,3 +253,26 @@ async def test_one_relay_per_topic_publishes_and_a_standing_by_one_takes_over_wh
             await relay.close()
     published = [uuid.UUID(json.loads(r.value)["id"]) for r in records]
     assert sorted(published) == sorted(ids)  # every event, each once
+
+
+async def test_a_topic_with_another_number_of_partitions_than_configured_is_reported_once(store_pool, infrastructure):
+    """A topic something else created first (a broker auto-creating it on a client's metadata request) keeps
+    the broker's partition count: the relay publishes on, and says so once."""
+    topic = unique("relay")
+    admin = KafkaAdminClient(bootstrap_servers=infrastructure.bootstrap)
+    try:
+        admin.create_topics([NewTopic(topic, 5, 1)])
+    finally:
+        admin.close()
+    await write(store_pool, streams=2, per_stream=2)
+    relay = relay_for(store_pool, infrastructure.bootstrap, topic)  # configured for 3 partitions
+    await relay.start()
+    try:
+        with capture_logs() as logs:
+            await drain(relay)
+            await relay.check_broker()
+            await relay.check_broker()
+    finally:
+        await relay.close()
+    warnings = [entry for entry in logs if entry["event"] == "relay.partition_count_differs"]
+    assert [(w["topic"], w["partitions"], w["configured"]) for w in warnings] == [(topic, 5, 3)]
