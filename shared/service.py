@@ -202,8 +202,8 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     )
     app.state.jwt_secret = settings.jwt_secret
     install_problem_handlers(app)
-    install_correlation(app)
     app.add_middleware(BodyLimitMiddleware, limits=definition.body_limits)
+    install_correlation(app)  # the outermost: every answer names its correlation id, a 413 too
     install_openapi(app, definition.body_limits)
     app.include_router(operations_router())
     for router in definition.routers:

@@ -167,6 +167,7 @@ def test_a_body_larger_than_its_route_accepts_is_refused_before_it_is_read():
     declared = client.post(episode, content=b"{}", headers={"content-length": str(20 * 1024 * 1024)})
     assert declared.status_code == 413
     assert declared.headers["content-type"] == PROBLEM
+    assert declared.headers["x-correlation-id"]
     assert declared.json()["detail"] == f"the body has {20 * 1024 * 1024} bytes; at most {DEFAULT_BODY_LIMIT} are read"
 
     # The referral route takes more (FHIR), and its documented 413 says how much.
