@@ -52,6 +52,11 @@ ERROR_DESCRIPTIONS = {
     422: "Invalid request: the fields at fault are named in `errors`",
     503: "The database (or a service this one asks) cannot be reached; nothing changed; try again after Retry-After",
 }
+# The headers those answers carry (shared/auth.py, shared/http.py, and intake's answers when it is away).
+ERROR_HEADERS = {
+    "401": {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}},
+    "503": {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}},
+}
 DOCS_ASSETS = "/docs/assets"
 
 
@@ -96,6 +101,8 @@ def complete(document: dict[str, Any], body_limits: Mapping[str, int]) -> dict[s
                     response["content"] = {PROBLEM: {**content.get(PROBLEM, {}), "schema": PROBLEM_REF}}
                 elif PROBLEM in content:
                     content[PROBLEM].setdefault("schema", PROBLEM_REF)
+                if PROBLEM in response["content"] and status in ERROR_HEADERS:
+                    response.setdefault("headers", ERROR_HEADERS[status])
     return document
 
 

@@ -74,6 +74,10 @@ def test_every_error_answer_is_documented_as_problem_json(app: FastAPI):
         for status, response in responses.items():
             if int(status) >= 400 and path not in OPEN:
                 assert response["content"][PROBLEM]["schema"] == PROBLEM_REF, f"{method.upper()} {path} {status}"
+        if "401" in responses:
+            assert "WWW-Authenticate" in responses["401"]["headers"], f"{method.upper()} {path}"
+        if path not in OPEN:
+            assert "Retry-After" in responses["503"]["headers"], f"{method.upper()} {path}"
 
 
 def test_media_types_are_what_the_routes_send():
