@@ -1,13 +1,15 @@
-"""Pathway's consumer: intake events in, guideline decisions and evaluation plans out.
+"""Pathway's handlers: load → decide (domain) → write (store), one function per event batch or query.
 
+`on_intake_events` is the consumer's: intake events in, guideline decisions and evaluation plans out.
 Events arrive in batches. A batch keeps its copies and parties in one statement each, loads what it needs of
 every episode it touches in three, decides event by event in arrival order (each decision sees the
 episode as it stood after the events before it), and appends every decision in one statement.
+
+`read_episode` and `open_escalations` answer the routes' queries, deciding access with `access`.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,16 +17,20 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from services.pathway import episode_parties, timers
+from services.pathway import access
 from services.pathway.domain.episode_facts import build_facts
 from services.pathway.domain.evaluation_schedule import EVALUATION_DUE
 from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY, evaluate
 from services.pathway.domain.reactions import PathwayMemory, react
+from services.pathway.store import PathwayStore, episodes, timers
+from shared.access_log import Access, Action, log_access
+from shared.auth import Caller
+from shared.clock import Clock
 from shared.consumer.idempotent import BatchHandler, ConsumedEvent
 from shared.events import intake
 from shared.events.pathway import EvaluationCompleted, EvaluationScheduled
 from shared.events.payload import EventPayload
-from shared.store.event_store import PendingEvent
+from shared.store.event_store import PendingEvent, StoredEvent
 from shared.store.unit_of_work import UnitOfWork
 
 RULES = DEFAULT_REGISTRY.get(CURRENT)
@@ -45,22 +51,22 @@ class EpisodeState:
 
 
 async def on_intake_events(events: Sequence[ConsumedEvent], uow: UnitOfWork) -> None:
-    await _keep_copies(uow.conn, events)
-    await episode_parties.record(
+    await episodes.keep_intake_copies(uow.conn, events)
+    await episodes.record_parties(
         uow.conn, [(e.envelope.subject, e.payload) for e in events if isinstance(e.payload, intake.ReferralReceived)]
     )
-    episodes = await _load(uow, list(dict.fromkeys(e.envelope.subject for e in events)))
+    states = await _load(uow, list(dict.fromkeys(e.envelope.subject for e in events)))
     first_timers = await _schedule_first_evaluations(uow.conn, events)
     pending: list[PendingEvent] = []
     for event in events:
-        episode = episodes[event.envelope.subject]
+        episode = states[event.envelope.subject]
         decided = await _decide(uow, episode, event, first_timers)
         episode.decided.extend(decided)
         pending += [
             PendingEvent(event.envelope.subject, p, event.envelope.correlationid, event.envelope.id, RULES.version)
             for p in decided
         ]
-    await uow.append_many({subject: state.version for subject, state in episodes.items()}, pending)
+    await uow.append_many({subject: state.version for subject, state in states.items()}, pending)
 
 
 def _first_evaluation_due(event: ConsumedEvent) -> datetime:
@@ -127,41 +133,58 @@ async def _timers_follow(
     return planned
 
 
-async def _keep_copies(conn: asyncpg.Connection, events: Sequence[ConsumedEvent]) -> None:
-    await conn.execute(
-        "INSERT INTO intake_events (episode_id, stream_version, event_id, event_type, data_version, occurred_at,"
-        " data) SELECT e, v, i, t, d, o, j::jsonb"
-        " FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::int[], $6::timestamptz[], $7::text[])"
-        " AS c(e, v, i, t, d, o, j) ON CONFLICT DO NOTHING",
-        [e.envelope.subject for e in events],
-        [e.envelope.streamversion for e in events],
-        [e.envelope.id for e in events],
-        [e.envelope.type for e in events],
-        [e.envelope.dataversion for e in events],
-        [e.envelope.time for e in events],
-        [json.dumps(e.envelope.data) for e in events],
-    )
-
-
 async def _load(uow: UnitOfWork, episode_ids: list[str]) -> dict[str, EpisodeState]:
     registry = uow.store.registry
     own = await uow.store.read_streams(uow.conn, episode_ids)
-    episodes = {
+    states = {
         episode_id: EpisodeState(
             version=len(own.get(episode_id, [])), decided=[e.payload(registry) for e in own.get(episode_id, [])]
         )
         for episode_id in episode_ids
     }
-    for row in await uow.conn.fetch(
-        "SELECT episode_id, stream_version, event_type, data_version, data::text AS data FROM intake_events"
-        " WHERE episode_id = ANY($1::text[]) ORDER BY episode_id, stream_version",
-        episode_ids,
-    ):
+    for row in await episodes.intake_events_of(uow.conn, episode_ids):
         payload = registry.decode_json(row["event_type"], row["data_version"], row["data"])
-        episodes[row["episode_id"]].intake_events.append((row["stream_version"], payload))
-    for episode_id, referrer_agb in (await episode_parties.referrers_of(uow.conn, episode_ids)).items():
-        episodes[episode_id].referrer_agb = referrer_agb
-    return episodes
+        states[row["episode_id"]].intake_events.append((row["stream_version"], payload))
+    for episode_id, referrer_agb in (await episodes.referrers_of(uow.conn, episode_ids)).items():
+        states[episode_id].referrer_agb = referrer_agb
+    return states
 
 
 INTAKE_EVENTS = BatchHandler(types=(intake.ReferralReceived, *intake.CLINICAL_EVENTS), handle=on_intake_events)
+
+
+@dataclass(frozen=True)
+class EpisodeRecord:
+    """What the pathway holds of one episode: its decisions, planned timers, intake facts and view row."""
+
+    events: list[StoredEvent]
+    planned: list[timers.Timer]
+    facts: list[asyncpg.Record]  # intake events: event_id, event_type, occurred_at, stream_version
+    view: dict | None  # the episode view's row, None until the guideline decided anything
+
+
+async def read_episode(
+    store: PathwayStore, caller: Caller, episode_id: uuid.UUID, clock: Clock
+) -> EpisodeRecord | None:
+    """The episode as the pathway knows it, read in one transaction and logged as read; None when the pathway
+    does not know it or the caller may not see it."""
+    async with store.transaction() as conn:
+        if not access.may_see_episode(caller, await episodes.parties_of(conn, str(episode_id))):
+            return None
+        record = EpisodeRecord(
+            events=await store.events.read_stream(conn, str(episode_id)),
+            planned=await timers.for_episode(conn, str(episode_id)),
+            facts=await episodes.intake_facts_of(conn, str(episode_id)),
+            view=await episodes.view_row_of(conn, str(episode_id)),
+        )
+        await log_access(
+            conn, caller, Access("pathway", Action.READ, "GET /v1/episodes/{episode_id}", episode_id), clock.now()
+        )
+    return record
+
+
+async def open_escalations(store: PathwayStore, caller: Caller) -> list[tuple[str, list[dict]]]:
+    """(episode id, escalations) of the caller's open episodes with escalations."""
+    party, agb = access.escalations_scope(caller)
+    async with store.connection() as conn:
+        return await episodes.open_escalations(conn, party, agb)

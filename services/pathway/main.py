@@ -6,12 +6,12 @@ import functools
 
 from fastapi import APIRouter, FastAPI
 
-from services.pathway import episode_parties
 from services.pathway.handlers import INTAKE_EVENTS
 from services.pathway.projection import EpisodeView
 from services.pathway.routes import episodes, escalations, guideline
 from services.pathway.scheduler import timer_scheduler
 from services.pathway.settings import PathwaySettings
+from services.pathway.store import episodes as episode_tables
 from shared.access_log import access_log_router
 from shared.auth import Role, allow
 from shared.service import Runtime, ServiceDefinition, create_service_app, serve
@@ -24,7 +24,7 @@ guarded_guideline.include_router(guideline.router)
 
 
 async def _episode_parties(conn, episode_id):
-    return await episode_parties.of(conn, str(episode_id))
+    return await episode_tables.parties_of(conn, str(episode_id))
 
 
 def episode_view(runtime: Runtime) -> LoopBody:

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 import asyncpg
 from prometheus_client import Counter, Gauge
 
-from services.pathway import timers
 from services.pathway.domain.evaluation_schedule import (
     EVALUATION_DUE,
     EVALUATION_OVERDUE,
@@ -29,6 +28,7 @@ from services.pathway.domain.evaluation_schedule import (
 )
 from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY
 from services.pathway.settings import PathwaySettings
+from services.pathway.store import timers
 from shared.clock import Clock
 from shared.events.pathway import EvaluationDue, EvaluationOverdue
 from shared.logging import correlation, get_logger

@@ -1,21 +1,18 @@
-"""Pathway read routes: an episode's timeline and its planned evaluations."""
+"""Pathway read routes: an episode's timeline and its planned evaluations (HTTP ↔ `handlers.read_episode`)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from services.pathway import episode_parties, timers
 from services.pathway.domain.evaluation_schedule import EVALUATION_DUE, EVALUATION_OVERDUE
-from shared.access import episode_not_found, require_episode_access
-from shared.access_log import Access, Action, log_access
-from shared.auth import Caller, Role, allow
-from shared.service import RuntimeDep
+from services.pathway.handlers import read_episode
+from services.pathway.routes.dependencies import ReaderDep
+from shared.access import episode_not_found
 
 router = APIRouter(prefix="/v1/episodes", tags=["episodes"])
 
@@ -65,36 +62,17 @@ class PathwayEpisode(BaseModel):
 
 
 @router.get("/{episode_id}", operation_id="get_pathway_episode", response_model=PathwayEpisode)
-async def get_episode(
-    episode_id: uuid.UUID, runtime: RuntimeDep, caller: Annotated[Caller, allow(Role.PRACTICE, Role.REFERRER)]
-) -> PathwayEpisode:
+async def get_episode(episode_id: uuid.UUID, reader: ReaderDep) -> PathwayEpisode:
     """The pathway's view of an episode: every decision it recorded and the evaluations it planned."""
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        parties = await episode_parties.of(conn, str(episode_id))
-        if parties is None:
-            raise episode_not_found(episode_id)
-        require_episode_access(caller, episode_id, *parties)
-        events = await runtime.store.read_stream(conn, str(episode_id))
-        planned = await timers.for_episode(conn, str(episode_id))
-        facts = await conn.fetch(
-            "SELECT event_id, event_type, occurred_at, stream_version FROM intake_events WHERE episode_id = $1",
-            str(episode_id),
-        )
-        view = await conn.fetchrow("SELECT * FROM episode_view WHERE episode_id = $1", str(episode_id))
-        await log_access(
-            conn,
-            caller,
-            Access("pathway", Action.READ, "GET /v1/episodes/{episode_id}", episode_id),
-            runtime.clock.now(),
-        )
+    record = await read_episode(reader.store, reader.caller, episode_id, reader.clock)
+    if record is None:
+        raise episode_not_found(episode_id)
+    view, facts, events, planned = record.view, record.facts, record.events, record.planned
     # An evaluation's overdue check is a timer of its own; here it only marks the evaluation it belongs to.
     overdue = {t.sequence for t in planned if t.kind == EVALUATION_OVERDUE and t.fired_at is not None}
     state = None
     if view is not None:
-        state = EpisodeState(
-            **{k: view[k] for k in EpisodeState.model_fields if k != "escalations"},
-            escalations=json.loads(view["escalations"]),
-        )
+        state = EpisodeState(**{k: view[k] for k in EpisodeState.model_fields})
     timeline = [
         TimelineEntry(
             source="intake",

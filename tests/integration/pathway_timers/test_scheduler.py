@@ -13,9 +13,9 @@ import asyncpg
 import pytest
 from prometheus_client import REGISTRY as METRICS
 
-from services.pathway import timers
 from services.pathway.domain.evaluation_schedule import EVALUATION_DUE, EVALUATION_OVERDUE
 from services.pathway.scheduler import SchedulerConfig, TimerScheduler, evaluation_correlation_id
+from services.pathway.store import timers
 from shared.clock import ManualClock
 from shared.db import create_pool
 from shared.events import REGISTRY

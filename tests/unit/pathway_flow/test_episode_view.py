@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from services.pathway.projection import fold
+from services.pathway.domain.episode_view import fold
 from shared.events.intake import AssessmentCompleted, sample_referral
 from shared.events.pathway import EvaluationCompleted, EvaluationDue, EvaluationScheduled
 from shared.store.event_store import GlobalPosition, StoredEvent
