@@ -187,7 +187,7 @@ def retention_due(
 
     from rich.table import Table
 
-    from services.intake.retention import list_retention_due
+    from services.intake.handlers import list_retention_due
     from shared.db import create_pool
 
     try:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from services.intake import key_store
 from services.intake.settings import IntakeSettings
+from services.intake.store import IntakeStore, patients
 from shared.db import create_pool
 
 
@@ -21,10 +21,10 @@ async def rotate_all(settings: IntakeSettings) -> dict[str, object]:
     """Re-wrap the live keys under the current KEK; what was done, for the operator."""
     pool = await create_pool(settings.require_database_url(), settings.service_name, min_size=1, max_size=1)
     try:
-        async with pool.acquire() as conn:
-            rewrapped = await key_store.rotate(conn, settings.key_encryption())
-            compacted = await key_store.compact(conn)
-            by_kek = dict(await conn.fetch("SELECT kek_id, count(*) FROM patient_keys GROUP BY kek_id"))
+        async with IntakeStore(pool).connection() as conn:
+            rewrapped = await patients.rotate(conn, settings.key_encryption())
+            compacted = await patients.compact(conn)
+            by_kek = await patients.keys_by_kek(conn)
     finally:
         await pool.close()
     current = settings.key_encryption().current

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pydantic import Field, PrivateAttr, model_validator
 
-from services.intake.key_encryption import KeyEncryption, LocalKeyring, parse_keyring
+from services.intake.keys.encryption import KeyEncryption, LocalKeyring, parse_keyring
 from shared.settings import ServiceSettings
 
 DEVELOPMENT_PSEUDONYM_SECRET = "development-only-pseudonym-secret-0123456789abcdef"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from kafka import KafkaAdminClient
 
-from services.intake.key_encryption import WrappedKey
+from services.intake.keys.encryption import WrappedKey
 from services.intake.settings import IntakeSettings
 from tests.conftest import eventually
 from tests.e2e.conftest import Receiver, running_system

@@ -15,11 +15,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.intake import key_store
-from services.intake.key_encryption import KeyUnavailable, WrappedKey, keyring_document, new_kek, parse_keyring
 from services.intake.key_rotation import rotate_all
+from services.intake.keys.encryption import KeyUnavailable, WrappedKey, keyring_document, new_kek, parse_keyring
 from services.intake.routes import episode_commands, patients, referrals
 from services.intake.settings import IntakeSettings
+from services.intake.store import patients as key_store
 from shared.auth import service_headers
 from shared.clock import ManualClock
 from shared.db import open_service_database

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.intake import idempotency
 from services.intake.domain import episode as rules
+from services.intake.domain import idempotency
 from services.intake.domain.activity_labels import NO_ACTIVITIES
 from services.intake.domain.commands import RecordMeasurement, RecordReportConsent, TakeHistory
 from services.intake.handlers import (
@@ -26,7 +26,7 @@ from services.intake.handlers import (
     open_for_command,
     record_command,
 )
-from services.intake.personal_data import bsn_lookup
+from services.intake.keys.sealing import bsn_lookup
 from services.intake.routes import episode_commands, patients, referrals
 from services.intake.settings import IntakeSettings
 from shared.access_log import Access, Action

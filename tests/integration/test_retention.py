@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from deploy.cli import app
-from services.intake.retention import list_retention_due
+from services.intake.handlers import list_retention_due
 from shared.db import open_service_database
 from shared.store.migrate import event_store_migrations, migrations_in
 

@@ -14,7 +14,7 @@ import pytest
 from ruggengraat.testing import Ruggengraat, WebhookSink, as_service_request
 from standardwebhooks.webhooks import Webhook
 
-from services.intake.fhir_referral import to_command
+from services.intake.routes.fhir_referral import to_command
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 BELOOP = "nl.ruggengraat.pathway.BeloopClassified"

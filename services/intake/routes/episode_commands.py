@@ -1,19 +1,22 @@
 """Routes that record what happens in an open episode: translate HTTP to intake commands and back.
 
 Every route takes `If-Match: "<version>"` (optimistic concurrency: 409 when the episode moved on) and
-`Idempotency-Key` (a retry returns the first answer). Only the episode's own practice records.
+`Idempotency-Key` (a retry returns the first answer). Only the episode's own practice records
+(`domain.access.command_scope`). Each route pairs its command with the domain's decision; the handler
+(`handlers.run_episode_command`) loads, lets it decide and writes.
 """
 
 import uuid
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, Header, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.intake.domain import activity_labels
 from services.intake.domain import episode as rules
+from services.intake.domain.access import NotFound
 from services.intake.domain.commands import (
     AgreeTreatmentPlan,
     CloseEpisode,
@@ -26,14 +29,13 @@ from services.intake.domain.commands import (
     TakeHistory,
 )
 from services.intake.domain.episode import Episode, NotAllowed
-from services.intake.handlers import CommandResult, Decide, Sealer, execute_episode_command
+from services.intake.handlers import CommandResult, Decide, Intake, Sealer, run_episode_command
+from services.intake.routes.dependency import IntakeDep
 from shared.access import episode_not_found
 from shared.access_log import Access, Action
 from shared.auth import Caller, Role, allow
 from shared.events.payload import EventPayload
-from shared.http import DomainRejected, correlation_id_of
-from shared.service import Runtime, RuntimeDep
-from shared.store.unit_of_work import UnitOfWork
+from shared.http import DomainRejected
 
 router = APIRouter(prefix="/v1/episodes/{episode_id}", tags=["episode"])
 
@@ -72,8 +74,7 @@ def keyed_route(route: str, episode_id: uuid.UUID) -> str:
 
 
 async def run(
-    runtime: Runtime,
-    request: Request,
+    intake: Intake,
     caller: Caller,
     episode_id: uuid.UUID,
     route: str,
@@ -83,32 +84,28 @@ async def run(
     idempotency_key: str | None,
 ) -> JSONResponse:
     expected = _expected_version(if_match)
-    now = runtime.clock.now()
+    now = intake.now()
 
     def answer_of(result: CommandResult) -> tuple[int, dict]:
         answer = CommandAccepted(episode_id=episode_id, version=result.version, appended=result.appended)
         return (201 if result.appended else 200), answer.model_dump(mode="json")
 
-    async with runtime.pool.acquire() as conn:
-        uow = UnitOfWork(conn, runtime.store, runtime.clock, correlation_id=correlation_id_of(request))
-        try:
-            answered = await execute_episode_command(
-                uow,
-                runtime.settings.key_encryption(),
-                caller,
-                Access("intake", Action.UPDATE, route, episode_id),
-                idempotency_key,
-                (keyed_route(route, episode_id), command),
-                expected,
-                decide,
-                now,
-                answer_of,
-            )
-        except NotAllowed as error:
-            raise DomainRejected(error.reason, error.field) from error
-    if answered is None:
-        raise episode_not_found(episode_id)
-    code, body = answered
+    try:
+        code, body = await run_episode_command(
+            intake,
+            caller,
+            Access("intake", Action.UPDATE, route, episode_id),
+            idempotency_key,
+            (keyed_route(route, episode_id), command),
+            expected,
+            decide,
+            now,
+            answer_of,
+        )
+    except NotAllowed as error:
+        raise DomainRejected(error.reason, error.field) from error
+    except NotFound as error:
+        raise episode_not_found(episode_id) from error
     return JSONResponse(body, status_code=code, headers={"ETag": f'"{body["version"]}"'})
 
 
@@ -188,8 +185,7 @@ def _add_route(path: str, operation_id: str, summary: str, model: type[Command],
     async def endpoint(
         episode_id: uuid.UUID,
         command: model,  # type: ignore[valid-type]
-        runtime: RuntimeDep,
-        request: Request,
+        intake: IntakeDep,
         caller: PracticeDep,
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
@@ -198,7 +194,7 @@ def _add_route(path: str, operation_id: str, summary: str, model: type[Command],
             return decision(episode, command, seal)
 
         route = f"POST {path}"
-        return await run(runtime, request, caller, episode_id, route, command, decide, if_match, idempotency_key)
+        return await run(intake, caller, episode_id, route, command, decide, if_match, idempotency_key)
 
     endpoint.__doc__ = summary
     endpoint.__name__ = operation_id

@@ -1,4 +1,5 @@
-"""Referral routes: translate HTTP to intake commands and back."""
+"""Referral routes: translate HTTP (our JSON, or a FHIR ServiceRequest through `fhir_referral`) to intake's
+commands and queries and back. Who may refer and see: `domain.access`; the rest is the handlers'."""
 
 from __future__ import annotations
 
@@ -12,23 +13,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from services.intake import idempotency
+from services.intake import handlers
+from services.intake.domain import access
 from services.intake.domain.episode import ReceiveReferral, ReferralMismatch
-from services.intake.fhir_referral import AGB, FhirReferralError, to_command
-from services.intake.handlers import (
-    ReferralResult,
-    activity_labels_view,
-    goals_view,
-    handle_receive_referral,
-    load_episode,
-    personal_view,
-)
-from shared.access import episode_not_found, require_episode_access
-from shared.access_log import Access, Action, log_access
+from services.intake.handlers import PersonalDataErased, ReferralResult
+from services.intake.routes.dependency import IntakeDep
+from services.intake.routes.fhir_referral import AGB, FhirReferralError, to_command
+from shared.access import episode_not_found
 from shared.auth import Caller, Role, allow
-from shared.http import DomainRejected, correlation_id_of, inline_schema
-from shared.service import RuntimeDep
-from shared.store.unit_of_work import UnitOfWork
+from shared.http import DomainRejected, inline_schema
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
 
@@ -144,7 +137,7 @@ def _parse(raw: bytes, content_type: str) -> ReceiveReferral:
     },
 )
 async def post_referral(
-    runtime: RuntimeDep,
+    intake: IntakeDep,
     request: Request,
     caller: Annotated[Caller, allow(Role.PRACTICE, Role.REFERRER)],
     idempotency_key: Annotated[
@@ -154,57 +147,36 @@ async def post_referral(
     """Receive a referral (verwijzing) or direct-access registration — our JSON or a FHIR ServiceRequest."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     command = _parse(await request.body(), content_type)
-    if not (
-        caller.acts_for(Role.PRACTICE, command.practice_agb) or caller.acts_for(Role.REFERRER, command.referrer_agb)
-    ):
+    if not access.may_refer(caller, command.practice_agb, command.referrer_agb):
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "a practice registers for itself; a verwijzer refers under its own AGB code"
         )
-    now = runtime.clock.now()
+    now = intake.now()
     _refuse_future_dates(command, content_type, now)
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        uow = UnitOfWork(conn, runtime.store, runtime.clock, correlation_id=correlation_id_of(request))
 
-        async def produce() -> tuple[int, dict]:
-            try:
-                result: ReferralResult = await handle_receive_referral(
-                    command,
-                    uow,
-                    runtime.settings.pseudonym_secret,
-                    runtime.settings.key_encryption(),
-                    caller,
-                    "POST /v1/referrals",
-                    now,
-                )
-            except ReferralMismatch as error:
-                field, _, reason = str(error).partition(": ")
-                raise DomainRejected(reason, field) from error
-            created = EpisodeCreated(episode_id=result.episode_id, patient_id=result.patient_id, version=result.version)
-            return (201 if result.created else 200), created.model_dump(mode="json")
+    def answer_of(result: ReferralResult) -> tuple[int, dict]:
+        created = EpisodeCreated(episode_id=result.episode_id, patient_id=result.patient_id, version=result.version)
+        return (201 if result.created else 200), created.model_dump(mode="json")
 
-        code, body = await idempotency.once(conn, caller, idempotency_key, "POST referrals", command, now, produce)
+    try:
+        code, body = await handlers.receive_referral(intake, command, caller, idempotency_key, now, answer_of)
+    except ReferralMismatch as error:
+        field, _, reason = str(error).partition(": ")
+        raise DomainRejected(reason, field) from error
     return JSONResponse(body, status_code=code)
 
 
 @router.get("/episodes/{episode_id}", operation_id="get_intake_episode", response_model=EpisodeView)
 async def get_episode(
-    episode_id: uuid.UUID, runtime: RuntimeDep, caller: Annotated[Caller, allow(Role.PRACTICE, Role.REFERRER)]
+    episode_id: uuid.UUID, intake: IntakeDep, caller: Annotated[Caller, allow(Role.PRACTICE, Role.REFERRER)]
 ) -> EpisodeView:
     """The episode as intake recorded it, with the patient's personal data unless it was erased."""
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        uow = UnitOfWork(conn, runtime.store, runtime.clock)
-        episode = await load_episode(uow, episode_id)
-        if episode.referral is None:
-            raise episode_not_found(episode_id)
-        referral = episode.referral
-        require_episode_access(caller, episode_id, referral.practice_agb, referral.referrer_agb)
-        personal = await personal_view(uow, runtime.settings.key_encryption(), episode)
-        await log_access(
-            conn,
-            caller,
-            Access("intake", Action.READ, "GET /v1/episodes/{episode_id}", episode_id, referral.patient_id),
-            runtime.clock.now(),
-        )
+    try:
+        episode, personal = await handlers.episode_view(intake, caller, episode_id, "GET /v1/episodes/{episode_id}")
+    except access.NotFound as error:
+        raise episode_not_found(episode_id) from error
+    referral = episode.referral
+    assert referral is not None
     return EpisodeView(
         episode_id=episode_id,
         patient_id=referral.patient_id,
@@ -236,36 +208,22 @@ class LetterData(BaseModel):
     responses={410: {"description": "The patient's personal data was erased"}},
 )
 async def letter_data(
-    episode_id: uuid.UUID, runtime: RuntimeDep, caller: Annotated[Caller, allow(Role.SERVICE)]
+    episode_id: uuid.UUID, intake: IntakeDep, caller: Annotated[Caller, allow(Role.SERVICE)]
 ) -> LetterData:
     """For reporting, when it shows a letter: the patient's name, date of birth, BSN, hulpvraag, goals and activity
     labels; never stored there."""
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        uow = UnitOfWork(conn, runtime.store, runtime.clock)
-        episode = await load_episode(uow, episode_id)
-        if episode.referral is None:
-            raise episode_not_found(episode_id)
-        personal = await personal_view(uow, runtime.settings.key_encryption(), episode)
-        if personal is None:
-            raise HTTPException(status.HTTP_410_GONE, "the patient's personal data was erased at their request")
-        goals = await goals_view(uow, runtime.settings.key_encryption(), episode)
-        activities = await activity_labels_view(uow, runtime.settings.key_encryption(), episode)
-        await log_access(
-            conn,
-            caller,
-            Access(
-                "intake",
-                Action.READ,
-                "GET /v1/episodes/{episode_id}/letter-data",
-                episode_id,
-                episode.referral.patient_id,
-            ),
-            runtime.clock.now(),
-        )
+    route = "GET /v1/episodes/{episode_id}/letter-data"
+    try:
+        found = await handlers.letter_data(intake, caller, episode_id, route)
+    except access.NotFound as error:
+        raise episode_not_found(episode_id) from error
+    except PersonalDataErased as error:
+        raise HTTPException(status.HTTP_410_GONE, "the patient's personal data was erased at their request") from error
+    personal = found.personal
     patient = personal["patient"]
     return LetterData(
         patient={"name": patient["name"], "birth_date": patient["birth_date"], "bsn": patient.get("bsn")},
         request_for_help=personal.get("request_for_help"),
-        goals=goals,
-        activities=activities,
+        goals=found.goals,
+        activities=found.activities,
     )

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from deploy.cli import app
-from services.intake.key_encryption import keyring_document
+from services.intake.keys.encryption import keyring_document
 from services.intake.settings import IntakeSettings
 from shared.auth import ALGORITHM, DEVELOPMENT_SECRET, InvalidToken, Role, issue_token, verify_token
 from shared.settings import ServiceSettings

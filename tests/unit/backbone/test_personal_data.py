@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from services.intake.domain.retention import destruction_due_on, is_due
-from services.intake.personal_data import activity_reference, bsn_lookup, open_sealed, seal
+from services.intake.keys.sealing import activity_reference, bsn_lookup, open_sealed, seal
 
 KEY = AESGCM.generate_key(bit_length=256)
 PATIENT = uuid.uuid4()

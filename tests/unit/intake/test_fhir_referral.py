@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.intake.fhir_referral import FhirReferralError, to_command
+from services.intake.routes.fhir_referral import FhirReferralError, to_command
 
 EXAMPLE = json.loads((Path(__file__).parent / "service_request.json").read_text())
 

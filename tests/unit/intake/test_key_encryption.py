@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from services.intake.key_encryption import KeyUnavailable, WrappedKey, keyring_document, new_kek, parse_keyring
+from services.intake.keys.encryption import KeyUnavailable, WrappedKey, keyring_document, new_kek, parse_keyring
 
 OLD, NEW = new_kek(), new_kek()
 PATIENT = uuid.uuid4()

@@ -3,7 +3,7 @@
 A data key is stored only wrapped, so no database file, WAL segment or backup alone holds a usable key. The
 interface is small on purpose: a KMS or a Vault transit engine fits behind it in production (wrap = encrypt,
 unwrap = decrypt, the key id = the key version); `LocalKeyring` (a file or the environment) is the embedded
-default. Rotation (`key_store.rotate`) re-wraps the live keys under the current KEK, after which the retired
+default. Rotation (`store.patients.rotate`) re-wraps the live keys under the current KEK, after which the retired
 KEK can be destroyed: that is what makes an erasure final for WAL segments and backups that still hold a key
 wrapped under it.
 """

@@ -1,7 +1,10 @@
-"""Patients' data keys at rest (table `patient_keys`): written once and wrapped, found by BSN lookup, deleted and
-compacted away on erasure, re-wrapped on a KEK rotation.
+"""The patients' tables: `patients` (the pseudonym, the practice, the last treatment retention counts from, the
+erasure), `patient_episodes` (which episodes are whose, and who may see them) and `patient_keys`, the patients'
+data keys at rest: written once and wrapped, found by BSN lookup, deleted and compacted away on erasure,
+re-wrapped on a KEK rotation. Every statement on them is here; the one-round-trip statements of a referral and
+of an episode command (`store.episodes`) take theirs from here too.
 
-Why a table of their own: every command on an episode rewrites the patient's row in `patients` (its last
+Why `patient_keys` a table of their own: every command on an episode rewrites the patient's row in `patients` (its last
 treatment, which retention counts from); a key in that row left a copy in every dead row version, in the
 table's file and in the WAL (eight copies of one key in the audit of issue 22). Here a key's row is inserted
 once and never updated by ordinary commands, and erasure deletes it and rewrites the table at once.
@@ -10,13 +13,13 @@ once and never updated by ordinary commands, and erasure deletes it and rewrites
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.intake.key_encryption import KeyEncryption, WrappedKey
+from services.intake.keys.encryption import KeyEncryption, WrappedKey
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -172,7 +175,7 @@ async def settle(conn: asyncpg.Connection, keys: KeyEncryption) -> None:
     """Before intake serves: refuse a keyring that lacks a KEK live keys are wrapped under (retired before the
     rotation re-wrapped them: every request for those patients would fail), wrap any key stored in clear before
     keys were wrapped, and rewrite the keys' table, so that a compaction an erasure could not finish is done."""
-    in_use = dict(await conn.fetch("SELECT kek_id, count(*) FROM patient_keys GROUP BY kek_id"))
+    in_use = await keys_by_kek(conn)
     if missing := {kek_id: n for kek_id, n in in_use.items() if not await keys.holds(kek_id)}:
         raise KeyringIncomplete(
             f"key_encryption_keys: the keyring lacks {sorted(missing)}, which wrap {sum(missing.values())} patients'"
@@ -180,3 +183,41 @@ async def settle(conn: asyncpg.Connection, keys: KeyEncryption) -> None:
         )
     await adopt_unwrapped_keys(conn, keys)
     await compact(conn)
+
+
+async def keys_by_kek(conn: asyncpg.Connection) -> dict[str, int]:
+    """How many live keys each KEK wraps."""
+    return dict(await conn.fetch("SELECT kek_id, count(*) FROM patient_keys GROUP BY kek_id"))
+
+
+async def mark_erased(conn: asyncpg.Connection, patient_id: uuid.UUID, at: datetime, by: str) -> datetime | None:
+    """Record the erasure on the patient's row (the first one stays); when it was erased, None for no such
+    patient."""
+    return await conn.fetchval(
+        "UPDATE patients SET erased_at = coalesce(erased_at, $2), erased_by = coalesce(erased_by, $3)"
+        " WHERE patient_id = $1 RETURNING erased_at",
+        patient_id,
+        at,
+        by,
+    )
+
+
+async def episodes_of(conn: asyncpg.Connection, patient_id: uuid.UUID, *, ordered: bool = False) -> list[uuid.UUID]:
+    """The patient's episodes (`ordered`: by id)."""
+    sql = "SELECT episode_id FROM patient_episodes WHERE patient_id = $1"
+    return [r["episode_id"] for r in await conn.fetch(f"{sql} ORDER BY episode_id" if ordered else sql, patient_id)]
+
+
+async def practice_of(conn: asyncpg.Connection, patient_id: uuid.UUID) -> str | None:
+    """The practice the patient is registered with, None for no such patient."""
+    return await conn.fetchval("SELECT practice_agb FROM patients WHERE patient_id = $1", patient_id)
+
+
+async def treated_before(conn: asyncpg.Connection, as_of: date) -> list[asyncpg.Record]:
+    """Patients not erased whose last treatment lies more than 19 full years before `as_of`'s year: a cheap lower
+    bound of those due for destruction (the exact day is `domain.retention`'s), oldest first."""
+    return await conn.fetch(
+        "SELECT patient_id, practice_agb, last_treatment_at FROM patients"
+        " WHERE erased_at IS NULL AND last_treatment_at < $1 ORDER BY last_treatment_at",
+        datetime.combine(date(as_of.year - 19, 1, 1), datetime.min.time()).astimezone(),
+    )
