@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
-from services.reporting.network.facts import minimise
+from services.reporting.domain.network.facts import minimise
 from services.reporting.network.replay import rebuild
 from shared.db import open_service_database
 from shared.events import clinical, intake, pathway
@@ -162,7 +162,7 @@ def cohort(seed: int, events: int) -> Iterator[tuple[uuid.UUID, str, int, EventP
 
 def copy_records(seed: int, events: int) -> list[tuple]:
     """Rows of `network_received_events` as the handler writes them; the kept types only, first `events`."""
-    from services.reporting.network.facts import KEPT_FIELDS
+    from services.reporting.domain.network.facts import KEPT_FIELDS
 
     records = []
     for episode_id, _, version, payload in cohort(seed, events * 2):

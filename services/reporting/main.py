@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.reporting.network import routes as network
 from services.reporting.projections import BATCH_HANDLERS
-from services.reporting.routes import episodes, letters
+from services.reporting.routes import episodes, letters, network
 from services.reporting.settings import ReportingSettings
 from shared.access_log import access_log_router
 from shared.service import ServiceDefinition, create_service_app, serve

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
-from services.reporting.letters.medvri import parse_medvri
+from services.reporting.documents.letters.medvri import parse_medvri
 from tests.conftest import eventually
 from tests.e2e.conftest import running_system
 from tests.e2e.test_episode_flow import CARE, DEVIATING, WITHIN, Clinic, clock_file  # noqa: F401 — fixture

@@ -6,8 +6,8 @@ import uuid
 
 import asyncpg
 
-from services.reporting.letters.content import LetterFacts, compose
-from services.reporting.letters.store import NewLetter, store_letters
+from services.reporting.domain.letters.content import LetterFacts, compose
+from services.reporting.store.letters import NewLetter, store_letters
 from shared.store.unit_of_work import UnitOfWork
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from services.reporting.letters import store
+from services.reporting.store import letters as store
 from shared.consumer.idempotent import BatchHandler, ConsumedEvent
 from shared.events import intake, pathway
 from shared.store.unit_of_work import UnitOfWork

@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from services.reporting.network import store
-from services.reporting.network.facts import KEPT_FIELDS, fold_events, minimise
+from services.reporting.domain.network.facts import KEPT_FIELDS, fold_events, minimise
+from services.reporting.store import network as store
 from shared.consumer.idempotent import BatchHandler, ConsumedEvent
 from shared.store.unit_of_work import UnitOfWork
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import asyncpg
 
-from services.reporting.network import store
-from services.reporting.network.facts import EpisodeFacts, fold_events
+from services.reporting.domain.network.facts import EpisodeFacts, fold_events
+from services.reporting.store import network as store
 
 Progress = Callable[[int, int], None]
 BATCH = 10_000

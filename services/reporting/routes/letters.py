@@ -10,13 +10,13 @@ from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
 
-from services.reporting.letters.content import LetterContent, LetterFacts
+from services.reporting.documents.letters.fhir_document import render_fhir_document
+from services.reporting.documents.letters.html import render_html
+from services.reporting.documents.letters.medvri import render_medvri
+from services.reporting.documents.letters.pdf import render_pdf
+from services.reporting.domain.letters.content import LetterContent, LetterFacts
+from services.reporting.intake_client import UNAVAILABLE, shown_with
 from services.reporting.letters.corrections import compose_correction
-from services.reporting.letters.fhir_document import render_fhir_document
-from services.reporting.letters.intake_client import UNAVAILABLE, shown_with
-from services.reporting.letters.medvri import render_medvri
-from services.reporting.letters.pdf import render_pdf
-from services.reporting.letters.render import render_html
 from shared.access import episode_not_found, require_episode_access
 from shared.access_log import Access, Action, log_access
 from shared.auth import Caller, Role, allow

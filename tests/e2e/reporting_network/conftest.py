@@ -16,7 +16,7 @@ import pytest
 
 from deploy.cohort import DemoPatient, generate, week_actions
 from deploy.local import LocalSystem, dev_headers
-from services.reporting.network.facts import KEPT_TYPES
+from services.reporting.domain.network.facts import KEPT_TYPES
 from shared.clock import OffsetFileClock
 from tests.conftest import created_database, eventually
 from tests.e2e.conftest import running_system

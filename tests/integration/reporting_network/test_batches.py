@@ -16,12 +16,12 @@ from datetime import date, timedelta
 import asyncpg
 import pytest
 
-from services.reporting.letters.episode import LetterEpisode
-from services.reporting.network import store as network_store
-from services.reporting.network.counts import published_cells
-from services.reporting.network.facts import REFERRAL
+from services.reporting.domain.letters.episode import LetterEpisode
+from services.reporting.domain.network.counts import published_cells
+from services.reporting.domain.network.facts import REFERRAL
 from services.reporting.overview import OVERVIEW
 from services.reporting.projections import BATCH_HANDLERS
+from services.reporting.store import network as network_store
 from shared.clock import ManualClock
 from shared.consumer.dead_letters import Record
 from shared.consumer.idempotent import ConsumedEvent, IdempotentConsumer, Outcome

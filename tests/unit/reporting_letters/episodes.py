@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from services.reporting.letters.content import LetterFacts, fold
+from services.reporting.domain.letters.content import LetterFacts, fold
 from shared.events import clinical
 from shared.events.intake import (
     ActivityLogged,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.reporting.letters.content import LetterFacts, compose, fold, letters_due, personalised
-from services.reporting.letters.episode import LetterEpisode
+from services.reporting.domain.letters.content import LetterFacts, compose, fold, letters_due, personalised
+from services.reporting.domain.letters.episode import LetterEpisode
 from shared.events.intake import EpisodeClosed, ReportObjectionRecorded, SessionRecorded
 from shared.events.pathway import EscalationReason
 from tests.unit.reporting_letters.episodes import (

@@ -13,11 +13,11 @@ from pathlib import Path
 import pikepdf
 from fhir.resources.R4B.bundle import Bundle
 
-from services.reporting.letters.content import compose
-from services.reporting.letters.fhir_document import render_fhir_document
-from services.reporting.letters.medvri import parse_medvri, render_medvri
-from services.reporting.letters.pdf import render_pdf
-from services.reporting.letters.render import render_html
+from services.reporting.documents.letters.fhir_document import render_fhir_document
+from services.reporting.documents.letters.html import render_html
+from services.reporting.documents.letters.medvri import parse_medvri, render_medvri
+from services.reporting.documents.letters.pdf import render_pdf
+from services.reporting.domain.letters.content import compose
 from shared.events.intake import ActivityLogged, TreatmentPlanAgreed
 from tests.unit.reporting_letters.episodes import (
     DAY,

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from services.reporting.network.counts import SHAPE
+from services.reporting.domain.network.counts import SHAPE
 
 INF = 10**9
 Key = tuple[str, date, str]  # practice, month, count

@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from services.reporting.network.counts import SHAPE, published_cells
-from services.reporting.network.disclosure import (
+from services.reporting.domain.network.counts import SHAPE, published_cells
+from services.reporting.domain.network.disclosure import (
     BASE,
     Magnitude,
     Split,
@@ -18,7 +18,7 @@ from services.reporting.network.disclosure import (
     round_parts,
     round_table,
 )
-from services.reporting.network.facts import EpisodeSummary
+from services.reporting.domain.network.facts import EpisodeSummary
 
 
 def adjacent(true: int, rounded: int) -> bool:

@@ -13,12 +13,12 @@ from datetime import date
 
 import pytest
 
-from services.reporting.network.counts import COUNTS, SHAPE, PublishedCell, published_cells, raw_cells
-from services.reporting.network.disclosure import BASE
-from services.reporting.network.facts import COURSES, DURATION_CLASSES, ESCALATION_REASONS, EpisodeSummary
-from services.reporting.network.figures import SHOWN_COUNTS, QualityReport, build_report, csv_columns, to_csv
-from services.reporting.network.indicators import INDICATORS, Tally, figures
-from services.reporting.network.outcomes import NPRS_MCIC_POINTS, QBPDS_MCIC_POINTS, change
+from services.reporting.domain.network.counts import COUNTS, SHAPE, PublishedCell, published_cells, raw_cells
+from services.reporting.domain.network.disclosure import BASE
+from services.reporting.domain.network.facts import COURSES, DURATION_CLASSES, ESCALATION_REASONS, EpisodeSummary
+from services.reporting.domain.network.figures import SHOWN_COUNTS, QualityReport, build_report, csv_columns, to_csv
+from services.reporting.domain.network.indicators import INDICATORS, Tally, figures
+from services.reporting.domain.outcomes import NPRS_MCIC_POINTS, QBPDS_MCIC_POINTS, change
 from tests.unit.reporting_network.attacker import Attacker
 
 PRACTICES = ("04000001", "04000002", "04000003")

@@ -8,14 +8,14 @@ import io
 import re
 from datetime import date
 
-from services.reporting.network.counts import published_cells
-from services.reporting.network.facts import COURSES, EpisodeSummary
-from services.reporting.network.figures import build_report, csv_columns, months_between, to_csv
-from services.reporting.network.indicators import MIN_DENOMINATOR, funnel_limits, outside
-from services.reporting.network.outcomes import QBPDS_MCIC_POINTS, change
-from services.reporting.network.visitation import visitation
-from services.reporting.network.visitation_pdf import render_visitation_pdf
-from services.reporting.network.words import labels
+from services.reporting.documents.network.visitation_pdf import render_visitation_pdf
+from services.reporting.domain.network.counts import published_cells
+from services.reporting.domain.network.facts import COURSES, EpisodeSummary
+from services.reporting.domain.network.figures import build_report, csv_columns, months_between, to_csv
+from services.reporting.domain.network.indicators import MIN_DENOMINATOR, funnel_limits, outside
+from services.reporting.domain.network.visitation import visitation
+from services.reporting.domain.network.words import labels
+from services.reporting.domain.outcomes import QBPDS_MCIC_POINTS, change
 
 A, B, C = "04000001", "04000002", "04000003"
 JAN, FEB, MAR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)

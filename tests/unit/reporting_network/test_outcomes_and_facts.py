@@ -7,7 +7,7 @@ import random
 from datetime import date
 from decimal import Decimal
 
-from services.reporting.network.facts import (
+from services.reporting.domain.network.facts import (
     COMPLETED,
     COURSE,
     DUE,
@@ -19,7 +19,7 @@ from services.reporting.network.facts import (
     EpisodeFacts,
     minimise,
 )
-from services.reporting.network.outcomes import NPRS_MCIC_POINTS, QBPDS_MCIC_POINTS, change, psk_means, qbpds_total
+from services.reporting.domain.outcomes import NPRS_MCIC_POINTS, QBPDS_MCIC_POINTS, change, psk_means, qbpds_total
 from shared.events import intake
 from shared.events.clinical import Measurement, PskActivityScore, PskAnswers, QbpdsAnswers
 

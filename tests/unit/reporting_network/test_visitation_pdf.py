@@ -9,11 +9,11 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
-from services.reporting.network.counts import published_cells
-from services.reporting.network.facts import COURSES, DURATION_CLASSES, ESCALATION_REASONS, EpisodeSummary
-from services.reporting.network.outcomes import NPRS_MCIC_POINTS, QBPDS_MCIC_POINTS, change
-from services.reporting.network.visitation import visitation
-from services.reporting.network.visitation_pdf import render_visitation_pdf
+from services.reporting.documents.network.visitation_pdf import render_visitation_pdf
+from services.reporting.domain.network.counts import published_cells
+from services.reporting.domain.network.facts import COURSES, DURATION_CLASSES, ESCALATION_REASONS, EpisodeSummary
+from services.reporting.domain.network.visitation import visitation
+from services.reporting.domain.outcomes import NPRS_MCIC_POINTS, QBPDS_MCIC_POINTS, change
 
 PAGES = Path(__file__).resolve().parents[3] / ".run" / "visitation-pages"
 PRACTICES = ("04000001", "04000002", "04000003", "04000004", "04000005")

@@ -12,9 +12,9 @@ from datetime import datetime
 
 import asyncpg
 
-from services.reporting.episode_rows import lock_episode_rows
-from services.reporting.letters.content import LetterContent, LetterFacts
-from services.reporting.letters.episode import LetterEpisode
+from services.reporting.domain.letters.content import LetterContent, LetterFacts
+from services.reporting.domain.letters.episode import LetterEpisode
+from services.reporting.store.episode_rows import lock_episode_rows
 from shared.events.envelope import Envelope
 from shared.events.reporting import ReportComposed, ReportSent
 from shared.store.event_store import PendingEvent

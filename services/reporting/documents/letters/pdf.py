@@ -25,14 +25,14 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from services.reporting.letters.content import (
+from services.reporting.documents.letters.letterhead import CLOSING, SALUTATION, Letterhead, letterhead
+from services.reporting.domain.letters.content import (
     GradedActivityLine,
     LetterContent,
     Measured,
     activity_names,
     personalised,
 )
-from services.reporting.letters.letterhead import CLOSING, SALUTATION, Letterhead, letterhead
 from shared.practice_register import LetterParties
 
 FONT, BOLD = "Vera", "VeraBd"

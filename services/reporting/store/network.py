@@ -10,9 +10,9 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
-from services.reporting.episode_rows import lock_episode_rows
-from services.reporting.network.facts import EpisodeFacts, EpisodeSummary
-from services.reporting.network.outcomes import Change
+from services.reporting.domain.network.facts import EpisodeFacts, EpisodeSummary
+from services.reporting.domain.outcomes import Change
+from services.reporting.store.episode_rows import lock_episode_rows
 
 EPISODE_COLUMNS = (
     "episode_id",

@@ -15,10 +15,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from services.reporting.network.counts import PublishedCell
-from services.reporting.network.disclosure import BASE
-from services.reporting.network.facts import COURSES, DURATION_CLASSES, ESCALATION_REASONS
-from services.reporting.network.indicators import (
+from services.reporting.domain.network.counts import PublishedCell
+from services.reporting.domain.network.disclosure import BASE
+from services.reporting.domain.network.facts import COURSES, DURATION_CLASSES, ESCALATION_REASONS
+from services.reporting.domain.network.indicators import (
     INDICATORS,
     MIN_DENOMINATOR,
     SHARES,
@@ -28,7 +28,7 @@ from services.reporting.network.indicators import (
     funnel_limits,
     outside,
 )
-from services.reporting.network.words import COURSE, DURATION, INDICATOR, REASON, TERMS, labels
+from services.reporting.domain.network.words import COURSE, DURATION, INDICATOR, REASON, TERMS, labels
 
 METHOD = "controlled rounding to base 5 over the table's splits; every other figure summed from the rounded table"
 #: the counts a reader sees (the other parts of each split follow from these)

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from services.reporting.network.counts import COUNTS, MAGNITUDES, PublishedCell
-from services.reporting.network.outcomes import round_half_up
+from services.reporting.domain.network.counts import COUNTS, MAGNITUDES, PublishedCell
+from services.reporting.domain.outcomes import round_half_up
 
 MIN_DENOMINATOR = 10
 #: funnel plot control limits (two-sided): 95 % and 99.8 %

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from services.reporting.letters.content import LetterContent, LetterFacts, compose, fold, letters_due
+from services.reporting.domain.letters.content import LetterContent, LetterFacts, compose, fold, letters_due
 from shared.events.payload import EventPayload
 
 

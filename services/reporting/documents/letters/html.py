@@ -11,12 +11,13 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from services.reporting.letters.content import LetterContent, personalised
-from services.reporting.letters.letterhead import CLOSING, SALUTATION, letterhead
+from services.reporting.documents.letters.letterhead import CLOSING, SALUTATION, letterhead
+from services.reporting.domain.letters.content import LetterContent, personalised
 from shared.practice_register import LetterParties
 
 _templates = Environment(
-    loader=PackageLoader("services.reporting.letters", "templates"), autoescape=select_autoescape(["html", "j2"])
+    loader=PackageLoader("services.reporting.documents.letters", "templates"),
+    autoescape=select_autoescape(["html", "j2"]),
 )
 
 

@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.reporting.letters import wording as nl
-from services.reporting.network.outcomes import qbpds_total
+from services.reporting.domain.letters import wording as nl
+from services.reporting.domain.outcomes import qbpds_total
 from shared.events.intake import (
     ActivityLogged,
     AssessmentCompleted,

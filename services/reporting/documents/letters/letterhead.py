@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.reporting.letters.wording import iso_to_d
+from services.reporting.domain.letters.wording import iso_to_d
 from shared.practice_register import LetterParties
 
 SALUTATION = "Geachte collega,"

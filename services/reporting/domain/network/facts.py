@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from services.reporting.network.outcomes import (
+from services.reporting.domain.outcomes import (
     NPRS_MCIC_POINTS,
     PSK_MCIC_POINTS,
     QBPDS_MCIC_POINTS,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from services.reporting.network.outcomes import NPRS_MCIC_POINTS, PSK_MCIC_POINTS, QBPDS_MCIC_POINTS, change
+from services.reporting.domain.outcomes import NPRS_MCIC_POINTS, PSK_MCIC_POINTS, QBPDS_MCIC_POINTS, change
 
 PLAN_NL = {
     "information_advice": "informatie en advies over rugpijn",

@@ -9,7 +9,7 @@ import uuid
 import httpx
 from fastapi import HTTPException, status
 
-from services.reporting.letters.content import LetterFacts
+from services.reporting.domain.letters.content import LetterFacts
 from shared.auth import service_headers
 from shared.logging import get_logger
 from shared.practice_register import LetterParties

@@ -14,8 +14,8 @@ from typing import Any
 
 from markupsafe import escape
 
-from services.reporting.letters.content import LetterContent, Measured, personalised
-from services.reporting.letters.letterhead import CLOSING, SALUTATION, letterhead
+from services.reporting.documents.letters.letterhead import CLOSING, SALUTATION, letterhead
+from services.reporting.domain.letters.content import LetterContent, Measured, personalised
 from shared.practice_register import Address, LetterParties
 
 AGB = "http://fhir.nl/fhir/NamingSystem/agb-z"

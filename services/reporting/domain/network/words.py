@@ -3,8 +3,8 @@ page, the CSV headings and the visitation report, so no raw code reaches a reade
 
 from __future__ import annotations
 
-from services.reporting.network.facts import COURSES, DURATION_CLASSES, ESCALATION_REASONS
-from services.reporting.network.indicators import INDICATORS
+from services.reporting.domain.network.facts import COURSES, DURATION_CLASSES, ESCALATION_REASONS
+from services.reporting.domain.network.indicators import INDICATORS
 
 LANGUAGES = ("nl", "en")
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, Literal
 
-from services.reporting.network.counts import PublishedCell
-from services.reporting.network.figures import Block, FigureOut, Frozen, Funnel, Method, TrendPoint, build_report
-from services.reporting.network.indicators import INDICATORS, SHARES
+from services.reporting.domain.network.counts import PublishedCell
+from services.reporting.domain.network.figures import Block, FigureOut, Frozen, Funnel, Method, TrendPoint, build_report
+from services.reporting.domain.network.indicators import INDICATORS, SHARES
 
 #: protocol adherence: what the network's protocol asks of every episode
 ADHERENCE = ("intake_measured", "evaluations_measured", "evaluations_on_time")

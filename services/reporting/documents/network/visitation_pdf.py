@@ -15,10 +15,10 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from services.reporting.network.facts import COURSES, DURATION_CLASSES, ESCALATION_REASONS
-from services.reporting.network.figures import FigureOut, Funnel, TrendPoint
-from services.reporting.network.indicators import BY_KEY
-from services.reporting.network.visitation import Visitation
+from services.reporting.domain.network.facts import COURSES, DURATION_CLASSES, ESCALATION_REASONS
+from services.reporting.domain.network.figures import FigureOut, Funnel, TrendPoint
+from services.reporting.domain.network.indicators import BY_KEY
+from services.reporting.domain.network.visitation import Visitation
 
 PRACTICE_COLOUR = colors.HexColor("#c0504d")
 NETWORK_COLOUR = colors.HexColor("#2f5d8a")

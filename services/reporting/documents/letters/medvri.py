@@ -22,8 +22,8 @@ import warnings
 from datetime import datetime
 from typing import Any
 
-from services.reporting.letters.content import LetterContent, personalised
-from services.reporting.letters.letterhead import CLOSING, SALUTATION, letterhead
+from services.reporting.documents.letters.letterhead import CLOSING, SALUTATION, letterhead
+from services.reporting.domain.letters.content import LetterContent, personalised
 from shared.practice_register import Address, LetterParties
 
 LINE = 70

@@ -14,11 +14,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from fastapi.responses import HTMLResponse
 
-from services.reporting.network import store
-from services.reporting.network.counts import PublishedCell, published_cells
-from services.reporting.network.figures import QualityReport, build_report, to_csv
-from services.reporting.network.visitation import Visitation, visitation
-from services.reporting.network.visitation_pdf import render_visitation_pdf
+from services.reporting.documents.network.visitation_pdf import render_visitation_pdf
+from services.reporting.domain.network.counts import PublishedCell, published_cells
+from services.reporting.domain.network.figures import QualityReport, build_report, to_csv
+from services.reporting.domain.network.visitation import Visitation, visitation
+from services.reporting.store import network as store
 from shared.auth import Caller, Role, allow
 from shared.service import RuntimeDep
 
@@ -143,7 +143,7 @@ async def practice_visitation_pdf(
     )
 
 
-_STATIC = resources.files("services.reporting.network") / "static"
+_STATIC = resources.files("services.reporting.documents") / "dashboard"
 STATIC_FILES = {
     "chart.umd.min.js": "text/javascript; charset=utf-8",
     "dashboard.js": "text/javascript; charset=utf-8",

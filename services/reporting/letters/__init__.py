@@ -1,1 +1,0 @@
-"""Letters to the GP: composed in Dutch from an episode's events, rendered as HTML, PDF and FHIR."""
