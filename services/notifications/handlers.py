@@ -1,31 +1,39 @@
-"""Notifications consumes every event type on the topics it reads: referrals teach it an episode's parties,
+"""Notifications' handlers: load (store) → decide (domain) → write (store), for each consumed batch and for
+the sweep of held events whose cause is overdue.
+
+Notifications consumes every event type on the topics it reads: referrals teach it an episode's parties,
 and every event is kept and fanned out to the subscriptions that want it (or held until it may be).
 
 The events of a consumed batch are received together, in the batch's transaction: one lock statement for
 all their episodes, one query for what is known of them, then (domain/routing.py) runs of events that go
 out at once — kept, matched and delivered a few statements per run — and, one by one in arrival order,
-the events that walk their episode's held events.
+the events that walk their episode's held events (`settle_episode`, by domain/holding.py). A walk runs
+inside the consumer's transaction (with its inbox row) or the sweep's, holding the episode's lock.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 import asyncpg
 
-from services.notifications import received
+from services.notifications.domain.fanout import KeptEvent, agbs, choose
 from services.notifications.domain.filters import EpisodeParties
+from services.notifications.domain.holding import hold_reason
 from services.notifications.domain.routing import Arrival, AtOnce, route
-from services.notifications.episodes import lock_episodes, record_parties
-from services.notifications.fanout import fan_out
-from services.notifications.holds import settle_episode
 from services.notifications.settings import NotificationsSettings
+from services.notifications.store import NotificationsStore, deliveries, escalations, received, subscriptions
+from services.notifications.store.episodes import lock_episodes, parties_of, record_parties
 from shared.consumer.idempotent import BatchHandler, ConsumedEvent
 from shared.events import REGISTRY
 from shared.events.intake import ReferralReceived
 from shared.events.topics import topics_consumed_by
+from shared.logging import get_logger
 from shared.store.unit_of_work import UnitOfWork
+
+log = get_logger(__name__)
 
 
 def batch_handler_for(settings: NotificationsSettings) -> BatchHandler:
@@ -59,6 +67,71 @@ async def receive(
             await record_parties(conn, _learned([arrival]), now)
             if await received.keep(conn, [envelopes[arrival.event_id]], now, causal_hold, fanned_out=False):
                 await settle_episode(conn, arrival.subject, now)
+
+
+async def fan_out(conn: asyncpg.Connection, events: Sequence[tuple[KeptEvent, EpisodeParties]], now: datetime) -> None:
+    """Deliveries for the subscriptions that want each event (in the order of `events`), and an escalation
+    for each referrer's subscriber that gets an EscalatedToReferrer (domain/fanout.py)."""
+    if not events:
+        return
+    candidates = await subscriptions.candidates(
+        conn,
+        list({agb for _, parties in events for agb in agbs(parties)}),
+        list({event.event_type for event, _ in events}),
+    )
+    chosen = choose(events, candidates)
+    await deliveries.add(conn, chosen.deliveries, now)
+    await escalations.add(conn, chosen.escalations)
+
+
+async def settle_episode(conn: asyncpg.Connection, episode_id: str, now: datetime) -> None:
+    """Walk the episode's held events in arrival order, fanning out each that may go now.
+
+    Fanning one out can unblock events of other episodes that wait for it as their cause; those episodes
+    are walked next (each under its own lock).
+    """
+    todo: deque[str] = deque([episode_id])
+    walked_locks = {episode_id}
+    while todo:
+        subject = todo.popleft()
+        if subject not in walked_locks:
+            await lock_episodes(conn, [subject])
+            walked_locks.add(subject)
+        parties = await parties_of(conn, subject)
+        blocked_sources: set[str] = set()
+        progressed = still_held = False
+        for held in await received.held_of(conn, subject):
+            reason = hold_reason(
+                parties_known=parties is not None,
+                earlier_of_same_source_held=held.source in blocked_sources,
+                cause_pending=await received.cause_pending(conn, held.causation_id),
+                cause_deadline_passed=held.hold_until is not None and held.hold_until <= now,
+            )
+            if reason is not None:
+                blocked_sources.add(held.source)
+                still_held = True
+                await received.mark_held(conn, held.event_id, reason)
+                continue
+            assert parties is not None
+            await fan_out(conn, [(held, parties)], now)
+            await received.mark_fanned_out(conn, held.event_id, now)
+            progressed = True
+            todo.extend(await received.episodes_waiting_on(conn, held.event_id, subject))
+        if progressed and still_held:
+            todo.append(subject)  # an event fanned out late in this pass may be the cause of an earlier one
+
+
+async def release_overdue(store: NotificationsStore, now: datetime, limit: int = 100) -> int:
+    """Fan out events whose cause did not arrive before their deadline; returns how many episodes moved."""
+    async with store.connection() as conn:
+        overdue = await received.episodes_past_cause_deadline(conn, now, limit)
+        for subject in overdue:
+            async with conn.transaction():
+                await lock_episodes(conn, [subject])
+                await settle_episode(conn, subject, now)
+        if overdue:
+            log.warning("notifications.cause_hold_expired", episodes=len(overdue))
+    return len(overdue)
 
 
 def _arrival(event: ConsumedEvent) -> Arrival:

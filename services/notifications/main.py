@@ -1,14 +1,20 @@
-"""Notifications wiring: settings, handlers, dispatcher, routes — the one place the service is built."""
+"""Notifications wiring: settings, handlers, the delivery loop, routes — the one place the service is built.
+
+The layout: `domain/` the pure decisions (which subscriptions get an event, holds, a lane's order, what an
+attempt means, retries, the breaker, signing), `store/` every SQL statement, `handlers.py` the consumed
+batches and the hold sweep (load → decide → write), `delivery_loop/` the dispatcher and its HTTP sender,
+`access.py` who may reach what, `routes/` HTTP through one dependency (`routes/dependencies.py`).
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.notifications import episodes
-from services.notifications.dispatcher import delivery_dispatcher
+from services.notifications.delivery_loop.dispatcher import delivery_dispatcher
 from services.notifications.handlers import batch_handler_for
 from services.notifications.routes import deliveries, escalations, subscriptions
 from services.notifications.settings import NotificationsSettings
+from services.notifications.store import episodes
 from shared.access_log import access_log_router
 from shared.service import ServiceDefinition, create_service_app, serve
 

@@ -11,12 +11,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field, model_validator
 
-from services.notifications import deliveries
 from services.notifications.domain.outcome import DeliveryStatus
-from services.notifications.routes.common import OperatorDep, SubscriberDep, own_subscription
-from shared.access_log import Access, Action, log_access
+from services.notifications.routes.dependencies import OperatorDep, SubscriberDep
+from services.notifications.store import deliveries
 from shared.http import DomainRejected
-from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1/subscriptions/{subscription_id}", tags=["deliveries"])
 operations = APIRouter(prefix="/v1", tags=["operations"])
@@ -96,14 +94,6 @@ class DeadLetterView(BaseModel):
     dead_at: datetime | None
 
 
-def _episode_uuid(body: bytes) -> uuid.UUID | None:
-    """The episode an event is about, for the access log (subjects are episode ids)."""
-    try:
-        return uuid.UUID(json.loads(body)["subject"])
-    except (KeyError, ValueError):
-        return None
-
-
 def _limit(limit: int) -> int:
     if not 1 <= limit <= 1000:
         raise DomainRejected("must be between 1 and 1000", "limit")
@@ -113,29 +103,24 @@ def _limit(limit: int) -> int:
 @router.get("/deliveries", operation_id="list_deliveries", response_model=list[DeliveryView])
 async def list_deliveries(
     subscription_id: uuid.UUID,
-    runtime: RuntimeDep,
-    caller: SubscriberDep,
+    subscriber: SubscriberDep,
     status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
     after_sequence: int | None = None,
     limit: int = 100,
 ) -> list[DeliveryView]:
     """The subscription's deliveries: numbered ones in sequence order, then those not sent yet."""
-    await own_subscription(runtime, caller, subscription_id)
-    async with runtime.pool.acquire() as conn:
-        rows = await deliveries.list_for(
-            conn, subscription_id, status=status_, after_sequence=after_sequence, limit=_limit(limit)
-        )
+    await subscriber.own_subscription(subscription_id)
+    rows = await subscriber.store.run(
+        deliveries.list_for, subscription_id, status=status_, after_sequence=after_sequence, limit=_limit(limit)
+    )
     return [DeliveryView(**dict(r)) for r in rows]
 
 
 @router.get("/deliveries/{delivery_id}", operation_id="get_delivery", response_model=DeliveryDetail)
-async def get_delivery(
-    subscription_id: uuid.UUID, delivery_id: uuid.UUID, runtime: RuntimeDep, caller: SubscriberDep
-) -> DeliveryDetail:
+async def get_delivery(subscription_id: uuid.UUID, delivery_id: uuid.UUID, subscriber: SubscriberDep) -> DeliveryDetail:
     """One delivery with every attempt: when, the answer's status, latency and error."""
-    await own_subscription(runtime, caller, subscription_id)
-    async with runtime.pool.acquire() as conn:
-        row, attempts = await deliveries.get_one(conn, subscription_id, delivery_id)
+    await subscriber.own_subscription(subscription_id)
+    row, attempts = await subscriber.store.run(deliveries.get_one, subscription_id, delivery_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"delivery {delivery_id} is not known")
     return DeliveryDetail(**dict(row), attempt_log=[AttemptView(**dict(a)) for a in attempts])
@@ -144,8 +129,7 @@ async def get_delivery(
 @router.get("/events", operation_id="catch_up", response_model=CatchUpPage)
 async def catch_up(
     subscription_id: uuid.UUID,
-    runtime: RuntimeDep,
-    caller: SubscriberDep,
+    subscriber: SubscriberDep,
     since_sequence: int | None = None,
     since_time: datetime | None = None,
     limit: int = 100,
@@ -155,13 +139,18 @@ async def catch_up(
         since_sequence = 0
     if since_time is not None and since_time.tzinfo is None:
         raise DomainRejected("must carry a timezone", "since_time")
-    await own_subscription(runtime, caller, subscription_id)
+    await subscriber.own_subscription(subscription_id)
     limit = _limit(limit)
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        rows = await deliveries.page(conn, subscription_id, since_sequence, since_time, limit)
-        for episode in sorted({_episode_uuid(r["body"]) for r in rows} - {None}):
-            access = Access("notifications", Action.READ, "GET /v1/subscriptions/{subscription_id}/events", episode)
-            await log_access(conn, caller, access, runtime.clock.now())
+    rows = await subscriber.store.run(
+        deliveries.page_read_by,
+        subscriber.caller,
+        "GET /v1/subscriptions/{subscription_id}/events",
+        subscription_id,
+        since_sequence,
+        since_time,
+        limit,
+        subscriber.clock.now(),
+    )
     items = [
         CatchUpItem(
             sequence=r["sequence"], delivery_id=r["delivery_id"], status=r["status"], event=json.loads(r["body"])
@@ -172,57 +161,51 @@ async def catch_up(
 
 
 @router.post("/replay", operation_id="replay", response_model=Requeued, status_code=202)
-async def replay(
-    subscription_id: uuid.UUID, request: ReplayRequest, runtime: RuntimeDep, caller: SubscriberDep
-) -> Requeued:
+async def replay(subscription_id: uuid.UUID, request: ReplayRequest, subscriber: SubscriberDep) -> Requeued:
     """Deliver again everything after a sequence number or since a time, with the original numbers."""
     if request.since_time is not None and request.since_time.tzinfo is None:
         raise DomainRejected("must carry a timezone", "since_time")
-    await own_subscription(runtime, caller, subscription_id)
-    async with runtime.pool.acquire() as conn:
-        sequences = await deliveries.requeue(
-            conn,
-            subscription_id,
-            runtime.clock.now(),
-            since_sequence=request.since_sequence,
-            since_time=request.since_time,
-        )
+    await subscriber.own_subscription(subscription_id)
+    sequences = await subscriber.store.run(
+        deliveries.requeue,
+        subscription_id,
+        subscriber.clock.now(),
+        since_sequence=request.since_sequence,
+        since_time=request.since_time,
+    )
     return Requeued(requeued=len(sequences), sequences=sequences)
 
 
 @router.get("/dead-letters", operation_id="list_dead_letters", response_model=list[DeliveryView])
 async def list_dead_letters(
-    subscription_id: uuid.UUID, runtime: RuntimeDep, caller: SubscriberDep, limit: int = 100
+    subscription_id: uuid.UUID, subscriber: SubscriberDep, limit: int = 100
 ) -> list[DeliveryView]:
     """Deliveries that failed every attempt."""
-    await own_subscription(runtime, caller, subscription_id)
-    async with runtime.pool.acquire() as conn:
-        rows = await deliveries.list_for(
-            conn, subscription_id, status=DeliveryStatus.DEAD, after_sequence=None, limit=_limit(limit)
-        )
+    await subscriber.own_subscription(subscription_id)
+    rows = await subscriber.store.run(
+        deliveries.list_for, subscription_id, status=DeliveryStatus.DEAD, after_sequence=None, limit=_limit(limit)
+    )
     return [DeliveryView(**dict(r)) for r in rows]
 
 
 @router.post("/dead-letters/redrive", operation_id="redrive_dead_letters", response_model=Requeued, status_code=202)
 async def redrive_dead_letters(
-    subscription_id: uuid.UUID, runtime: RuntimeDep, caller: SubscriberDep, request: RedriveRequest | None = None
+    subscription_id: uuid.UUID, subscriber: SubscriberDep, request: RedriveRequest | None = None
 ) -> Requeued:
     """Send dead letters again, with a fresh round of attempts and their original numbers."""
-    await own_subscription(runtime, caller, subscription_id)
-    async with runtime.pool.acquire() as conn:
-        sequences = await deliveries.requeue(
-            conn,
-            subscription_id,
-            runtime.clock.now(),
-            dead_only=True,
-            delivery_ids=request.delivery_ids if request else None,
-        )
+    await subscriber.own_subscription(subscription_id)
+    sequences = await subscriber.store.run(
+        deliveries.requeue,
+        subscription_id,
+        subscriber.clock.now(),
+        dead_only=True,
+        delivery_ids=request.delivery_ids if request else None,
+    )
     return Requeued(requeued=len(sequences), sequences=sequences)
 
 
 @operations.get("/dead-letters", operation_id="list_all_dead_letters", response_model=list[DeadLetterView])
-async def list_all_dead_letters(runtime: RuntimeDep, caller: OperatorDep, limit: int = 100) -> list[DeadLetterView]:
+async def list_all_dead_letters(operator: OperatorDep, limit: int = 100) -> list[DeadLetterView]:
     """Every subscription's dead letters, without the events: for operators, read only."""
-    async with runtime.pool.acquire() as conn:
-        rows = await deliveries.all_dead(conn, _limit(limit))
+    rows = await operator.store.run(deliveries.all_dead, _limit(limit))
     return [DeadLetterView(**dict(r)) for r in rows]

@@ -10,9 +10,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel
 
-from services.notifications import escalations
-from services.notifications.routes.common import SubscriberDep
-from shared.service import RuntimeDep
+from services.notifications.routes.dependencies import SubscriberDep
+from services.notifications.store import escalations
 
 router = APIRouter(prefix="/v1/escalations", tags=["escalations"])
 
@@ -32,18 +31,18 @@ def _view(row) -> EscalationView:
 
 
 @router.get("", operation_id="list_open_escalations", response_model=list[EscalationView])
-async def list_open_escalations(runtime: RuntimeDep, caller: SubscriberDep) -> list[EscalationView]:
+async def list_open_escalations(subscriber: SubscriberDep) -> list[EscalationView]:
     """Escalations to the caller (as verwijzer) not acknowledged yet, oldest first."""
-    async with runtime.pool.acquire() as conn:
-        rows = await escalations.open_for(conn, caller.org)
+    rows = await subscriber.store.run(escalations.open_for, subscriber.owner)
     return [_view(r) for r in rows]
 
 
 @router.post("/{event_id}/acknowledge", operation_id="acknowledge_escalation", response_model=EscalationView)
-async def acknowledge_escalation(event_id: uuid.UUID, runtime: RuntimeDep, caller: SubscriberDep) -> EscalationView:
+async def acknowledge_escalation(event_id: uuid.UUID, subscriber: SubscriberDep) -> EscalationView:
     """Mark the escalation as seen by the verwijzer; it leaves the open list (repeating changes nothing)."""
-    async with runtime.pool.acquire() as conn:
-        row = await escalations.acknowledge(conn, caller.org, event_id, caller.user, runtime.clock.now())
+    row = await subscriber.store.run(
+        escalations.acknowledge, subscriber.owner, event_id, subscriber.caller.user, subscriber.clock.now()
+    )
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"escalation {event_id} is not known")
     return _view(row)

@@ -14,15 +14,15 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, Field, field_validator
 
-from services.notifications import subscriptions
+from services.notifications import access
 from services.notifications.domain.breaker import BreakerState
 from services.notifications.domain.endpoints import check_endpoint_url, refused_address
-from services.notifications.domain.filters import AGB, Filter, Party, parse_scope, within_scope
+from services.notifications.domain.filters import AGB, Filter, Party
 from services.notifications.domain.messages import ContentMode
-from services.notifications.routes.common import SubscriberDep, own_subscription, settings_of
+from services.notifications.routes.dependencies import Access, SubscriberDep
+from services.notifications.store import subscriptions
 from shared.events import REGISTRY
 from shared.http import DomainRejected
-from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 
@@ -120,89 +120,86 @@ async def _refused_by_resolution(url: str, allow_loopback: bool) -> str | None:
 
 
 @router.post("", operation_id="create_subscription", status_code=201, response_model=SubscriptionCreated)
-async def create_subscription(
-    request: SubscriptionRequest, runtime: RuntimeDep, caller: SubscriberDep
-) -> SubscriptionCreated:
+async def create_subscription(request: SubscriptionRequest, subscriber: SubscriberDep) -> SubscriptionCreated:
     """Register an endpoint for event types of the episodes in a filter; the answer holds the signing secret."""
-    wanted = Filter(Party(request.filter.party), request.filter.agb) if request.filter else parse_scope(caller.scope)
-    if wanted is None or not within_scope(wanted, caller.scope):
+    requested = Filter(Party(request.filter.party), request.filter.agb) if request.filter else None
+    wanted = access.subscription_filter(subscriber.caller, requested)
+    if wanted is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "filter: outside the scope of the caller's credentials")
-    development = settings_of(runtime).environment == "development"
+    development = subscriber.settings.environment == "development"
     refused = check_endpoint_url(request.endpoint_url, allow_loopback=development)
     if refused is None and not development:
         refused = await _refused_by_resolution(request.endpoint_url, allow_loopback=False)
     if refused:
         raise DomainRejected(refused, "endpoint_url")
-    now = runtime.clock.now()
-    async with runtime.pool.acquire() as conn:
-        sub = await subscriptions.create(
-            conn, caller.org, request.endpoint_url, request.event_types, wanted, request.content_mode, now
-        )
+    now = subscriber.clock.now()
+    sub = await subscriber.store.run(
+        subscriptions.create,
+        subscriber.owner,
+        request.endpoint_url,
+        request.event_types,
+        wanted,
+        request.content_mode,
+        now,
+    )
     return SubscriptionCreated(**view(sub, now), secret=sub.secret)
 
 
 @router.get("", operation_id="list_subscriptions", response_model=list[SubscriptionView])
-async def list_subscriptions(runtime: RuntimeDep, caller: SubscriberDep) -> list[SubscriptionView]:
+async def list_subscriptions(subscriber: SubscriberDep) -> list[SubscriptionView]:
     """The caller's subscriptions, without their secrets."""
-    async with runtime.pool.acquire() as conn:
-        found = await subscriptions.list_own(conn, caller.org)
-    now = runtime.clock.now()
+    found = await subscriber.store.run(subscriptions.list_own, subscriber.owner)
+    now = subscriber.clock.now()
     return [SubscriptionView(**view(s, now)) for s in found]
 
 
 @router.get("/{subscription_id}", operation_id="get_subscription", response_model=SubscriptionView)
-async def get_subscription(subscription_id: uuid.UUID, runtime: RuntimeDep, caller: SubscriberDep) -> SubscriptionView:
+async def get_subscription(subscription_id: uuid.UUID, subscriber: SubscriberDep) -> SubscriptionView:
     """One of the caller's subscriptions, without its secret."""
-    sub = await own_subscription(runtime, caller, subscription_id)
-    return SubscriptionView(**view(sub, runtime.clock.now()))
+    sub = await subscriber.own_subscription(subscription_id)
+    return SubscriptionView(**view(sub, subscriber.clock.now()))
 
 
-async def _change_state(runtime: Runtime, subscription_id: uuid.UUID, state: str, reason: str | None):
-    async with runtime.pool.acquire() as conn:
-        await subscriptions.set_state(conn, subscription_id, state, reason, runtime.clock.now())
+async def _change_state(subscriber: Access, subscription_id: uuid.UUID, state: str, reason: str | None):
+    async with subscriber.store.connection() as conn:
+        await subscriptions.set_state(conn, subscription_id, state, reason, subscriber.clock.now())
         sub = await subscriptions.get(conn, subscription_id)
     assert sub is not None
-    return SubscriptionView(**view(sub, runtime.clock.now()))
+    return SubscriptionView(**view(sub, subscriber.clock.now()))
 
 
 @router.post("/{subscription_id}/pause", operation_id="pause_subscription", response_model=SubscriptionView)
-async def pause_subscription(
-    subscription_id: uuid.UUID, runtime: RuntimeDep, caller: SubscriberDep
-) -> SubscriptionView:
+async def pause_subscription(subscription_id: uuid.UUID, subscriber: SubscriberDep) -> SubscriptionView:
     """Stop sending; events keep being queued and are sent after resume."""
-    sub = await own_subscription(runtime, caller, subscription_id)
+    sub = await subscriber.own_subscription(subscription_id)
     if sub.state == "gone":
         raise DomainRejected("a deactivated subscription cannot be paused; resume it first", "state")
-    return await _change_state(runtime, subscription_id, "paused", "paused by the subscriber")
+    return await _change_state(subscriber, subscription_id, "paused", "paused by the subscriber")
 
 
 @router.post("/{subscription_id}/resume", operation_id="resume_subscription", response_model=SubscriptionView)
-async def resume_subscription(
-    subscription_id: uuid.UUID, runtime: RuntimeDep, caller: SubscriberDep
-) -> SubscriptionView:
+async def resume_subscription(subscription_id: uuid.UUID, subscriber: SubscriberDep) -> SubscriptionView:
     """Send again (also after a 410 deactivated it); what was queued goes first, in order."""
-    await own_subscription(runtime, caller, subscription_id)
-    return await _change_state(runtime, subscription_id, "active", None)
+    await subscriber.own_subscription(subscription_id)
+    return await _change_state(subscriber, subscription_id, "active", None)
 
 
 @router.delete("/{subscription_id}", operation_id="delete_subscription", status_code=204)
-async def delete_subscription(subscription_id: uuid.UUID, runtime: RuntimeDep, caller: SubscriberDep) -> Response:
+async def delete_subscription(subscription_id: uuid.UUID, subscriber: SubscriberDep) -> Response:
     """Delete the subscription with its deliveries and their attempts."""
-    await own_subscription(runtime, caller, subscription_id)
-    async with runtime.pool.acquire() as conn:
-        await subscriptions.delete(conn, subscription_id)
+    await subscriber.own_subscription(subscription_id)
+    await subscriber.store.run(subscriptions.delete, subscription_id)
     return Response(status_code=204)
 
 
 @router.post("/{subscription_id}/secret/rotate", operation_id="rotate_secret", response_model=SecretRotated)
 async def rotate_secret(
-    subscription_id: uuid.UUID, runtime: RuntimeDep, caller: SubscriberDep, request: RotateRequest | None = None
+    subscription_id: uuid.UUID, subscriber: SubscriberDep, request: RotateRequest | None = None
 ) -> SecretRotated:
     """A new signing secret; deliveries carry signatures by both secrets until the overlap ends."""
-    await own_subscription(runtime, caller, subscription_id)
+    await subscriber.own_subscription(subscription_id)
     seconds = request.overlap_seconds if request and request.overlap_seconds is not None else None
-    overlap = timedelta(seconds=settings_of(runtime).secret_overlap_seconds if seconds is None else seconds)
-    async with runtime.pool.acquire() as conn:
-        sub = await subscriptions.rotate_secret(conn, subscription_id, overlap, runtime.clock.now())
+    overlap = timedelta(seconds=subscriber.settings.secret_overlap_seconds if seconds is None else seconds)
+    sub = await subscriber.store.run(subscriptions.rotate_secret, subscription_id, overlap, subscriber.clock.now())
     assert sub.previous_secret_until is not None
     return SecretRotated(secret=sub.secret, previous_secret_valid_until=sub.previous_secret_until)

@@ -11,11 +11,11 @@ import asyncpg
 import pytest
 
 from deploy.receiver import ReceiverProcess
-from services.notifications import subscriptions
 from services.notifications.domain.filters import Filter, Party
 from services.notifications.domain.messages import ContentMode
 from services.notifications.handlers import batch_handler_for
 from services.notifications.settings import NotificationsSettings
+from services.notifications.store import subscriptions
 from shared.clock import ManualClock
 from shared.consumer.dead_letters import Record
 from shared.consumer.idempotent import IdempotentConsumer, Outcome

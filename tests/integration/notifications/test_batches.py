@@ -8,9 +8,9 @@ import uuid
 import asyncpg
 import pytest
 
-from services.notifications import deliveries
 from services.notifications.domain.filters import Party
 from services.notifications.domain.ordering import ESCALATION_PRIORITY, plan
+from services.notifications.store import lanes as lane_store
 from shared.clock import ManualClock
 from shared.consumer.idempotent import Outcome
 from shared.events import Envelope
@@ -49,8 +49,8 @@ async def outcome_of_everything(pool: asyncpg.Pool, clock: ManualClock) -> dict[
     async with pool.acquire() as conn:
         for sub in await conn.fetch("SELECT subscription_id FROM subscriptions"):
             async with conn.transaction():
-                window = await deliveries.pending_window(conn, sub["subscription_id"], 10_000)
-                await deliveries.number_and_load(conn, sub["subscription_id"], plan(window, clock.now(), 10_000))
+                window = await lane_store.pending_window(conn, sub["subscription_id"], 10_000)
+                await lane_store.number_and_load(conn, sub["subscription_id"], plan(window, clock.now(), 10_000))
         lanes = await conn.fetch(
             "SELECT s.subscriber, d.sequence, d.event_id, d.event_type, d.subject, d.priority, d.causation_id,"
             " d.occurred_at, d.next_attempt_at, d.created_at FROM deliveries d JOIN subscriptions s"

@@ -9,13 +9,13 @@ from datetime import timedelta
 
 import pytest
 
-from services.notifications import deliveries
-from services.notifications.dispatcher import Dispatcher
+from services.notifications.delivery_loop.dispatcher import Dispatcher
+from services.notifications.delivery_loop.sender import USER_AGENT
 from services.notifications.domain.filters import Party
 from services.notifications.domain.messages import ContentMode
 from services.notifications.domain.outcome import DeliveryStatus
-from services.notifications.sender import USER_AGENT
 from services.notifications.settings import NotificationsSettings
+from services.notifications.store import NotificationsStore, deliveries, lanes
 from shared.events.intake import ReferralReceived, sample_referral
 from tests.conftest import eventually
 from tests.integration.notifications.conftest import Feed, fast_settings, subscribe
@@ -29,7 +29,7 @@ PRACTICE = "04111111"
 @contextlib.asynccontextmanager
 async def dispatching(pool, clock, settings: NotificationsSettings, owner: str = "test") -> AsyncIterator[Dispatcher]:
     stop = asyncio.Event()
-    dispatcher = Dispatcher(pool, clock, settings, owner=owner)
+    dispatcher = Dispatcher(NotificationsStore(pool), clock, settings, owner=owner)
     task = asyncio.create_task(dispatcher.run(stop))
     try:
         yield dispatcher
@@ -194,7 +194,7 @@ async def test_a_lane_leased_by_a_process_that_is_gone_is_taken_at_once_and_one_
     receiver.configure("gone", secret=gone.secret)
     receiver.configure("held", secret=held.secret)
     async with other_pool.acquire() as running:
-        await deliveries.hold_owner_lock(running, "running-elsewhere")
+        await lanes.hold_owner_lock(running, "running-elsewhere")
         try:
             async with pool.acquire() as conn:
                 for sub, owner in ((gone, "killed-elsewhere"), (held, "running-elsewhere")):
@@ -213,4 +213,4 @@ async def test_a_lane_leased_by_a_process_that_is_gone_is_taken_at_once_and_one_
                 await asyncio.sleep(1.0)  # several looks for due lanes
                 assert (await asyncio.to_thread(receiver.received, "held"))["attempts"] == 0
         finally:
-            await deliveries.release_owner_lock(running, "running-elsewhere")
+            await lanes.release_owner_lock(running, "running-elsewhere")

@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from services.notifications import holds
 from services.notifications.domain.filters import Party
 from services.notifications.domain.ordering import ESCALATION_PRIORITY
+from services.notifications.handlers import release_overdue
+from services.notifications.store import NotificationsStore
 from shared.events.intake import PatientDataErased, ReferralReceived, sample_referral
 from shared.events.pathway import EscalatedToReferrer, EvaluationScheduled
 from tests.integration.notifications.conftest import REFERRER, Feed, escalation, evaluation, fast_settings, subscribe
@@ -92,15 +93,15 @@ async def test_a_cause_that_never_arrives_holds_its_effect_only_until_the_deadli
     await feed(feed.envelope(sample_referral(PRACTICE), "episode-1"))
     lost_cause = feed.envelope(sample_referral(PRACTICE), "episode-elsewhere")
     await feed(feed.envelope(evaluation(), "episode-1", cause=lost_cause))
-    assert await holds.release_overdue(pool, clock.now() + timedelta(seconds=59)) == 0
+    assert await release_overdue(NotificationsStore(pool), clock.now() + timedelta(seconds=59)) == 0
     assert [d[0] for d in await deliveries_of(pool, sub.subscription_id)] == [REFERRAL]
 
-    assert await holds.release_overdue(pool, clock.now() + timedelta(seconds=60)) == 1
+    assert await release_overdue(NotificationsStore(pool), clock.now() + timedelta(seconds=60)) == 1
     assert [d[0] for d in await deliveries_of(pool, sub.subscription_id)] == [REFERRAL, EVALUATION]
 
 
 async def test_an_escalation_is_urgent_for_the_referrer_and_open_until_acknowledged(pool, clock):
-    from services.notifications import escalations
+    from services.notifications.store import escalations
 
     feed = Feed(pool, clock, fast_settings())
     gp = await subscribe(pool, "gp-r", "http://127.0.0.1:1/r", [REFERRAL, ESCALATION], Party.REFERRER, REFERRER)

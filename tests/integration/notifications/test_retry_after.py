@@ -10,9 +10,10 @@ from itertools import pairwise
 
 import pytest
 
-from services.notifications.dispatcher import Dispatcher
+from services.notifications.delivery_loop.dispatcher import Dispatcher
 from services.notifications.domain.filters import Party
 from services.notifications.settings import NotificationsSettings
+from services.notifications.store import NotificationsStore
 from shared.events.intake import ReferralReceived, sample_referral
 from tests.conftest import eventually
 from tests.integration.notifications.conftest import Feed, fast_settings, subscribe
@@ -26,7 +27,7 @@ PRACTICE = "04111111"
 @contextlib.asynccontextmanager
 async def dispatching(pool, clock, settings: NotificationsSettings) -> AsyncIterator[Dispatcher]:
     stop = asyncio.Event()
-    dispatcher = Dispatcher(pool, clock, settings, owner="test")
+    dispatcher = Dispatcher(NotificationsStore(pool), clock, settings, owner="test")
     task = asyncio.create_task(dispatcher.run(stop))
     try:
         yield dispatcher

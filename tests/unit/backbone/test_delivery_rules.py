@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from services.notifications.domain import retry_policy
-from services.notifications.subscriptions import check_endpoint_url
+from services.notifications.domain.endpoints import check_endpoint_url
 
 
 def test_retries_are_spread_over_more_than_24_hours():

@@ -11,7 +11,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from services.notifications.domain.endpoints import check_endpoint_url
 from services.notifications.domain.messages import ContentMode, render, signed, signing_secrets
-from services.notifications.subscriptions import new_secret
+from services.notifications.store.subscriptions import new_secret
 from shared.events import new_envelope
 from shared.events.intake import sample_referral
 

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from cloudevents.core.bindings.http import HTTPMessage
 
+from services.notifications.delivery_loop.sender import AddressGuard, post
 from services.notifications.domain.retry_policy import parse_retry_after
-from services.notifications.sender import AddressGuard, post
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 

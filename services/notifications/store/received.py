@@ -1,30 +1,19 @@
-"""Notifications' own copy of the events it consumed (received_events): what is known of arrivals, keeping them."""
+"""Notifications' own copy of the events it consumed (received_events): what is known of arrivals, keeping
+them, and the held ones (those not fanned out yet): walking an episode's, marking them, the overdue ones."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
 
+from services.notifications.domain.fanout import KeptEvent
 from services.notifications.domain.filters import EpisodeParties
+from services.notifications.domain.holding import HoldReason
 from services.notifications.domain.routing import Arrival, Known
 from shared.events.envelope import Envelope
-
-
-@dataclass(frozen=True)
-class KeptEvent:
-    event_id: uuid.UUID
-    position: int
-    source: str
-    event_type: str
-    subject: str
-    occurred_at: datetime
-    causation_id: uuid.UUID | None
-    hold_until: datetime | None
-
 
 KEPT_COLUMNS = "event_id, position, source, event_type, subject, occurred_at, causation_id, hold_until"
 
@@ -90,3 +79,54 @@ async def keep(
         now if fanned_out else None,
     )
     return sorted((KeptEvent(**dict(r)) for r in rows), key=lambda e: e.position)
+
+
+async def held_of(conn: asyncpg.Connection, episode_id: str) -> list[KeptEvent]:
+    """The episode's events not fanned out yet, in arrival order."""
+    rows = await conn.fetch(
+        f"SELECT {KEPT_COLUMNS} FROM received_events WHERE subject = $1 AND fanned_out_at IS NULL ORDER BY position",
+        episode_id,
+    )
+    return [KeptEvent(**dict(r)) for r in rows]
+
+
+async def cause_pending(conn: asyncpg.Connection, causation_id: uuid.UUID | None) -> bool:
+    """True when the cause has not been fanned out here yet (not seen at all, or itself held)."""
+    if causation_id is None:
+        return False
+    fanned = await conn.fetchval(
+        "SELECT fanned_out_at IS NOT NULL FROM received_events WHERE event_id = $1", causation_id
+    )
+    return not fanned
+
+
+async def mark_held(conn: asyncpg.Connection, event_id: uuid.UUID, reason: HoldReason) -> None:
+    await conn.execute("UPDATE received_events SET held_for = $2 WHERE event_id = $1", event_id, reason.value)
+
+
+async def mark_fanned_out(conn: asyncpg.Connection, event_id: uuid.UUID, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE received_events SET fanned_out_at = $2, held_for = NULL WHERE event_id = $1", event_id, now
+    )
+
+
+async def episodes_waiting_on(conn: asyncpg.Connection, event_id: uuid.UUID, other_than: str) -> list[str]:
+    """The other episodes with an event held for `event_id` as its cause."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT subject FROM received_events WHERE causation_id = $1 AND fanned_out_at IS NULL"
+        " AND subject <> $2",
+        event_id,
+        other_than,
+    )
+    return [r["subject"] for r in rows]
+
+
+async def episodes_past_cause_deadline(conn: asyncpg.Connection, now: datetime, limit: int) -> list[str]:
+    """Episodes with an event held for its cause past its deadline (at most `limit`)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT subject FROM received_events WHERE fanned_out_at IS NULL AND held_for = 'cause'"
+        " AND hold_until <= $1 LIMIT $2",
+        now,
+        limit,
+    )
+    return [r["subject"] for r in rows]

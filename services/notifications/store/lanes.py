@@ -1,8 +1,11 @@
-"""The deliveries table: a lane's next deliveries, numbering them, recording attempts; lists, replay, re-drive."""
+"""A subscriber's lane: its lease (and the owner's lock behind it), its next deliveries, numbering them and
+recording attempts; the statements of the delivery loop (`delivery_loop/dispatcher.py`)."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,7 +14,8 @@ import asyncpg
 from services.notifications.domain.breaker import Breaker
 from services.notifications.domain.messages import ContentMode
 from services.notifications.domain.ordering import Pending
-from services.notifications.domain.outcome import Attempt, Decision, DeliveryStatus
+from services.notifications.domain.outcome import Attempt, Decision
+from shared.db import DATABASE_UNAVAILABLE
 from shared.events.envelope import Envelope
 
 
@@ -86,6 +90,22 @@ async def hold_owner_lock(conn: asyncpg.Connection, owner: str) -> None:
 
 async def release_owner_lock(conn: asyncpg.Connection, owner: str) -> None:
     await conn.execute(f"SELECT pg_advisory_unlock({_OWNER_LOCK.format(owner='$1::text')})", owner)
+
+
+@contextlib.asynccontextmanager
+async def owner_session(pool: asyncpg.Pool, owner: str) -> AsyncIterator[None]:
+    """Hold the owner's lock on a connection of its own for the block: the leases of `owner` count as taken
+    only while it runs (a killed process's lanes are free at once, not after the lease)."""
+    conn = await pool.acquire()
+    try:
+        await hold_owner_lock(conn, owner)
+        yield
+    finally:
+        try:
+            await release_owner_lock(conn, owner)  # pooled connections are not reset
+        except DATABASE_UNAVAILABLE:
+            conn.terminate()  # the session, and with it the lock, ends
+        await pool.release(conn)
 
 
 async def due_lanes(conn: asyncpg.Connection, now: datetime, owner: str, limit: int) -> list[uuid.UUID]:
@@ -230,106 +250,4 @@ async def record_attempt(
         subscription_id,
         owner,
         lease_seconds,
-    )
-
-
-# ---- reading and requeueing, for the routes ----
-
-DELIVERY_COLUMNS = (
-    "delivery_id, sequence, event_id, event_type, subject, status, attempts, next_attempt_at, delivered_at,"
-    " dead_at, last_status_code, last_error, occurred_at, created_at, priority"
-)
-
-
-async def list_for(
-    conn: asyncpg.Connection,
-    subscription_id: uuid.UUID,
-    *,
-    status: DeliveryStatus | None,
-    after_sequence: int | None,
-    limit: int,
-) -> list[asyncpg.Record]:
-    """Numbered deliveries in sequence order, then the not yet numbered ones in arrival order."""
-    return await conn.fetch(
-        f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE subscription_id = $1"
-        " AND ($2::text IS NULL OR status = $2) AND ($3::bigint IS NULL OR sequence > $3)"
-        " ORDER BY sequence NULLS LAST, position LIMIT $4",
-        subscription_id,
-        status.value if status else None,
-        after_sequence,
-        limit,
-    )
-
-
-async def get_one(conn: asyncpg.Connection, subscription_id: uuid.UUID, delivery_id: uuid.UUID):
-    row = await conn.fetchrow(
-        f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE subscription_id = $1 AND delivery_id = $2",
-        subscription_id,
-        delivery_id,
-    )
-    if row is None:
-        return None, []
-    attempts = await conn.fetch(
-        "SELECT attempted_at, status_code, latency_ms, error FROM delivery_attempts WHERE delivery_id = $1 ORDER BY id",
-        delivery_id,
-    )
-    return row, attempts
-
-
-async def page(
-    conn: asyncpg.Connection,
-    subscription_id: uuid.UUID,
-    since_sequence: int | None,
-    since_time: datetime | None,
-    limit: int,
-) -> list[asyncpg.Record]:
-    """Numbered deliveries after a sequence number or since an event time, with the events they carry."""
-    return await conn.fetch(
-        "SELECT d.delivery_id, d.sequence, d.status, e.body FROM deliveries d JOIN received_events e USING (event_id)"
-        " WHERE d.subscription_id = $1 AND d.sequence IS NOT NULL"
-        " AND ($2::bigint IS NULL OR d.sequence > $2) AND ($3::timestamptz IS NULL OR d.occurred_at >= $3)"
-        " ORDER BY d.sequence LIMIT $4",
-        subscription_id,
-        since_sequence,
-        since_time,
-        limit,
-    )
-
-
-async def requeue(
-    conn: asyncpg.Connection,
-    subscription_id: uuid.UUID,
-    now: datetime,
-    *,
-    since_sequence: int | None = None,
-    since_time: datetime | None = None,
-    dead_only: bool = False,
-    delivery_ids: list[uuid.UUID] | None = None,
-) -> list[int]:
-    """Send numbered deliveries again (with their own numbers, as a fresh round of attempts); returns the
-    sequence numbers requeued."""
-    rows = await conn.fetch(
-        "UPDATE deliveries SET status = 'pending', next_attempt_at = $2, round_attempts = 0, dead_at = NULL,"
-        " requeued = requeued + 1"
-        " WHERE subscription_id = $1 AND sequence IS NOT NULL AND status <> 'pending'"
-        " AND ($3::bigint IS NULL OR sequence > $3) AND ($4::timestamptz IS NULL OR occurred_at >= $4)"
-        " AND (NOT $5 OR status = 'dead') AND ($6::uuid[] IS NULL OR delivery_id = ANY ($6::uuid[]))"
-        " RETURNING sequence",
-        subscription_id,
-        now,
-        since_sequence,
-        since_time,
-        dead_only,
-        delivery_ids,
-    )
-    return sorted(r["sequence"] for r in rows)
-
-
-async def all_dead(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
-    """Every subscription's dead letters, without the events (for operators)."""
-    return await conn.fetch(
-        "SELECT d.subscription_id, s.subscriber, d.delivery_id, d.sequence, d.event_id, d.event_type, d.attempts,"
-        " d.last_status_code, d.last_error, d.dead_at FROM deliveries d JOIN subscriptions s USING (subscription_id)"
-        " WHERE d.status = 'dead' ORDER BY d.dead_at, d.position LIMIT $1",
-        limit,
     )

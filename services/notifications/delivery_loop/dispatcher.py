@@ -19,19 +19,18 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import asyncpg
 import httpx
 
-from services.notifications import deliveries, holds
+from services.notifications.delivery_loop.sender import USER_AGENT, AddressGuard, post
 from services.notifications.domain.breaker import Breaker
 from services.notifications.domain.messages import render, signed, signing_secrets
 from services.notifications.domain.ordering import plan
 from services.notifications.domain.outcome import DeliveryStatus, decide
-from services.notifications.sender import USER_AGENT, AddressGuard, post
+from services.notifications.handlers import release_overdue
 from services.notifications.settings import NotificationsSettings
+from services.notifications.store import NotificationsStore, lanes
 from shared.clock import Clock
 from shared.db import DATABASE_UNAVAILABLE
 from shared.logging import get_logger
@@ -49,12 +48,12 @@ _IDLE_CLIENT_SECONDS = 60.0
 class Dispatcher:
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        store: NotificationsStore,
         clock: Clock,
         settings: NotificationsSettings,
         owner: str | None = None,
     ) -> None:
-        self.pool = pool
+        self.store = store
         self.clock = clock
         self.settings = settings
         # One HTTP client per subscriber lane, holding at most one connection: a subscriber's endpoint gets
@@ -64,7 +63,7 @@ class Dispatcher:
         self.tls = httpx.create_ssl_context()  # loading the CA bundle takes ~20 ms: once, not per client
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.guard = AddressGuard(allow_loopback=settings.environment == "development")
-        self.retry = settings.retry_policy()
+        self.retry = settings.retry_policy()  # its own seeded random source (RETRY_JITTER_SEED) for the jitter
         self.breaker_policy = settings.breaker_policy()
         self.slots = asyncio.Semaphore(settings.delivery_max_concurrency)
         self.lanes: dict[uuid.UUID, asyncio.Task[None]] = {}
@@ -79,30 +78,16 @@ class Dispatcher:
         if handle is not None:
             self.handle = handle
         self.handle.busy()  # a look for due lanes is due every `dispatch_idle_seconds`
-        async with self._running_as_owner():
+        # The owner's lock, on a connection of its own while dispatching: the leases of this process count as
+        # taken only while it runs (a killed process's lanes are free at once, not after the lease).
+        async with self.store.owner_session(self.owner):
             await self._dispatch(stop)
-
-    @contextlib.asynccontextmanager
-    async def _running_as_owner(self) -> AsyncIterator[None]:
-        """Hold the owner's lock on a connection of its own while dispatching: the leases of this process
-        count as taken only while it runs (a killed process's lanes are free at once, not after the lease)."""
-        conn = await self.pool.acquire()
-        try:
-            await deliveries.hold_owner_lock(conn, self.owner)
-            yield
-        finally:
-            try:
-                await deliveries.release_owner_lock(conn, self.owner)  # pooled connections are not reset
-            except DATABASE_UNAVAILABLE:
-                conn.terminate()  # the session, and with it the lock, ends
-            await self.pool.release(conn)
 
     async def _dispatch(self, stop: asyncio.Event) -> None:
         last_sweep = 0.0
         try:
             while not stop.is_set():
-                async with self.pool.acquire() as conn:
-                    due = await deliveries.due_lanes(conn, self.clock.now(), self.owner, 10_000)
+                due = await self.store.run(lanes.due_lanes, self.clock.now(), self.owner, 10_000)
                 for subscription_id in due:
                     if subscription_id not in self.lanes:
                         lane = guarded(self.handle, self._lane(subscription_id), subscription_id=str(subscription_id))
@@ -111,7 +96,7 @@ class Dispatcher:
                         task.add_done_callback(lambda _, s=subscription_id: self.lanes.pop(s, None))
                 if time.monotonic() - last_sweep >= _SWEEP_EVERY_SECONDS:
                     last_sweep = time.monotonic()
-                    await holds.release_overdue(self.pool, self.clock.now())
+                    await release_overdue(self.store, self.clock.now())
                     await self._close_idle_clients()
                 self.handle.progressed()
                 with contextlib.suppress(TimeoutError):
@@ -123,8 +108,7 @@ class Dispatcher:
             await asyncio.gather(*(client.aclose() for client, _ in self.clients.values()), return_exceptions=True)
             self.clients.clear()
             with contextlib.suppress(*DATABASE_UNAVAILABLE):
-                async with self.pool.acquire() as conn:
-                    await deliveries.release_lanes(conn, self.owner)
+                await self.store.run(lanes.release_lanes, self.owner)
 
     def _client(self, subscription_id: uuid.UUID) -> httpx.AsyncClient:
         found = self.clients.get(subscription_id)
@@ -164,16 +148,16 @@ class Dispatcher:
         more may be waiting. The lease stays with this process afterwards (its connection stays warm); it
         is free as soon as the process is gone (its owner's lock goes with it), and is handed back on shutdown."""
         settings = self.settings
-        async with self.pool.acquire() as conn, conn.transaction():
-            lane = await deliveries.take_lane(conn, subscription_id, self.owner, settings.lane_lease_seconds)
+        async with self.store.transaction() as conn:
+            lane = await lanes.take_lane(conn, subscription_id, self.owner, settings.lane_lease_seconds)
             now = self.clock.now()
             if lane is None or not lane.breaker.allows_attempt(now):
                 return False
-            window = await deliveries.pending_window(conn, subscription_id, max(4 * settings.delivery_batch_size, 200))
+            window = await lanes.pending_window(conn, subscription_id, max(4 * settings.delivery_batch_size, 200))
             planned = plan(window, now, settings.delivery_batch_size)
             if not planned:
                 return False
-            outgoing = await deliveries.number_and_load(conn, subscription_id, planned)
+            outgoing = await lanes.number_and_load(conn, subscription_id, planned)
         breaker = lane.breaker
         for item in outgoing:
             if self.stop.is_set():
@@ -183,7 +167,7 @@ class Dispatcher:
                 return False
         return len(planned) == settings.delivery_batch_size
 
-    async def _send(self, lane: deliveries.Lane, breaker: Breaker, item: deliveries.Outgoing) -> tuple[bool, Breaker]:
+    async def _send(self, lane: lanes.Lane, breaker: Breaker, item: lanes.Outgoing) -> tuple[bool, Breaker]:
         secrets = signing_secrets(lane.secret, lane.previous_secret, lane.previous_secret_until, self.clock.now())
         # The signature carries real time, not the service clock: receivers check it against theirs.
         message = signed(
@@ -199,17 +183,16 @@ class Dispatcher:
             )
         now = self.clock.now()
         decision = decide(attempt, item.round_attempts, breaker, now, self.retry, self.breaker_policy)
-        async with self.pool.acquire() as conn:
-            state = await deliveries.record_attempt(
-                conn,
-                lane.subscription_id,
-                self.owner,
-                self.settings.lane_lease_seconds,
-                item.delivery_id,
-                attempt,
-                decision,
-                now,
-            )
+        state = await self.store.run(
+            lanes.record_attempt,
+            lane.subscription_id,
+            self.owner,
+            self.settings.lane_lease_seconds,
+            item.delivery_id,
+            attempt,
+            decision,
+            now,
+        )
         (log.debug if attempt.delivered else log.info)(
             "notifications.attempt",
             subscription_id=str(lane.subscription_id),
@@ -233,4 +216,4 @@ def delivery_dispatcher(runtime: Runtime) -> LoopBody:
     """The delivery dispatcher, a loop of the service's supervisor."""
     settings = runtime.settings
     assert isinstance(settings, NotificationsSettings)
-    return functools.partial(Dispatcher(runtime.pool, runtime.clock, settings).run, runtime.stop)
+    return functools.partial(Dispatcher(NotificationsStore(runtime.pool), runtime.clock, settings).run, runtime.stop)

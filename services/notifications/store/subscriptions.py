@@ -1,4 +1,5 @@
-"""The subscriptions table: who wants which events of which episodes delivered where, and how."""
+"""The subscriptions table: who wants which events of which episodes delivered where, and how; the candidates
+for fanning events out. (A lane's lease and its breaker are written by `lanes.py`.)"""
 
 from __future__ import annotations
 
@@ -11,11 +12,9 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from services.notifications.domain.breaker import Breaker
-from services.notifications.domain.endpoints import check_endpoint_url
+from services.notifications.domain.fanout import Candidate
 from services.notifications.domain.filters import Filter, Party
 from services.notifications.domain.messages import ContentMode
-
-__all__ = ["Subscription", "check_endpoint_url", "new_secret"]
 
 
 @dataclass(frozen=True)
@@ -149,3 +148,17 @@ async def rotate_secret(
 
 async def delete(conn: asyncpg.Connection, subscription_id: uuid.UUID) -> None:
     await conn.execute("DELETE FROM subscriptions WHERE subscription_id = $1", subscription_id)
+
+
+async def candidates(conn: asyncpg.Connection, agbs: list[str], event_types: list[str]) -> list[Candidate]:
+    """The subscriptions not gone whose filter names one of `agbs` and that want one of `event_types`."""
+    rows = await conn.fetch(
+        "SELECT subscription_id, subscriber, event_types, filter_party, filter_agb FROM subscriptions"
+        " WHERE state <> 'gone' AND filter_agb = ANY ($1::text[]) AND event_types && $2::text[]",
+        agbs,
+        event_types,
+    )
+    return [
+        Candidate(r["subscription_id"], r["subscriber"], list(r["event_types"]), r["filter_party"], r["filter_agb"])
+        for r in rows
+    ]

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
+
+from services.notifications.domain.fanout import Escalation
+
+_ESCALATIONS = """
+INSERT INTO escalations (subscriber, event_id, episode_id, details, raised_at)
+SELECT x.subscriber, x.event_id, e.subject, convert_from(e.body, 'UTF8')::jsonb -> 'data', e.occurred_at
+FROM unnest($1::text[], $2::uuid[]) AS x(subscriber, event_id) JOIN received_events e USING (event_id)
+ON CONFLICT DO NOTHING
+"""
 
 _COLUMNS = "event_id, episode_id, raised_at, details::text AS details, acknowledged_at, acknowledged_by"
 
@@ -30,3 +40,9 @@ async def acknowledge(
         now,
         user,
     )
+
+
+async def add(conn: asyncpg.Connection, escalations: Sequence[Escalation]) -> None:
+    """Raise the escalations, with the details of the events they come from (one raised already stays)."""
+    if escalations:
+        await conn.execute(_ESCALATIONS, [e.subscriber for e in escalations], [e.event_id for e in escalations])
