@@ -2,8 +2,10 @@
 
 `on_intake_events` is the consumer's: intake events in, guideline decisions and evaluation plans out.
 Events arrive in batches. A batch keeps its copies and parties in one statement each, loads what it needs of
-every episode it touches in three, decides event by event in arrival order (each decision sees the
-episode as it stood after the events before it), and appends every decision in one statement.
+every episode it touches in three, plans the first evaluation of each referral in one, decides event by
+event in arrival order in memory (each decision sees the episode as it stood after the events before it;
+the guideline in `domain.reactions`, the evaluation plan in `domain.evaluation_schedule.plan_changes`),
+then writes the plan changes to the timers (`store.timers`) and appends every decision in one statement.
 
 `read_episode` and `open_escalations` answer the routes' queries, deciding access with `access`.
 """
@@ -19,7 +21,16 @@ import asyncpg
 
 from services.pathway import access
 from services.pathway.domain.episode_facts import build_facts
-from services.pathway.domain.evaluation_schedule import EVALUATION_DUE
+from services.pathway.domain.evaluation_schedule import (
+    EVALUATION_DUE,
+    MoveFirstEvaluation,
+    PlanChange,
+    RecordEvaluation,
+    StopEvaluations,
+    first_evaluation_due_at,
+    plan_changes,
+    timer_id_for,
+)
 from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY, evaluate
 from services.pathway.domain.reactions import PathwayMemory, react
 from services.pathway.store import PathwayStore, episodes, timers
@@ -28,7 +39,7 @@ from shared.auth import Caller
 from shared.clock import Clock
 from shared.consumer.idempotent import BatchHandler, ConsumedEvent
 from shared.events import intake
-from shared.events.pathway import EvaluationCompleted, EvaluationScheduled
+from shared.events.pathway import EvaluationScheduled
 from shared.events.payload import EventPayload
 from shared.store.event_store import PendingEvent, StoredEvent
 from shared.store.unit_of_work import UnitOfWork
@@ -57,20 +68,20 @@ async def on_intake_events(events: Sequence[ConsumedEvent], uow: UnitOfWork) -> 
     )
     states = await _load(uow, list(dict.fromkeys(e.envelope.subject for e in events)))
     first_timers = await _schedule_first_evaluations(uow.conn, events)
+    # Decide every event first, in arrival order, in memory; then write what changed in the evaluation plans.
+    decisions = [_decide(states[event.envelope.subject], event, first_timers) for event in events]
     pending: list[PendingEvent] = []
-    for event in events:
-        episode = states[event.envelope.subject]
-        decided = await _decide(uow, episode, event, first_timers)
-        episode.decided.extend(decided)
+    for event, (decided, changes) in zip(events, decisions, strict=True):
+        planned = await _write_plan_changes(uow.conn, event.envelope.subject, changes)
         pending += [
             PendingEvent(event.envelope.subject, p, event.envelope.correlationid, event.envelope.id, RULES.version)
-            for p in decided
+            for p in [*decided, *planned]
         ]
     await uow.append_many({subject: state.version for subject, state in states.items()}, pending)
 
 
 def _first_evaluation_due(event: ConsumedEvent) -> datetime:
-    return event.envelope.time + EVALUATION_INTERVAL
+    return first_evaluation_due_at(event.envelope.time, EVALUATION_INTERVAL)
 
 
 async def _schedule_first_evaluations(conn: asyncpg.Connection, events: Sequence[ConsumedEvent]) -> set[uuid.UUID]:
@@ -83,53 +94,58 @@ async def _schedule_first_evaluations(conn: asyncpg.Connection, events: Sequence
     )
 
 
-async def _decide(
-    uow: UnitOfWork, episode: EpisodeState, event: ConsumedEvent, first_timers: set[uuid.UUID]
-) -> list[EventPayload]:
-    """What the pathway records because of one intake event: the first evaluation planned on a referral (its
-    timer already in `first_timers` when new), every guideline decision that changed, and the evaluations
-    newly planned."""
+def _decide(
+    episode: EpisodeState, event: ConsumedEvent, first_timers: set[uuid.UUID]
+) -> tuple[list[EventPayload], list[PlanChange]]:
+    """What the pathway records because of one intake event (the first evaluation planned on a referral, its
+    timer already in `first_timers` when new, and every guideline decision that changed) and what the event
+    changes in the episode's evaluation plan. In memory only: `episode` takes the decisions."""
     decided: list[EventPayload] = []
     if isinstance(event.payload, intake.ReferralReceived):
-        timer_id = timers.timer_id_for(event.envelope.subject, EVALUATION_DUE, 1)
+        timer_id = timer_id_for(event.envelope.subject, EVALUATION_DUE, 1)
         if timer_id in first_timers:
             first_timers.discard(timer_id)  # announced once, however often the referral came
             due_at = _first_evaluation_due(event)
             decided.append(EvaluationScheduled(timer_id=timer_id, evaluation_number=1, due_at=due_at))
     history = episode.intake_until(event.envelope.streamversion)
     facts = build_facts(history, event.envelope.time.date())
-    if facts is None:
-        return decided
-    memory = PathwayMemory.rebuild([*episode.decided, *decided])
-    decided += react(memory, evaluate(facts, version=RULES.version), event.payload, episode.referrer_agb)
-    decided += await _timers_follow(uow.conn, event, decided)
-    return decided
+    changes: list[PlanChange] = []
+    if facts is not None:
+        memory = PathwayMemory.rebuild([*episode.decided, *decided])
+        decided += react(memory, evaluate(facts, version=RULES.version), event.payload, episode.referrer_agb)
+        changes = plan_changes(event.payload, event.envelope.time, decided, EVALUATION_INTERVAL)
+    episode.decided.extend(decided)
+    return decided, changes
 
 
-async def _timers_follow(
-    conn: asyncpg.Connection, event: ConsumedEvent, decided: list[EventPayload]
+async def _write_plan_changes(
+    conn: asyncpg.Connection, episode_id: str, changes: list[PlanChange]
 ) -> list[EventPayload]:
-    """Keep the durable timers in step with the episode; announce every evaluation newly planned."""
-    episode_id = event.envelope.subject
-    at = event.envelope.time
+    """Keep the durable timers in step with the episode's plan; announce every evaluation newly planned."""
     planned: list[EventPayload] = []
-    trigger = event.payload
-    if isinstance(trigger, intake.TreatmentPlanAgreed):
-        start = datetime.combine(trigger.start_date, at.timetz())
-        moved = await timers.move_first_evaluation(conn, episode_id, start)
-        if moved is not None:
-            planned.append(EvaluationScheduled(timer_id=moved.timer_id, evaluation_number=1, due_at=moved.due_at))
-    for completed in (e for e in decided if isinstance(e, EvaluationCompleted)):
-        try:
-            nxt = await timers.evaluation_recorded(conn, episode_id, completed.evaluation_number, at)
-        except timers.UnknownEvaluation:
-            continue  # measured an evaluation nobody planned: nothing to move on
-        if nxt is not None and nxt.new:
-            planned.append(
-                EvaluationScheduled(timer_id=nxt.timer_id, evaluation_number=nxt.evaluation_number, due_at=nxt.due_at)
-            )
-    if isinstance(trigger, intake.EpisodeClosed):
-        await timers.cancel_open_timers(conn, episode_id, at)
+    for change in changes:
+        match change:
+            case MoveFirstEvaluation():
+                moved = await timers.move_first_evaluation(conn, episode_id, change.due_at)
+                if moved is not None:
+                    planned.append(
+                        EvaluationScheduled(timer_id=moved.timer_id, evaluation_number=1, due_at=moved.due_at)
+                    )
+            case RecordEvaluation():
+                try:
+                    nxt = await timers.evaluation_recorded(
+                        conn, episode_id, change.evaluation_number, change.at, interval=EVALUATION_INTERVAL
+                    )
+                except timers.UnknownEvaluation:
+                    continue  # measured an evaluation nobody planned: nothing to move on
+                if nxt is not None and nxt.new:
+                    planned.append(
+                        EvaluationScheduled(
+                            timer_id=nxt.timer_id, evaluation_number=nxt.evaluation_number, due_at=nxt.due_at
+                        )
+                    )
+            case StopEvaluations():
+                await timers.cancel_open_timers(conn, episode_id, change.at)
     return planned
 
 

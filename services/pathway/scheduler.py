@@ -21,6 +21,7 @@ from prometheus_client import Counter, Gauge
 from services.pathway.domain.evaluation_schedule import (
     EVALUATION_DUE,
     EVALUATION_OVERDUE,
+    TIMER_NAMESPACE,
     Firing,
     is_due,
     overdue_at,
@@ -69,11 +70,11 @@ class BatchResult:
 
 def evaluation_correlation_id(episode_id: str, evaluation_number: int) -> uuid.UUID:
     """EvaluationDue and EvaluationOverdue of one evaluation share a correlation id, stable across restarts."""
-    return uuid.uuid5(timers.TIMER_NAMESPACE, f"{episode_id}:evaluation:{evaluation_number}:correlation")
+    return uuid.uuid5(TIMER_NAMESPACE, f"{episode_id}:evaluation:{evaluation_number}:correlation")
 
 
 def event_id_for(timer_id: uuid.UUID) -> uuid.UUID:
-    return uuid.uuid5(timers.TIMER_NAMESPACE, f"{timer_id}:fired")
+    return uuid.uuid5(TIMER_NAMESPACE, f"{timer_id}:fired")
 
 
 class TimerScheduler:

@@ -1,18 +1,34 @@
-"""When an episode's evaluations fall due, when one becomes overdue, and what a timer does when it fires.
+"""The pathway's evaluation plans: when an episode's evaluations fall due, when one becomes overdue, what a
+timer does when it fires, and what each intake event changes in the plan (`plan_changes`).
 
 Pure rules: moments come in as arguments (the caller reads its clock), nothing here does I/O. Two kinds
 of durable timer exist per evaluation: `evaluation_due` (the evaluation falls due) and
-`evaluation_overdue` (the grace period after that ran out).
+`evaluation_overdue` (the grace period after that ran out). The store writes the timers table from these
+decisions (`services.pathway.store.timers`), in the transaction that records them, so firing stays durable
+and exactly-once.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from shared.events.intake import EpisodeClosed, TreatmentPlanAgreed
+from shared.events.pathway import EvaluationCompleted
+from shared.events.payload import EventPayload
 
 EVALUATION_DUE = "evaluation_due"
 EVALUATION_OVERDUE = "evaluation_overdue"
 TIMER_KINDS = (EVALUATION_DUE, EVALUATION_OVERDUE)
+TIMER_NAMESPACE = uuid.UUID("0c8f3b0e-2a4d-5b7f-8e61-7d9a4c2b1f30")
+
+
+def timer_id_for(episode_id: str, kind: str, sequence: int) -> uuid.UUID:
+    """Deterministic, so scheduling the same evaluation twice yields the same timer."""
+    return uuid.uuid5(TIMER_NAMESPACE, f"{episode_id}:{kind}:{sequence}")
 
 
 class Firing(StrEnum):
@@ -61,6 +77,53 @@ def what_fires(kind: str, *, evaluation_recorded: bool, episode_closed: bool) ->
     if episode_closed or evaluation_recorded:
         return Firing.NOTHING
     return Firing.EVALUATION_DUE if kind == EVALUATION_DUE else Firing.EVALUATION_OVERDUE
+
+
+@dataclass(frozen=True)
+class MoveFirstEvaluation:
+    """Treatment started: the first evaluation falls due one interval after the start, not the referral."""
+
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordEvaluation:
+    """Evaluation `evaluation_number` was done at `at`: its timers stop and the next evaluation is planned
+    one interval after it was first recorded (`next_evaluation_due_at`)."""
+
+    evaluation_number: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class StopEvaluations:
+    """The episode closed at `at`: nothing of it fires any more and nothing new is planned."""
+
+    at: datetime
+
+
+PlanChange = MoveFirstEvaluation | RecordEvaluation | StopEvaluations
+
+
+def first_evaluation_due_at(referred_at: datetime, interval: timedelta) -> datetime:
+    """Planned on the referral: one interval after it, until treatment starts (`MoveFirstEvaluation`)."""
+    return _aware(referred_at, "referred_at") + _forward(interval)
+
+
+def plan_changes(
+    trigger: EventPayload, at: datetime, decided: Sequence[EventPayload], interval: timedelta
+) -> list[PlanChange]:
+    """What one intake event (`trigger`, recorded at `at`) changes in the episode's evaluation plan, given the
+    pathway's decisions because of it (`decided`), in the order the store applies them. The first evaluation
+    of a referral is planned before anything is decided (`first_evaluation_due_at`)."""
+    changes: list[PlanChange] = []
+    if isinstance(trigger, TreatmentPlanAgreed):
+        start = datetime.combine(trigger.start_date, at.timetz())
+        changes.append(MoveFirstEvaluation(evaluation_due_at(start, 1, interval)))
+    changes += [RecordEvaluation(e.evaluation_number, at) for e in decided if isinstance(e, EvaluationCompleted)]
+    if isinstance(trigger, EpisodeClosed):
+        changes.append(StopEvaluations(at))
+    return changes
 
 
 def _forward(interval: timedelta) -> timedelta:

@@ -1,4 +1,6 @@
-"""The pathway's durable timers table, and what recording an evaluation or closing an episode does to it.
+"""The pathway's durable timers table, written from the evaluation plan's decisions
+(`domain.evaluation_schedule`): what recording an evaluation, starting treatment or closing an episode does
+to it, and what the scheduler claims and fires.
 
 Every function takes a connection inside the caller's transaction, so a timer change commits with the
 events and inbox row of the same command; nothing here commits on its own.
@@ -21,20 +23,14 @@ import asyncpg
 from services.pathway.domain.evaluation_schedule import (
     EVALUATION_DUE,
     EVALUATION_OVERDUE,
-    evaluation_due_at,
     next_evaluation_due_at,
+    timer_id_for,
 )
 from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY
 
-TIMER_NAMESPACE = uuid.UUID("0c8f3b0e-2a4d-5b7f-8e61-7d9a4c2b1f30")
 EVALUATION_INTERVAL = timedelta(days=DEFAULT_REGISTRY.get(CURRENT).evaluation_interval_days)
 
 _COLUMNS = "timer_id, episode_id, kind, sequence, due_at, fired_at"
-
-
-def timer_id_for(episode_id: str, kind: str, sequence: int) -> uuid.UUID:
-    """Deterministic, so scheduling the same evaluation twice yields the same timer."""
-    return uuid.uuid5(TIMER_NAMESPACE, f"{episode_id}:{kind}:{sequence}")
 
 
 @dataclass(frozen=True)
@@ -244,17 +240,15 @@ def _require_transaction(conn: asyncpg.Connection) -> None:
         raise RuntimeError("timers: this needs the caller's transaction")
 
 
-async def move_first_evaluation(
-    conn: asyncpg.Connection, episode_id: str, treatment_start: datetime, *, interval: timedelta = EVALUATION_INTERVAL
-) -> Timer | None:
-    """Treatment started: the first evaluation falls due three weeks after its start rather than after the
-    referral. Returns the moved timer, or None when it already fired, was cancelled, or is already there."""
+async def move_first_evaluation(conn: asyncpg.Connection, episode_id: str, due_at: datetime) -> Timer | None:
+    """Treatment started: the first evaluation falls due at `due_at` (`MoveFirstEvaluation`) rather than after
+    the referral. Returns the moved timer, or None when it already fired, was cancelled, or is already there."""
     await lock_episode(conn, episode_id)
     row = await conn.fetchrow(
         f"UPDATE timers SET due_at = $3 WHERE episode_id = $1 AND kind = $2 AND sequence = 1"
         f" AND fired_at IS NULL AND cancelled_at IS NULL AND due_at <> $3 RETURNING {_COLUMNS}",
         episode_id,
         EVALUATION_DUE,
-        evaluation_due_at(treatment_start, 1, interval),
+        due_at,
     )
     return Timer(**dict(row)) if row else None
