@@ -1,5 +1,5 @@
-"""Notifications' handlers: load (store) → decide (domain) → write (store), for each consumed batch and for
-the sweep of held events whose cause is overdue.
+"""Notifications' handlers: load (store) → decide (domain) → write (store), for each consumed batch, for the
+sweep of held events whose cause is overdue, and for each command on a subscription (from the routes).
 
 Notifications consumes every event type on the topics it reads: referrals teach it an episode's parties,
 and every event is kept and fanned out to the subscriptions that want it (or held until it may be).
@@ -13,16 +13,24 @@ inside the consumer's transaction (with its inbox row) or the sweep's, holding t
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import socket
+import uuid
 from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import asyncpg
 
+from services.notifications.domain.endpoints import check_endpoint_url, refused_address
 from services.notifications.domain.fanout import KeptEvent, agbs, choose
-from services.notifications.domain.filters import EpisodeParties
+from services.notifications.domain.filters import EpisodeParties, Filter
 from services.notifications.domain.holding import hold_reason
+from services.notifications.domain.messages import ContentMode
 from services.notifications.domain.routing import Arrival, AtOnce, route
+from services.notifications.domain.subscriptions import ACTIVE, PAUSED, pause_refusal
 from services.notifications.settings import NotificationsSettings
 from services.notifications.store import NotificationsStore, deliveries, escalations, received, subscriptions
 from services.notifications.store.episodes import lock_episodes, parties_of, record_parties
@@ -30,6 +38,7 @@ from shared.consumer.idempotent import BatchHandler, ConsumedEvent
 from shared.events import REGISTRY
 from shared.events.intake import ReferralReceived
 from shared.events.topics import topics_consumed_by
+from shared.http import DomainRejected
 from shared.logging import get_logger
 from shared.store.unit_of_work import UnitOfWork
 
@@ -149,3 +158,79 @@ def _learned(arrivals: Iterable[Arrival]) -> dict[str, EpisodeParties]:
         if arrival.parties is not None:
             learned.setdefault(arrival.subject, arrival.parties)
     return learned
+
+
+# ---- commands on a subscription ----
+
+
+async def create_subscription(
+    store: NotificationsStore,
+    subscriber: str,
+    endpoint_url: str,
+    event_types: list[str],
+    wanted: Filter,
+    mode: ContentMode,
+    now: datetime,
+    *,
+    development: bool,
+) -> subscriptions.Subscription:
+    """A new subscription, unless its endpoint is refused (an internal address, or in production a host that
+    does not resolve or resolves to one)."""
+    refused = check_endpoint_url(endpoint_url, allow_loopback=development)
+    if refused is None and not development:
+        refused = await _refused_by_resolution(endpoint_url, allow_loopback=False)
+    if refused:
+        raise DomainRejected(refused, "endpoint_url")
+    return await store.run(subscriptions.create, subscriber, endpoint_url, event_types, wanted, mode, now)
+
+
+async def _refused_by_resolution(url: str, allow_loopback: bool) -> str | None:
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        return f"the host {host} does not resolve"
+    for info in infos:
+        reason = refused_address(ipaddress.ip_address(info[4][0].split("%", 1)[0]), allow_loopback=allow_loopback)
+        if reason is not None:
+            return reason
+    return None
+
+
+async def pause_subscription(
+    store: NotificationsStore, subscription: subscriptions.Subscription, now: datetime
+) -> subscriptions.Subscription:
+    """Stop sending (events keep being queued), unless the subscription is gone."""
+    refusal = pause_refusal(subscription.state)
+    if refusal is not None:
+        raise DomainRejected(refusal, "state")
+    return await _change_state(store, subscription.subscription_id, PAUSED, "paused by the subscriber", now)
+
+
+async def resume_subscription(
+    store: NotificationsStore, subscription_id: uuid.UUID, now: datetime
+) -> subscriptions.Subscription:
+    """Send again (also after a 410 deactivated it), with the breaker closed."""
+    return await _change_state(store, subscription_id, ACTIVE, None, now)
+
+
+async def _change_state(
+    store: NotificationsStore, subscription_id: uuid.UUID, state: str, reason: str | None, now: datetime
+) -> subscriptions.Subscription:
+    async with store.connection() as conn:
+        await subscriptions.set_state(conn, subscription_id, state, reason, now)
+        changed = await subscriptions.get(conn, subscription_id)
+    assert changed is not None
+    return changed
+
+
+async def delete_subscription(store: NotificationsStore, subscription_id: uuid.UUID) -> None:
+    """The subscription goes, with its deliveries and their attempts."""
+    await store.run(subscriptions.delete, subscription_id)
+
+
+async def rotate_secret(
+    store: NotificationsStore, subscription_id: uuid.UUID, overlap: timedelta, now: datetime
+) -> subscriptions.Subscription:
+    """A new secret signs from now on; the old one signs alongside it until the overlap ends."""
+    return await store.run(subscriptions.rotate_secret, subscription_id, overlap, now)

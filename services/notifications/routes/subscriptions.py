@@ -3,26 +3,20 @@ rotate the signing secret."""
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
 import uuid
 from datetime import datetime, timedelta
 from typing import Literal
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, Field, field_validator
 
-from services.notifications import access
+from services.notifications import access, handlers
 from services.notifications.domain.breaker import BreakerState
-from services.notifications.domain.endpoints import check_endpoint_url, refused_address
 from services.notifications.domain.filters import AGB, Filter, Party
 from services.notifications.domain.messages import ContentMode
-from services.notifications.routes.dependencies import Access, SubscriberDep
+from services.notifications.routes.dependencies import SubscriberDep
 from services.notifications.store import subscriptions
 from shared.events import REGISTRY
-from shared.http import DomainRejected
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 
@@ -106,19 +100,6 @@ def view(sub: subscriptions.Subscription, now: datetime) -> dict:
     }
 
 
-async def _refused_by_resolution(url: str, allow_loopback: bool) -> str | None:
-    host = urlsplit(url).hostname or ""
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
-        return f"the host {host} does not resolve"
-    for info in infos:
-        reason = refused_address(ipaddress.ip_address(info[4][0].split("%", 1)[0]), allow_loopback=allow_loopback)
-        if reason is not None:
-            return reason
-    return None
-
-
 @router.post("", operation_id="create_subscription", status_code=201, response_model=SubscriptionCreated)
 async def create_subscription(request: SubscriptionRequest, subscriber: SubscriberDep) -> SubscriptionCreated:
     """Register an endpoint for event types of the episodes in a filter; the answer holds the signing secret."""
@@ -126,21 +107,16 @@ async def create_subscription(request: SubscriptionRequest, subscriber: Subscrib
     wanted = access.subscription_filter(subscriber.caller, requested)
     if wanted is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "filter: outside the scope of the caller's credentials")
-    development = subscriber.settings.environment == "development"
-    refused = check_endpoint_url(request.endpoint_url, allow_loopback=development)
-    if refused is None and not development:
-        refused = await _refused_by_resolution(request.endpoint_url, allow_loopback=False)
-    if refused:
-        raise DomainRejected(refused, "endpoint_url")
     now = subscriber.clock.now()
-    sub = await subscriber.store.run(
-        subscriptions.create,
+    sub = await handlers.create_subscription(
+        subscriber.store,
         subscriber.owner,
         request.endpoint_url,
         request.event_types,
         wanted,
         request.content_mode,
         now,
+        development=subscriber.settings.environment == "development",
     )
     return SubscriptionCreated(**view(sub, now), secret=sub.secret)
 
@@ -160,35 +136,27 @@ async def get_subscription(subscription_id: uuid.UUID, subscriber: SubscriberDep
     return SubscriptionView(**view(sub, subscriber.clock.now()))
 
 
-async def _change_state(subscriber: Access, subscription_id: uuid.UUID, state: str, reason: str | None):
-    async with subscriber.store.connection() as conn:
-        await subscriptions.set_state(conn, subscription_id, state, reason, subscriber.clock.now())
-        sub = await subscriptions.get(conn, subscription_id)
-    assert sub is not None
-    return SubscriptionView(**view(sub, subscriber.clock.now()))
-
-
 @router.post("/{subscription_id}/pause", operation_id="pause_subscription", response_model=SubscriptionView)
 async def pause_subscription(subscription_id: uuid.UUID, subscriber: SubscriberDep) -> SubscriptionView:
     """Stop sending; events keep being queued and are sent after resume."""
     sub = await subscriber.own_subscription(subscription_id)
-    if sub.state == "gone":
-        raise DomainRejected("a deactivated subscription cannot be paused; resume it first", "state")
-    return await _change_state(subscriber, subscription_id, "paused", "paused by the subscriber")
+    paused = await handlers.pause_subscription(subscriber.store, sub, subscriber.clock.now())
+    return SubscriptionView(**view(paused, subscriber.clock.now()))
 
 
 @router.post("/{subscription_id}/resume", operation_id="resume_subscription", response_model=SubscriptionView)
 async def resume_subscription(subscription_id: uuid.UUID, subscriber: SubscriberDep) -> SubscriptionView:
     """Send again (also after a 410 deactivated it); what was queued goes first, in order."""
     await subscriber.own_subscription(subscription_id)
-    return await _change_state(subscriber, subscription_id, "active", None)
+    resumed = await handlers.resume_subscription(subscriber.store, subscription_id, subscriber.clock.now())
+    return SubscriptionView(**view(resumed, subscriber.clock.now()))
 
 
 @router.delete("/{subscription_id}", operation_id="delete_subscription", status_code=204)
 async def delete_subscription(subscription_id: uuid.UUID, subscriber: SubscriberDep) -> Response:
     """Delete the subscription with its deliveries and their attempts."""
     await subscriber.own_subscription(subscription_id)
-    await subscriber.store.run(subscriptions.delete, subscription_id)
+    await handlers.delete_subscription(subscriber.store, subscription_id)
     return Response(status_code=204)
 
 
@@ -200,6 +168,6 @@ async def rotate_secret(
     await subscriber.own_subscription(subscription_id)
     seconds = request.overlap_seconds if request and request.overlap_seconds is not None else None
     overlap = timedelta(seconds=subscriber.settings.secret_overlap_seconds if seconds is None else seconds)
-    sub = await subscriber.store.run(subscriptions.rotate_secret, subscription_id, overlap, subscriber.clock.now())
+    sub = await handlers.rotate_secret(subscriber.store, subscription_id, overlap, subscriber.clock.now())
     assert sub.previous_secret_until is not None
     return SecretRotated(secret=sub.secret, previous_secret_valid_until=sub.previous_secret_until)
