@@ -7,6 +7,9 @@ event in arrival order in memory (each decision sees the episode as it stood aft
 the guideline in `domain.reactions`, the evaluation plan in `domain.evaluation_schedule.plan_changes`),
 then writes the plan changes to the timers (`store.timers`) and appends every decision in one statement.
 
+`on_timer_due` fires one durable timer the scheduler claimed: what happened to its evaluation and episode
+in, what it raises decided (`domain.evaluation_schedule`), the timer and the event written.
+
 `read_episode` and `open_escalations` answer the routes' queries, deciding access with `access`.
 """
 
@@ -23,13 +26,20 @@ from services.pathway import access
 from services.pathway.domain.episode_facts import build_facts
 from services.pathway.domain.evaluation_schedule import (
     EVALUATION_DUE,
+    EVALUATION_OVERDUE,
+    Firing,
     MoveFirstEvaluation,
     PlanChange,
     RecordEvaluation,
     StopEvaluations,
+    evaluation_correlation_id,
+    evaluation_due,
+    evaluation_overdue,
+    fired_event_id,
     first_evaluation_due_at,
     plan_changes,
     timer_id_for,
+    what_fires,
 )
 from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY, evaluate
 from services.pathway.domain.reactions import PathwayMemory, react
@@ -41,7 +51,7 @@ from shared.consumer.idempotent import BatchHandler, ConsumedEvent
 from shared.events import intake
 from shared.events.pathway import EvaluationScheduled
 from shared.events.payload import EventPayload
-from shared.store.event_store import PendingEvent, StoredEvent
+from shared.store.event_store import EventStore, PendingEvent, StoredEvent
 from shared.store.unit_of_work import UnitOfWork
 
 RULES = DEFAULT_REGISTRY.get(CURRENT)
@@ -167,6 +177,38 @@ async def _load(uow: UnitOfWork, episode_ids: list[str]) -> dict[str, EpisodeSta
 
 
 INTAKE_EVENTS = BatchHandler(types=(intake.ReferralReceived, *intake.CLINICAL_EVENTS), handle=on_intake_events)
+
+
+async def on_timer_due(
+    conn: asyncpg.Connection, events: EventStore, clock: Clock, timer: timers.Timer, now: datetime, grace: timedelta
+) -> Firing:
+    """A claimed timer fell due (the caller holds its episode's lock, in a savepoint): mark it spent, or mark it
+    fired and append what it raised (planning the overdue check of an evaluation that fell due)."""
+    episode_id, number = timer.episode_id, timer.sequence
+    firing = what_fires(
+        timer.kind,
+        evaluation_recorded=await timers.is_recorded(conn, episode_id, number),
+        episode_closed=await timers.is_closed(conn, episode_id),
+    )
+    if firing is Firing.NOTHING:
+        await timers.mark_spent(conn, timer.timer_id, now)
+        return firing
+    payload: EventPayload
+    if firing is Firing.EVALUATION_DUE:
+        payload = evaluation_due(timer.timer_id, number, timer.due_at, now, grace)
+        await timers.schedule(conn, episode_id, EVALUATION_OVERDUE, number, payload.overdue_after)
+    else:
+        evaluation = await timers.find(conn, episode_id, EVALUATION_DUE, number)
+        if evaluation is None:
+            raise LookupError(f"overdue timer {timer.timer_id} has no evaluation timer")
+        payload = evaluation_overdue(evaluation.timer_id, number, evaluation.due_at, timer.due_at)
+    await timers.mark_fired(conn, timer.timer_id, now)
+    version = await events.stream_version(conn, episode_id)
+    uow = UnitOfWork(conn, events, clock, correlation_id=evaluation_correlation_id(episode_id, number))
+    await uow.append(
+        episode_id, version, [payload], guideline_version=RULES.version, event_ids=[fired_event_id(timer.timer_id)]
+    )
+    return firing
 
 
 @dataclass(frozen=True)

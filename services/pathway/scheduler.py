@@ -1,7 +1,8 @@
 """The durable-timer scheduler: fires due evaluation timers into the episode's pathway stream.
 
-One batch is one transaction: claim due timers with `FOR UPDATE SKIP LOCKED`, and for each mark it fired
-and append its event (and plan the overdue check) before commit. A crash before commit leaves the timer
+One batch is one transaction: claim due timers with `FOR UPDATE SKIP LOCKED`, and for each, under the
+episode's lock and in a savepoint, let `handlers.on_timer_due` mark it fired and append its event (and plan
+the overdue check) before commit. A crash before commit leaves the timer
 open, so it fires after restart; after commit it is fired and no scheduler claims it again. Event ids are
 derived from the timer id, so even a second firing could not put a second event in the log.
 """
@@ -11,31 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 from prometheus_client import Counter, Gauge
 
-from services.pathway.domain.evaluation_schedule import (
-    EVALUATION_DUE,
-    EVALUATION_OVERDUE,
-    TIMER_NAMESPACE,
-    Firing,
-    is_due,
-    overdue_at,
-    what_fires,
-)
-from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY
+from services.pathway.domain.evaluation_schedule import Firing, evaluation_correlation_id, is_due
+from services.pathway.handlers import on_timer_due
 from services.pathway.settings import PathwaySettings
 from services.pathway.store import timers
 from shared.clock import Clock
-from shared.events.pathway import EvaluationDue, EvaluationOverdue
 from shared.logging import correlation, get_logger
 from shared.service import Runtime
 from shared.store.event_store import ConcurrencyConflict, EventStore
-from shared.store.unit_of_work import UnitOfWork
 from shared.supervisor import LoopBody, LoopHandle
 
 log = get_logger(__name__)
@@ -46,7 +36,7 @@ SCHEDULER_LAG = Gauge(
     "Clock time minus the due time of the oldest due timer not yet fired (0 when none is due)",
 )
 
-GUIDELINE_VERSION = DEFAULT_REGISTRY.get(CURRENT).version
+__all__ = ["SchedulerConfig", "TimerScheduler", "evaluation_correlation_id", "timer_scheduler"]
 
 
 @dataclass(frozen=True)
@@ -66,15 +56,6 @@ class BatchResult:
     fired: int  # with an event appended
     spent: int  # closed without an event: the evaluation was recorded or the episode closed meanwhile
     deferred: int  # left for a later batch: the episode was busy or its stream moved under us
-
-
-def evaluation_correlation_id(episode_id: str, evaluation_number: int) -> uuid.UUID:
-    """EvaluationDue and EvaluationOverdue of one evaluation share a correlation id, stable across restarts."""
-    return uuid.uuid5(TIMER_NAMESPACE, f"{episode_id}:evaluation:{evaluation_number}:correlation")
-
-
-def event_id_for(timer_id: uuid.UUID) -> uuid.UUID:
-    return uuid.uuid5(TIMER_NAMESPACE, f"{timer_id}:fired")
 
 
 class TimerScheduler:
@@ -114,7 +95,9 @@ class TimerScheduler:
                         continue
                     try:
                         async with conn.transaction():  # a savepoint: one failing timer spoils no other
-                            firing = await self._fire(conn, timer, now)
+                            firing = await on_timer_due(
+                                conn, self.store, self.clock, timer, now, self.config.overdue_grace
+                            )
                     except (ConcurrencyConflict, asyncpg.InFailedSQLTransactionError) as error:
                         # A consumer appended to the stream meanwhile (a lost race on the stream's key shows
                         # as a failed savepoint); the timer is still open and the next batch retries it.
@@ -144,50 +127,6 @@ class TimerScheduler:
         later = self.clock.now()
         SCHEDULER_LAG.set((later - oldest).total_seconds() if oldest and is_due(oldest, later) else 0.0)
         return BatchResult(len(claimed), len(fired), spent, deferred)
-
-    async def _fire(self, conn: asyncpg.Connection, timer: timers.Timer, now: datetime) -> Firing:
-        episode_id, number = timer.episode_id, timer.sequence
-        firing = what_fires(
-            timer.kind,
-            evaluation_recorded=await timers.is_recorded(conn, episode_id, number),
-            episode_closed=await timers.is_closed(conn, episode_id),
-        )
-        if firing is Firing.NOTHING:
-            await timers.mark_spent(conn, timer.timer_id, now)
-            return firing
-        correlation_id = evaluation_correlation_id(episode_id, number)
-        if firing is Firing.EVALUATION_DUE:
-            overdue_after = overdue_at(timer.due_at, self.config.overdue_grace)
-            await timers.schedule(conn, episode_id, EVALUATION_OVERDUE, number, overdue_after)
-            payload: EvaluationDue | EvaluationOverdue = EvaluationDue(
-                timer_id=timer.timer_id,
-                evaluation_number=number,
-                due_at=timer.due_at,
-                fired_at=now,
-                overdue_after=overdue_after,
-            )
-        else:
-            evaluation = await timers.find(conn, episode_id, EVALUATION_DUE, number)
-            if evaluation is None:
-                raise LookupError(f"overdue timer {timer.timer_id} has no evaluation timer")
-            # The evaluation's own timer id, as in EvaluationScheduled and EvaluationDue, so readers can join.
-            payload = EvaluationOverdue(
-                timer_id=evaluation.timer_id,
-                evaluation_number=number,
-                due_at=evaluation.due_at,
-                overdue_since=timer.due_at,
-            )
-        await timers.mark_fired(conn, timer.timer_id, now)
-        version = await self.store.stream_version(conn, episode_id)
-        uow = UnitOfWork(conn, self.store, self.clock, correlation_id=correlation_id)
-        await uow.append(
-            episode_id,
-            version,
-            [payload],
-            guideline_version=GUIDELINE_VERSION,
-            event_ids=[event_id_for(timer.timer_id)],
-        )
-        return firing
 
 
 def timer_scheduler(runtime: Runtime) -> LoopBody:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.events.intake import EpisodeClosed, TreatmentPlanAgreed
-from shared.events.pathway import EvaluationCompleted
+from shared.events.pathway import EvaluationCompleted, EvaluationDue, EvaluationOverdue
 from shared.events.payload import EventPayload
 
 EVALUATION_DUE = "evaluation_due"
@@ -124,6 +124,42 @@ def plan_changes(
     if isinstance(trigger, EpisodeClosed):
         changes.append(StopEvaluations(at))
     return changes
+
+
+def evaluation_correlation_id(episode_id: str, evaluation_number: int) -> uuid.UUID:
+    """EvaluationDue and EvaluationOverdue of one evaluation share a correlation id, stable across restarts."""
+    return uuid.uuid5(TIMER_NAMESPACE, f"{episode_id}:evaluation:{evaluation_number}:correlation")
+
+
+def fired_event_id(timer_id: uuid.UUID) -> uuid.UUID:
+    """The id of the event a timer raises: a second firing could not put a second event in the log."""
+    return uuid.uuid5(TIMER_NAMESPACE, f"{timer_id}:fired")
+
+
+def evaluation_due(
+    timer_id: uuid.UUID, evaluation_number: int, due_at: datetime, fired_at: datetime, grace: timedelta
+) -> EvaluationDue:
+    """The evaluation fell due; it is overdue `grace` after it was planned to (`overdue_at`)."""
+    return EvaluationDue(
+        timer_id=timer_id,
+        evaluation_number=evaluation_number,
+        due_at=due_at,
+        fired_at=fired_at,
+        overdue_after=overdue_at(due_at, grace),
+    )
+
+
+def evaluation_overdue(
+    evaluation_timer_id: uuid.UUID, evaluation_number: int, due_at: datetime, overdue_since: datetime
+) -> EvaluationOverdue:
+    """The grace after the evaluation fell due ran out. Named by the evaluation's own timer id, as in
+    EvaluationScheduled and EvaluationDue, so readers can join."""
+    return EvaluationOverdue(
+        timer_id=evaluation_timer_id,
+        evaluation_number=evaluation_number,
+        due_at=due_at,
+        overdue_since=overdue_since,
+    )
 
 
 def _forward(interval: timedelta) -> timedelta:
