@@ -6,7 +6,9 @@ subscription (so two processes never send one subscriber's deliveries at once), 
 (domain/ordering.py), numbers them in a committed transaction, then sends them one by one and records
 each attempt. It stops at the first failure: when the retry is due, the scheduler starts it again. A
 slow or dead endpoint thus holds one lane and one of `delivery_max_concurrency` slots, never the others;
-its breaker parks it after repeated failures.
+its breaker parks it after repeated failures. Each attempt's outcome is decided in the domain
+(domain/outcome.py); every statement it runs is in the store (store/lanes.py). Once a second it also runs
+the sweep of held events whose cause is overdue (`handlers.release_overdue`).
 """
 
 from __future__ import annotations
