@@ -31,12 +31,15 @@ from services.pathway.domain.evaluation_schedule import (
     MoveFirstEvaluation,
     PlanChange,
     RecordEvaluation,
+    ScheduledEvaluation,
     StopEvaluations,
+    UnknownEvaluation,
     evaluation_correlation_id,
     evaluation_due,
     evaluation_overdue,
     fired_event_id,
     first_evaluation_due_at,
+    next_evaluation,
     plan_changes,
     timer_id_for,
     what_fires,
@@ -143,10 +146,8 @@ async def _write_plan_changes(
                     )
             case RecordEvaluation():
                 try:
-                    nxt = await timers.evaluation_recorded(
-                        conn, episode_id, change.evaluation_number, change.at, interval=EVALUATION_INTERVAL
-                    )
-                except timers.UnknownEvaluation:
+                    nxt = await evaluation_recorded(conn, episode_id, change.evaluation_number, change.at)
+                except UnknownEvaluation:
                     continue  # measured an evaluation nobody planned: nothing to move on
                 if nxt is not None and nxt.new:
                     planned.append(
@@ -157,6 +158,33 @@ async def _write_plan_changes(
             case StopEvaluations():
                 await timers.cancel_open_timers(conn, episode_id, change.at)
     return planned
+
+
+async def evaluation_recorded(
+    conn: asyncpg.Connection,
+    episode_id: str,
+    evaluation_number: int,
+    at: datetime,
+    *,
+    interval: timedelta = EVALUATION_INTERVAL,
+) -> ScheduledEvaluation | None:
+    """Evaluation n was done at `at`: its open timers stop, and evaluation n+1 is planned one interval later.
+
+    Recording the same evaluation again plans nothing new and returns the evaluation planned the first
+    time. A closed episode plans nothing (None). The caller announces a new plan with `EvaluationScheduled`
+    in the same transaction, as the referral handler does for the first evaluation.
+    """
+    await timers.lock_episode(conn, episode_id)
+    if await timers.is_closed(conn, episode_id):
+        return None
+    if await timers.find(conn, episode_id, EVALUATION_DUE, evaluation_number) is None:
+        raise UnknownEvaluation(episode_id, evaluation_number)
+    recorded_at = await timers.record_evaluation(conn, episode_id, evaluation_number, at)
+    next_number, due_at = next_evaluation(evaluation_number, recorded_at, interval)
+    timer_id, new = await timers.schedule(conn, episode_id, EVALUATION_DUE, next_number, due_at)
+    planned = await timers.find(conn, episode_id, EVALUATION_DUE, next_number)
+    assert planned is not None  # just inserted, or there before; the episode lock keeps it so
+    return ScheduledEvaluation(timer_id, next_number, planned.due_at, new)
 
 
 async def _load(uow: UnitOfWork, episode_ids: list[str]) -> dict[str, EpisodeState]:

@@ -80,6 +80,31 @@ def what_fires(kind: str, *, evaluation_recorded: bool, episode_closed: bool) ->
 
 
 @dataclass(frozen=True)
+class ScheduledEvaluation:
+    """The evaluation planned after one was recorded; `new` is false when it had been planned before."""
+
+    timer_id: uuid.UUID
+    evaluation_number: int
+    due_at: datetime
+    new: bool
+
+
+class UnknownEvaluation(LookupError):
+    """An evaluation was recorded that the pathway never planned."""
+
+    def __init__(self, episode_id: str, evaluation_number: int) -> None:
+        super().__init__(f"episode {episode_id!r} has no evaluation {evaluation_number} planned")
+        self.episode_id = episode_id
+        self.evaluation_number = evaluation_number
+
+
+def next_evaluation(evaluation_number: int, recorded_at: datetime, interval: timedelta) -> tuple[int, datetime]:
+    """(number, due at) of the evaluation after evaluation `evaluation_number`, first recorded at
+    `recorded_at`: the next one, one interval later (`next_evaluation_due_at`)."""
+    return evaluation_number + 1, next_evaluation_due_at(recorded_at, interval)
+
+
+@dataclass(frozen=True)
 class MoveFirstEvaluation:
     """Treatment started: the first evaluation falls due one interval after the start, not the referral."""
 

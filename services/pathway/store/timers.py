@@ -1,14 +1,15 @@
 """The pathway's durable timers table, written from the evaluation plan's decisions
 (`domain.evaluation_schedule`): what recording an evaluation, starting treatment or closing an episode does
-to it, and what the scheduler claims and fires.
+to it, and what the scheduler claims and fires. Decisions are taken by the handlers; the statements here
+only load and write.
 
 Every function takes a connection inside the caller's transaction, so a timer change commits with the
 events and inbox row of the same command; nothing here commits on its own.
 
 Per-episode changes take a transaction-scoped advisory lock on the episode: the scheduler firing a timer
-(`try_lock_episode`, never waiting) and `cancel_open_timers` / `evaluation_recorded` (`lock_episode`,
-waiting) take turns, so closing an episode cannot miss an overdue timer that a firing inserts at the same
-moment. The scheduler only ever tries the lock, so the two sides cannot deadlock on each other.
+(`try_lock_episode`, never waiting) and `cancel_open_timers` / `handlers.evaluation_recorded`
+(`lock_episode`, waiting) take turns, so closing an episode cannot miss an overdue timer that a firing
+inserts at the same moment. The scheduler only ever tries the lock, so the two sides cannot deadlock on each other.
 """
 
 from __future__ import annotations
@@ -16,19 +17,15 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import asyncpg
 
 from services.pathway.domain.evaluation_schedule import (
     EVALUATION_DUE,
     EVALUATION_OVERDUE,
-    next_evaluation_due_at,
     timer_id_for,
 )
-from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY
-
-EVALUATION_INTERVAL = timedelta(days=DEFAULT_REGISTRY.get(CURRENT).evaluation_interval_days)
 
 _COLUMNS = "timer_id, episode_id, kind, sequence, due_at, fired_at"
 
@@ -41,25 +38,6 @@ class Timer:
     sequence: int
     due_at: datetime
     fired_at: datetime | None
-
-
-@dataclass(frozen=True)
-class ScheduledEvaluation:
-    """The evaluation `evaluation_recorded` planned next; `new` is false when it had been planned before."""
-
-    timer_id: uuid.UUID
-    evaluation_number: int
-    due_at: datetime
-    new: bool
-
-
-class UnknownEvaluation(LookupError):
-    """An evaluation was recorded that the pathway never planned."""
-
-    def __init__(self, episode_id: str, evaluation_number: int) -> None:
-        super().__init__(f"episode {episode_id!r} has no evaluation {evaluation_number} planned")
-        self.episode_id = episode_id
-        self.evaluation_number = evaluation_number
 
 
 async def schedule(
@@ -177,25 +155,12 @@ async def cancel_open_timers(conn: asyncpg.Connection, episode_id: str, at: date
     return int(status.rsplit(" ", 1)[1])
 
 
-async def evaluation_recorded(
-    conn: asyncpg.Connection,
-    episode_id: str,
-    evaluation_number: int,
-    at: datetime,
-    *,
-    interval: timedelta = EVALUATION_INTERVAL,
-) -> ScheduledEvaluation | None:
-    """Evaluation n was done at `at`: its open timers stop, and evaluation n+1 is planned one interval later.
-
-    Recording the same evaluation again plans nothing new and returns the evaluation planned the first
-    time. A closed episode plans nothing (None). The caller announces a new plan with `EvaluationScheduled`
-    in the same transaction, as the referral handler does for the first evaluation.
-    """
-    await lock_episode(conn, episode_id)
-    if await is_closed(conn, episode_id):
-        return None
-    if await find(conn, episode_id, EVALUATION_DUE, evaluation_number) is None:
-        raise UnknownEvaluation(episode_id, evaluation_number)
+async def record_evaluation(
+    conn: asyncpg.Connection, episode_id: str, evaluation_number: int, at: datetime
+) -> datetime:
+    """Evaluation n was done at `at`: keep when it was first recorded (returned); recorded for the first time,
+    its open timers stop (recorded before it fell due, the due timer goes too: nobody needs telling to do what
+    was done). Needs the episode's lock (`lock_episode`)."""
     recorded_at = await conn.fetchval(
         "INSERT INTO evaluations_recorded (episode_id, evaluation_number, recorded_at) VALUES ($1, $2, $3)"
         " ON CONFLICT DO NOTHING RETURNING recorded_at",
@@ -203,14 +168,7 @@ async def evaluation_recorded(
         evaluation_number,
         at,
     )
-    if recorded_at is None:
-        recorded_at = await conn.fetchval(
-            "SELECT recorded_at FROM evaluations_recorded WHERE episode_id = $1 AND evaluation_number = $2",
-            episode_id,
-            evaluation_number,
-        )
-    else:
-        # Recorded before it fell due, the due timer goes too: nobody needs telling to do what was done.
+    if recorded_at is not None:
         await conn.execute(
             "UPDATE timers SET cancelled_at = $3"
             " WHERE episode_id = $1 AND sequence = $2 AND kind = ANY($4::text[])"
@@ -220,13 +178,12 @@ async def evaluation_recorded(
             at,
             [EVALUATION_DUE, EVALUATION_OVERDUE],
         )
-    next_number = evaluation_number + 1
-    timer_id, new = await schedule(
-        conn, episode_id, EVALUATION_DUE, next_number, next_evaluation_due_at(recorded_at, interval)
+        return recorded_at
+    return await conn.fetchval(
+        "SELECT recorded_at FROM evaluations_recorded WHERE episode_id = $1 AND evaluation_number = $2",
+        episode_id,
+        evaluation_number,
     )
-    planned = await find(conn, episode_id, EVALUATION_DUE, next_number)
-    assert planned is not None  # just inserted, or there before; the episode lock keeps it so
-    return ScheduledEvaluation(timer_id, next_number, planned.due_at, new)
 
 
 def _episode_lock_key(episode_id: str) -> int:

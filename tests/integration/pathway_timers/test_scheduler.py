@@ -13,7 +13,13 @@ import asyncpg
 import pytest
 from prometheus_client import REGISTRY as METRICS
 
-from services.pathway.domain.evaluation_schedule import EVALUATION_DUE, EVALUATION_OVERDUE
+from services.pathway.domain.evaluation_schedule import (
+    EVALUATION_DUE,
+    EVALUATION_OVERDUE,
+    ScheduledEvaluation,
+    UnknownEvaluation,
+)
+from services.pathway.handlers import evaluation_recorded
 from services.pathway.scheduler import SchedulerConfig, TimerScheduler, evaluation_correlation_id
 from services.pathway.store import timers
 from shared.clock import ManualClock
@@ -234,8 +240,8 @@ async def test_an_evaluation_recorded_in_time_plans_the_next_three_weeks_later_a
     await s.run_once()
     recorded_at = DUE + timedelta(days=2)
     async with pool.acquire() as conn, conn.transaction():
-        planned = await timers.evaluation_recorded(conn, episode, 1, recorded_at)
-    assert planned == timers.ScheduledEvaluation(
+        planned = await evaluation_recorded(conn, episode, 1, recorded_at)
+    assert planned == ScheduledEvaluation(
         timers.timer_id_for(episode, EVALUATION_DUE, 2), 2, recorded_at + timedelta(days=21), True
     )
     assert await open_timers(pool, episode) == [(EVALUATION_DUE, 2)]
@@ -257,9 +263,9 @@ async def test_recording_an_evaluation_twice_plans_the_next_one_once(pool):
     await plan(pool, episode)
     await scheduler(pool, ManualClock(DUE)).run_once()
     async with pool.acquire() as conn, conn.transaction():
-        first = await timers.evaluation_recorded(conn, episode, 1, DUE + timedelta(days=1))
+        first = await evaluation_recorded(conn, episode, 1, DUE + timedelta(days=1))
     async with pool.acquire() as conn, conn.transaction():
-        again = await timers.evaluation_recorded(conn, episode, 1, DUE + timedelta(days=4))
+        again = await evaluation_recorded(conn, episode, 1, DUE + timedelta(days=4))
     assert first is not None and again is not None
     assert (again.timer_id, again.due_at, again.new) == (first.timer_id, first.due_at, False)
     assert first.due_at == DUE + timedelta(days=22)
@@ -271,7 +277,7 @@ async def test_an_evaluation_recorded_before_it_fell_due_is_never_announced_as_d
     await plan(pool, episode)
     early = DUE - timedelta(days=2)
     async with pool.acquire() as conn, conn.transaction():
-        planned = await timers.evaluation_recorded(conn, episode, 1, early)
+        planned = await evaluation_recorded(conn, episode, 1, early)
     assert planned is not None and planned.due_at == early + timedelta(days=21)
     assert await open_timers(pool, episode) == [(EVALUATION_DUE, 2)]
     clock = ManualClock(DUE + GRACE + timedelta(days=1))
@@ -284,9 +290,9 @@ async def test_recording_an_evaluation_the_pathway_never_planned_is_refused_and_
     episode = new_episode()
     await plan(pool, episode)
     async with pool.acquire() as conn:
-        with pytest.raises(timers.UnknownEvaluation):
+        with pytest.raises(UnknownEvaluation):
             async with conn.transaction():
-                await timers.evaluation_recorded(conn, episode, 2, DUE)
+                await evaluation_recorded(conn, episode, 2, DUE)
     assert await open_timers(pool, episode) == [(EVALUATION_DUE, 1)]
 
 
@@ -318,7 +324,7 @@ async def test_a_closed_episode_leaves_nothing_to_fire_and_takes_no_new_timers(p
             timers.timer_id_for(fell_due, EVALUATION_DUE, 2),
             False,
         )
-        assert await timers.evaluation_recorded(conn, fell_due, 1, DUE + timedelta(days=2)) is None
+        assert await evaluation_recorded(conn, fell_due, 1, DUE + timedelta(days=2)) is None
     assert await open_timers(pool, fell_due) == []
 
 
