@@ -52,6 +52,7 @@ class TopicWatch:
         self.handle = handle
         self.fetched_unhandled = fetched_unhandled  # records fetched here that nothing handled yet
         self._admin: KafkaAdminClient | None = None
+        self._marked_busy = False  # this watch gave the consumer's loop work that no batch has ended since
         self._waiting_before: dict[tuple[str, int], tuple[int, int]] = {}  # at the last look
         self._waiting_logged: dict[tuple[str, int], tuple[int, int]] = {}
 
@@ -67,8 +68,16 @@ class TopicWatch:
                 self.handle.dependency_unavailable()  # waiting for the broker is not a stall
             self._close()
             return []
-        if (waiting or self.fetched_unhandled()) and self.handle is not None:
-            self.handle.busy()
+        if self.handle is not None:
+            if waiting or self.fetched_unhandled():
+                self.handle.busy()
+                self._marked_busy = True
+            elif self._marked_busy:
+                # Nothing waits any more. Records seen waiting only because the group's commit trails the
+                # last batch by its commit interval would otherwise keep the loop busy until a next batch,
+                # which never comes while no new records do: a false stall.
+                self.handle.idle()
+                self._marked_busy = False
         started = []
         for topic, topic_id in ids.items():
             if topic_id is None:

@@ -67,3 +67,25 @@ async def test_records_fetched_and_not_handled_give_the_consumers_loop_work_and_
     unhandled[0] = False
     await watch.check()
     assert not watch.handle.has_work
+
+
+async def test_records_seen_waiting_while_the_commit_trailed_the_last_batch_leave_no_work_once_committed():
+    """The last batch before a quiet spell (the database away, so nothing is published) ends; the watch looks
+    before the group's commit caught up and sees records waiting. At its next look they are committed: the
+    loop has no work, so it cannot count as stalled while nothing new arrives."""
+    clock = [0.0]
+    waiting = [True]
+    watch = Scripted([{"a": "id-1", "b": "id-7"}] * 3)
+    watch.handle = LoopHandle("consumer:test", now=lambda: clock[0])
+    watch._records_waiting = lambda assigned: waiting[0]
+    await watch.check()
+    assert watch.handle.has_work
+    waiting[0] = False  # the commit caught up
+    await watch.check()
+    clock[0] += 120
+    assert not watch.handle.has_work
+    assert not watch.handle.stalled(30)
+    waiting[0] = True  # records wait again and nothing handles them: work without progress
+    await watch.check()
+    clock[0] += 31
+    assert watch.handle.stalled(30)
