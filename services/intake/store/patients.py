@@ -4,8 +4,8 @@ data keys at rest: written once and wrapped, found by BSN lookup, deleted and co
 re-wrapped on a KEK rotation. Every statement on them is here; the one-round-trip statements of a referral and
 of an episode command (`store.episodes`) take theirs from here too.
 
-Why `patient_keys` a table of their own: every command on an episode rewrites the patient's row in `patients` (its last
-treatment, which retention counts from); a key in that row left a copy in every dead row version, in the
+Why the keys have a table of their own: every command on an episode rewrites the patient's row in `patients` (its
+last treatment, which retention counts from); a key in that row left a copy in every dead row version, in the
 table's file and in the WAL (eight copies of one key in the audit of issue 22). Here a key's row is inserted
 once and never updated by ordinary commands, and erasure deletes it and rewrites the table at once.
 """
