@@ -336,7 +336,9 @@ class ScenarioResult:
 async def run_scenario(scenario: Scenario, options: Options, run: int = 1, index: int = 1) -> ScenarioResult:
     """One scenario on a fresh system; every process it starts is stopped before it returns."""
     run_dir = options.out / (f"{index:02d}-{scenario.name}" + ("" if run == 1 else f"-run{run}"))
-    run_dir.mkdir(parents=True, exist_ok=True)
+    # A directory left by an earlier campaign into the same --out would mix its receiver's deliveries in.
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
     seconds = scenario.load_seconds(options)
     result = ScenarioResult(scenario.name, run, options.workers, options.rate, seconds, str(run_dir))
     rig = Rig(options, run_dir)
