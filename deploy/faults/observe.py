@@ -24,7 +24,7 @@ def flow() -> tuple[dict[str, str], dict[str, dict[str, tuple[str, ...]]]]:
     from services.notifications.handlers import batch_handler_for
     from services.notifications.settings import NotificationsSettings
     from services.pathway.handlers import INTAKE_EVENTS
-    from services.reporting.projections import BATCH_HANDLERS
+    from services.reporting.handlers import BATCH_HANDLERS
     from shared.events import REGISTRY
     from shared.events.topics import TOPICS, topics_consumed_by
 

@@ -1,21 +1,20 @@
-"""Reporting wiring: settings, projections, routes — the one place the service is built."""
+"""Reporting wiring: settings, batch handlers, routes — the one place the service is built.
+
+The layout: `domain/` decides (pure), `store/` holds every SQL statement, `handlers` load → decide → write,
+`routes/` translate HTTP through one dependency (`routes.dependencies`, access decided in `access`),
+`documents/` render letters, the visitation report and the dashboard page, `intake_client` asks intake for
+what a letter shows and reporting never stores."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.reporting.projections import BATCH_HANDLERS
+from services.reporting.handlers import BATCH_HANDLERS
 from services.reporting.routes import episodes, letters, network
 from services.reporting.settings import ReportingSettings
+from services.reporting.store.overview import episode_parties
 from shared.access_log import access_log_router
 from shared.service import ServiceDefinition, create_service_app, serve
-
-
-async def _episode_parties(conn, episode_id):
-    row = await conn.fetchrow(
-        "SELECT practice_agb, referrer_agb FROM episode_overview WHERE episode_id = $1", episode_id
-    )
-    return (row["practice_agb"], row["referrer_agb"]) if row else None
 
 
 def build(settings: ReportingSettings | None = None) -> tuple[FastAPI, ReportingSettings]:
@@ -29,7 +28,7 @@ def build(settings: ReportingSettings | None = None) -> tuple[FastAPI, Reporting
             letters.router,
             network.router,
             network.page_router,
-            access_log_router(_episode_parties),
+            access_log_router(episode_parties),
         ],
         batch_handlers=BATCH_HANDLERS,
         migrations_package="services.reporting",

@@ -1,18 +1,16 @@
-"""Reporting read routes: the episode overview read model."""
+"""Reporting read routes: the episode overview read model (HTTP ↔ `handlers.read_overview`)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from shared.access import episode_not_found, require_episode_access
-from shared.access_log import Access, Action, log_access
-from shared.auth import Caller, Role, allow
-from shared.service import RuntimeDep
+from services.reporting.handlers import read_overview
+from services.reporting.routes.dependencies import ReaderDep
+from shared.access import episode_not_found
 
 router = APIRouter(prefix="/v1/episodes", tags=["episodes"])
 
@@ -31,19 +29,9 @@ class EpisodeOverview(BaseModel):
 
 
 @router.get("/{episode_id}", operation_id="get_reporting_episode", response_model=EpisodeOverview)
-async def get_episode(
-    episode_id: uuid.UUID, runtime: RuntimeDep, caller: Annotated[Caller, allow(Role.PRACTICE, Role.REFERRER)]
-) -> EpisodeOverview:
+async def get_episode(episode_id: uuid.UUID, reader: ReaderDep) -> EpisodeOverview:
     """One episode in the reporting read model (its practice and its verwijzer only)."""
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow("SELECT * FROM episode_overview WHERE episode_id = $1", episode_id)
-        if row is None:
-            raise episode_not_found(episode_id)
-        require_episode_access(caller, episode_id, row["practice_agb"], row["referrer_agb"])
-        await log_access(
-            conn,
-            caller,
-            Access("reporting", Action.READ, "GET /v1/episodes/{episode_id}", episode_id),
-            runtime.clock.now(),
-        )
+    row = await read_overview(reader.store, reader.caller, episode_id, "GET /v1/episodes/{episode_id}", reader.clock)
+    if row is None:
+        raise episode_not_found(episode_id)
     return EpisodeOverview(**dict(row))

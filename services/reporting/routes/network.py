@@ -1,8 +1,10 @@
 """The network's quality figures over HTTP: JSON and CSV for callers with a token, the yearly visitation
 report per practice (JSON and PDF), and the dashboard page.
 
-Access is decided here, never by the page: the network role sees every practice; a practice sees only its
-own figures (asking for another practice is 403). The page and its scripts hold no data and are open.
+HTTP ↔ `handlers.read_network_cells`; the report, CSV and visitation report are summed from those cells in
+`domain.network` and rendered in `documents`. Access is decided by `access.network_scope`, never by the page:
+the network role sees every practice; a practice sees only its own figures (asking for another practice is
+403). The page and its scripts (`documents/dashboard/`) hold no data and are open.
 """
 
 from __future__ import annotations
@@ -14,20 +16,19 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from fastapi.responses import HTMLResponse
 
+from services.reporting import access
 from services.reporting.documents.network.visitation_pdf import render_visitation_pdf
-from services.reporting.domain.network.counts import PublishedCell, published_cells
+from services.reporting.domain.network.counts import PublishedCell
 from services.reporting.domain.network.figures import QualityReport, build_report, to_csv
 from services.reporting.domain.network.visitation import Visitation, visitation
-from services.reporting.store import network as store
-from shared.auth import Caller, Role, allow
-from shared.service import RuntimeDep
+from services.reporting.handlers import read_network_cells
+from services.reporting.routes.dependencies import NetworkReaderDep, Reporting
 
 router = APIRouter(prefix="/v1/network", tags=["network"])
 page_router = APIRouter(tags=["network"])
 
 MONTH = r"^20\d{2}-(0[1-9]|1[0-2])$"  # 2000–2099, as the visitation year: a year 1000 asked 12,000 months of trend
 MAX_MONTHS = 120  # the longest period one request covers: ten years of trends
-CallerDep = Annotated[Caller, allow(Role.NETWORK, Role.PRACTICE)]
 FromMonth = Annotated[
     str | None, Query(alias="from", pattern=MONTH, description="First month of referral, YYYY-MM (inclusive).")
 ]
@@ -42,53 +43,47 @@ def _month(value: str | None) -> date | None:
     return date.fromisoformat(f"{value}-01") if value else None
 
 
-def _own_practice(caller: Caller, practice: str | None) -> str | None:
-    """A practice sees only its own figures; the network every practice."""
-    if caller.role is Role.PRACTICE:
-        if practice is not None and practice != caller.org:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "a practice sees only its own figures")
-        return caller.org
-    return practice
+def _scope(reader: Reporting, practice: str | None) -> access.NetworkScope:
+    scope = access.network_scope(reader.caller, practice)
+    if scope is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a practice sees only its own figures")
+    return scope
 
 
-async def _cells(runtime: RuntimeDep, first: date | None, last: date | None) -> list[PublishedCell]:
+async def _cells(reader: Reporting, first: date | None, last: date | None) -> list[PublishedCell]:
     """Every practice's published cells in the period: the network's reference and the funnels need them
     all, and each figure is a sum of them (never of raw data)."""
-    async with runtime.pool.acquire() as conn:
-        episodes = await store.summaries(conn, first, last, None)
-    return published_cells(episodes)
+    return await read_network_cells(reader.store, first, last)
 
 
 async def _report(
-    runtime: RuntimeDep, caller: Caller, period_from: str | None, period_to: str | None, practice: str | None
+    reader: Reporting, period_from: str | None, period_to: str | None, practice: str | None
 ) -> QualityReport:
     first, last = _month(period_from), _month(period_to)
     if first and last and first > last:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "to: must not be before from")
     if first and last and (last.year - first.year) * 12 + last.month - first.month >= MAX_MONTHS:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"to: a period spans at most {MAX_MONTHS} months")
-    practice = _own_practice(caller, practice)
-    network = caller.role is Role.NETWORK
+    scope = _scope(reader, practice)
     return build_report(
-        await _cells(runtime, first, last),
-        scope="network" if network else "practice",
+        await _cells(reader, first, last),
+        scope="network" if scope.network else "practice",
         period=(first, last),
-        practice=practice,
-        visible=(lambda p: True) if network else (lambda p: p == caller.org),
+        practice=scope.practice,
+        visible=scope.visible,
     )
 
 
 @router.get("/quality", operation_id="get_network_quality", response_model=QualityReport)
 async def quality(
-    runtime: RuntimeDep,
-    caller: CallerDep,
+    reader: NetworkReaderDep,
     period_from: FromMonth = None,
     period_to: ToMonth = None,
     practice: Practice = None,
 ) -> QualityReport:
     """Quality figures per practice and month of referral, per practice, the network, trends and funnels;
     every count rounded to a multiple of 5 (controlled rounding)."""
-    return await _report(runtime, caller, period_from, period_to, practice)
+    return await _report(reader, period_from, period_to, practice)
 
 
 @router.get(
@@ -98,15 +93,14 @@ async def quality(
     responses={200: {"content": {"text/csv": {}}, "description": "The same figures as CSV"}},
 )
 async def quality_csv(
-    runtime: RuntimeDep,
-    caller: CallerDep,
+    reader: NetworkReaderDep,
     period_from: FromMonth = None,
     period_to: ToMonth = None,
     practice: Practice = None,
     language: Language = "nl",
 ) -> Response:
     """The same figures as CSV: per practice and month, per practice over the period, and the network."""
-    report = await _report(runtime, caller, period_from, period_to, practice)
+    report = await _report(reader, period_from, period_to, practice)
     return Response(
         to_csv(report, language),
         media_type="text/csv; charset=utf-8",
@@ -114,15 +108,15 @@ async def quality_csv(
     )
 
 
-async def _visitation(runtime: RuntimeDep, caller: Caller, agb: str, year: int) -> Visitation:
-    _own_practice(caller, agb)
-    return visitation(await _cells(runtime, date(year, 1, 1), date(year, 12, 1)), agb, year)
+async def _visitation(reader: Reporting, agb: str, year: int) -> Visitation:
+    _scope(reader, agb)
+    return visitation(await _cells(reader, date(year, 1, 1), date(year, 12, 1)), agb, year)
 
 
 @router.get("/practices/{agb}/visitation.json", operation_id="get_practice_visitation_data", response_model=Visitation)
-async def practice_visitation(runtime: RuntimeDep, caller: CallerDep, agb: PracticePath, year: Year) -> Visitation:
+async def practice_visitation(reader: NetworkReaderDep, agb: PracticePath, year: Year) -> Visitation:
     """The data of the yearly visitation report: the practice's figures beside the network's."""
-    return await _visitation(runtime, caller, agb, year)
+    return await _visitation(reader, agb, year)
 
 
 @router.get(
@@ -132,10 +126,10 @@ async def practice_visitation(runtime: RuntimeDep, caller: CallerDep, agb: Pract
     responses={200: {"content": {"application/pdf": {}}, "description": "The visitation report as PDF"}},
 )
 async def practice_visitation_pdf(
-    runtime: RuntimeDep, caller: CallerDep, agb: PracticePath, year: Year, language: Language = "nl"
+    reader: NetworkReaderDep, agb: PracticePath, year: Year, language: Language = "nl"
 ) -> Response:
     """The yearly visitation report of one practice as PDF, for the visiting peer and the practice."""
-    report = await _visitation(runtime, caller, agb, year)
+    report = await _visitation(reader, agb, year)
     return Response(
         render_visitation_pdf(report, language),
         media_type="application/pdf",

@@ -1,6 +1,6 @@
 """The letters' tables: each episode's letter facts (`letter_episodes`) and the letters, written once, with
-their `ReportComposed` and `ReportSent` events. Every function takes a whole batch: a constant number of
-statements however many episodes and letters it holds."""
+their `ReportComposed` and `ReportSent` events. Every write takes a whole batch: a constant number of
+statements however many episodes and letters it holds. The reads serve the letter routes and corrections."""
 
 from __future__ import annotations
 
@@ -21,6 +21,42 @@ from shared.store.event_store import PendingEvent
 from shared.store.unit_of_work import UnitOfWork
 
 LETTER_NAMESPACE = uuid.UUID("5b3c9a8e-1f2d-5c4b-9a7e-3d2c1b0a9f8e")
+_SUMMARY = "letter_id, kind, content->>'title' AS title, composed_at, corrects"
+
+
+async def letter_facts(conn: asyncpg.Connection, episode_id: uuid.UUID) -> LetterFacts | None:
+    """The episode's letter facts, or None when the letters do not know the episode."""
+    raw = await conn.fetchval("SELECT facts::text FROM letter_episodes WHERE episode_id = $1", episode_id)
+    return LetterFacts.model_validate_json(raw) if raw else None
+
+
+async def letter(conn: asyncpg.Connection, letter_id: uuid.UUID) -> asyncpg.Record | None:
+    """The letter's row of `letters`."""
+    return await conn.fetchrow("SELECT * FROM letters WHERE letter_id = $1", letter_id)
+
+
+async def lock_letter(conn: asyncpg.Connection, letter_id: uuid.UUID) -> asyncpg.Record | None:
+    """The letter's row of `letters`, locked for this transaction (a correction of it)."""
+    return await conn.fetchrow("SELECT * FROM letters WHERE letter_id = $1 FOR UPDATE", letter_id)
+
+
+async def episode_letters(conn: asyncpg.Connection, episode_id: uuid.UUID) -> list[asyncpg.Record]:
+    """Summaries of the episode's letters in the order composed (start, interims, final on one day)."""
+    return await conn.fetch(
+        f"SELECT {_SUMMARY} FROM letters WHERE episode_id = $1"
+        " ORDER BY composed_at, CASE kind WHEN 'start' THEN 0 WHEN 'interim' THEN 1 ELSE 2 END, letter_key",
+        episode_id,
+    )
+
+
+async def letter_summary(conn: asyncpg.Connection, letter_id: uuid.UUID) -> asyncpg.Record | None:
+    """The summary of one letter (as `episode_letters` lists it)."""
+    return await conn.fetchrow(f"SELECT {_SUMMARY} FROM letters WHERE letter_id = $1", letter_id)
+
+
+async def corrections_of(conn: asyncpg.Connection, letter_id: uuid.UUID) -> int:
+    """How many corrections of the letter were stored."""
+    return await conn.fetchval("SELECT count(*) FROM letters WHERE corrects = $1", letter_id)
 
 
 async def lock_episodes(conn: asyncpg.Connection, episode_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, LetterEpisode]:

@@ -1,10 +1,11 @@
-"""The network read model's tables: the minimised copy of consumed events and one row per episode."""
+"""The network read model's tables: the minimised copy of consumed events and one row per episode, and what
+rebuilding the rows from the copy reads and writes."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -133,3 +134,23 @@ async def summaries(
     )
     found = (EpisodeFacts.from_json(row["facts"]).summary() for row in rows)
     return [s for s in found if s is not None]
+
+
+async def empty_episodes_for_rebuild(conn: asyncpg.Connection) -> int:
+    """Lock the copy against new rows (a handler running meanwhile waits, then folds its event into the rebuilt
+    row), empty `network_episodes`, and return how many events the copy holds."""
+    await conn.execute("LOCK TABLE network_received_events IN SHARE MODE")
+    await conn.execute("TRUNCATE network_episodes")
+    return await conn.fetchval("SELECT count(*) FROM network_received_events")
+
+
+async def copied_events(
+    conn: asyncpg.Connection, batch: int
+) -> AsyncIterator[list[tuple[uuid.UUID, str, int, dict[str, Any]]]]:
+    """Every copied event in copy order, `batch` at a time: (episode id, type, stream version, data)."""
+    cursor = await conn.cursor(
+        "SELECT episode_id, event_type, stream_version, data::text FROM network_received_events ORDER BY seq"
+    )
+    loads = json.loads
+    while rows := await cursor.fetch(batch):
+        yield [(episode_id, kind, version, loads(data)) for episode_id, kind, version, data in rows]

@@ -19,8 +19,7 @@ import pytest
 from services.reporting.domain.letters.episode import LetterEpisode
 from services.reporting.domain.network.counts import published_cells
 from services.reporting.domain.network.facts import REFERRAL
-from services.reporting.overview import OVERVIEW
-from services.reporting.projections import BATCH_HANDLERS
+from services.reporting.handlers import BATCH_HANDLERS, OVERVIEW
 from services.reporting.store import network as network_store
 from shared.clock import ManualClock
 from shared.consumer.dead_letters import Record

@@ -308,7 +308,7 @@ FILL_LABEL = {"request_for_help": "Hulpvraag van de patiënt", "goals": "Met de 
 
 
 #: How intake's events name an activity the patient chose (PSK, graded activity): a keyed reference in place of the
-#: patient's own words, which intake gives by reference when a letter is shown (services/intake/personal_data.py).
+#: patient's own words, which intake gives by reference when a letter is shown (services/intake/keys/sealing.py).
 ACTIVITY_REFERENCE = re.compile(r"activity-[0-9a-f]{16}")
 
 
