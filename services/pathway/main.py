@@ -6,6 +6,7 @@ import functools
 
 from fastapi import APIRouter, FastAPI
 
+from services.pathway import access
 from services.pathway.handlers import INTAKE_EVENTS
 from services.pathway.projection import EpisodeView
 from services.pathway.routes import episodes, escalations, guideline
@@ -13,13 +14,13 @@ from services.pathway.scheduler import timer_scheduler
 from services.pathway.settings import PathwaySettings
 from services.pathway.store import episodes as episode_tables
 from shared.access_log import access_log_router
-from shared.auth import Role, allow
+from shared.auth import allow
 from shared.service import Runtime, ServiceDefinition, create_service_app, serve
 from shared.store.projection import ProjectionRunner
 from shared.supervisor import LoopBody
 
 # Decision support holds no patient identity; practices and verwijzers use it, nobody anonymous.
-guarded_guideline = APIRouter(dependencies=[allow(Role.PRACTICE, Role.REFERRER)])
+guarded_guideline = APIRouter(dependencies=[allow(*access.READERS)])
 guarded_guideline.include_router(guideline.router)
 
 

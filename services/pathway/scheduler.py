@@ -21,7 +21,7 @@ from prometheus_client import Counter, Gauge
 from services.pathway.domain.evaluation_schedule import Firing, evaluation_correlation_id, is_due
 from services.pathway.handlers import on_timer_due
 from services.pathway.settings import PathwaySettings
-from services.pathway.store import timers
+from services.pathway.store import PathwayStore, timers
 from shared.clock import Clock
 from shared.logging import correlation, get_logger
 from shared.service import Runtime
@@ -60,7 +60,7 @@ class BatchResult:
 
 class TimerScheduler:
     def __init__(self, pool: asyncpg.Pool, store: EventStore, clock: Clock, config: SchedulerConfig) -> None:
-        self.pool = pool
+        self.db = PathwayStore(pool, store)
         self.store = store
         self.clock = clock
         self.config = config
@@ -85,7 +85,7 @@ class TimerScheduler:
         now = self.clock.now()
         fired: list[tuple[timers.Timer, Firing]] = []
         spent = deferred = 0
-        async with self.pool.acquire() as conn:
+        async with self.db.connection() as conn:
             async with conn.transaction():
                 claimed = await timers.claim_due(conn, now, self.config.batch_size)
                 # One episode's timers in a row, and episodes in one order, so batches meet in one order.

@@ -122,7 +122,8 @@ class RecordEvaluation:
 
 @dataclass(frozen=True)
 class StopEvaluations:
-    """The episode closed at `at`: nothing of it fires any more and nothing new is planned."""
+    """The episode closed at `at`: nothing of it fires any more, nothing new is planned, and its escalations
+    are no longer open (the store records the episode as closed with its timers cancelled)."""
 
     at: datetime
 

@@ -130,8 +130,9 @@ async def view_row_of(conn: asyncpg.Connection, episode_id: str) -> dict | None:
 
 
 async def open_escalations(conn: asyncpg.Connection, party: Party, agb: str) -> list[tuple[str, list[dict]]]:
-    """(episode id, escalations) of every episode with escalations that `agb` is the `party` of and that is
-    not closed, oldest activity first."""
+    """(episode id, escalations) of every episode with escalations that `agb` is the `party` of (as
+    `access.escalations_scope` decided) and that is not closed (`StopEvaluations`, recorded by
+    `timers.cancel_open_timers`), oldest activity first."""
     column = _PARTY_COLUMN[party]
     rows = await conn.fetch(
         f"SELECT v.episode_id, v.escalations::text AS escalations FROM episode_view v"
