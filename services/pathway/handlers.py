@@ -5,7 +5,8 @@ Events arrive in batches. A batch keeps its copies and parties in one statement 
 every episode it touches in three, plans the first evaluation of each referral in one, decides event by
 event in arrival order in memory (each decision sees the episode as it stood after the events before it;
 the guideline in `domain.reactions`, the evaluation plan in `domain.evaluation_schedule.plan_changes`),
-then writes the plan changes to the timers (`store.timers`) and appends every decision in one statement.
+then writes the plan changes to the timers (`store.timers`; `evaluation_recorded` plans the next evaluation
+with `domain.evaluation_schedule.next_evaluation`) and appends every decision in one statement.
 
 `on_timer_due` fires one durable timer the scheduler claimed: what happened to its evaluation and episode
 in, what it raises decided (`domain.evaluation_schedule`), the timer and the event written.

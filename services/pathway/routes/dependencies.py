@@ -22,7 +22,8 @@ class Reader:
     clock: Clock
 
 
-def reader(runtime: RuntimeDep, caller: Annotated[Caller, allow(*access.READERS)]) -> Reader:
+async def reader(runtime: RuntimeDep, caller: Annotated[Caller, allow(*access.READERS)]) -> Reader:
+    # async: a plain def would run in a worker thread
     return Reader(caller, PathwayStore(runtime.pool, runtime.store), runtime.clock)
 
 
