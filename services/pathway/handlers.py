@@ -68,7 +68,9 @@ class EpisodeState:
 
     version: int  # of the pathway's stream before this batch
     intake_events: list[tuple[int, EventPayload]] = field(default_factory=list)  # (stream version, payload)
-    decided: list[EventPayload] = field(default_factory=list)  # the pathway's own, incl. this batch's
+    # The pathway's own, incl. this batch's decisions; the evaluations the plan changes newly schedule are
+    # announced at the write, which the guideline's memory (`PathwayMemory`) does not look at.
+    decided: list[EventPayload] = field(default_factory=list)
     referrer_agb: str | None = None
 
     def intake_until(self, stream_version: int) -> list[EventPayload]:
