@@ -2,6 +2,6 @@
 
 - `letters`: a composed letter as HTML, PDF/A, a FHIR document and Edifact MEDVRI, with the letterhead they share
   and the HTML template (`letters/templates/`).
-- `network`: the yearly visitation report as PDF.
+- `network`: the network's quality report as CSV, the yearly visitation report as PDF.
 - `dashboard/`: the network dashboard page with its own copy of Chart.js (static files, served by `routes.network`).
 """

@@ -17,9 +17,10 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from fastapi.responses import HTMLResponse
 
 from services.reporting import access
+from services.reporting.documents.network.quality_csv import to_csv
 from services.reporting.documents.network.visitation_pdf import render_visitation_pdf
 from services.reporting.domain.network.counts import PublishedCell
-from services.reporting.domain.network.figures import QualityReport, build_report, to_csv
+from services.reporting.domain.network.figures import QualityReport, build_report
 from services.reporting.domain.network.visitation import Visitation, visitation
 from services.reporting.handlers import read_network_cells
 from services.reporting.routes.dependencies import NetworkReaderDep, Reporting

@@ -8,10 +8,11 @@ import io
 import re
 from datetime import date
 
+from services.reporting.documents.network.quality_csv import csv_columns, to_csv
 from services.reporting.documents.network.visitation_pdf import render_visitation_pdf
 from services.reporting.domain.network.counts import published_cells
 from services.reporting.domain.network.facts import COURSES, EpisodeSummary
-from services.reporting.domain.network.figures import build_report, csv_columns, months_between, to_csv
+from services.reporting.domain.network.figures import build_report, months_between
 from services.reporting.domain.network.indicators import MIN_DENOMINATOR, funnel_limits, outside
 from services.reporting.domain.network.visitation import visitation
 from services.reporting.domain.network.words import labels
