@@ -153,7 +153,7 @@ PAGE_POLICY = (
 
 @page_router.get("/network", include_in_schema=False, response_class=HTMLResponse)
 async def network_page() -> HTMLResponse:
-    """The dashboard shell: no figures inside; its script fetches them with the coordinator's token."""
+    """The dashboard shell: no figures inside; its script asks for them with the coordinator's token."""
     html = (_STATIC / "network.html").read_text(encoding="utf-8")
     return HTMLResponse(html, headers={"content-security-policy": PAGE_POLICY, "cache-control": "no-store"})
 
