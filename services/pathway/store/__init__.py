@@ -12,29 +12,15 @@ routes and handlers never reach into the pool themselves.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import asyncpg
 
 from shared.store.event_store import EventStore
+from shared.store.pool_store import PoolStore
 
 
-class PathwayStore:
-    """The pathway's database: its connections and transactions, and its event stream store."""
+class PathwayStore(PoolStore):
+    """The pathway's database: its connections and transactions (`PoolStore`), and its event stream store."""
 
     def __init__(self, pool: asyncpg.Pool, events: EventStore) -> None:
-        self.pool = pool
+        super().__init__(pool)
         self.events = events
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        """A connection inside a transaction that commits when the block ends without an exception."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield conn
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A connection outside any transaction: each statement commits on its own (reads)."""
-        async with self.pool.acquire() as conn:
-            yield conn
