@@ -1,5 +1,5 @@
 """Reporting replay benchmark: 100,000 realistic consumed events in the network's copy table, rebuilt into
-the network read model by `services.reporting.handlers.rebuild_network`; prints events/s.
+the network read model by `services.reporting.rebuild.rebuild_network`; prints events/s.
 
     .venv/bin/python -m bench.reporting_replay [--events 100000] [--seed 8]
 
@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 
 from services.reporting.domain.network.facts import minimise
-from services.reporting.handlers import rebuild_network as rebuild
+from services.reporting.rebuild import rebuild_network as rebuild
 from shared.db import open_service_database
 from shared.events import clinical, intake, pathway
 from shared.events.payload import EventPayload

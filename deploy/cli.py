@@ -250,7 +250,7 @@ def replay(service: Annotated[str, typer.Argument(help=f"One of: {', '.join(PROJ
                     progress.update(task, completed=done, total=total)
 
                 if PROJECTIONS[service] is None:  # reporting's network model replays from its copy of events
-                    from services.reporting.handlers import rebuild_network
+                    from services.reporting.rebuild import rebuild_network
 
                     return await rebuild_network(pool, report)
                 module, name = PROJECTIONS[service]

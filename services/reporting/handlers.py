@@ -10,14 +10,14 @@ events of its types with a constant number of statements, in the batch's transac
   their episodes.
 
 Commands and queries, for the routes (access decided by `services.reporting.access`): `read_overview`,
-`read_episode_letters`, `read_letter`, `correct_letter`, `read_network_cells`; and `rebuild_network`, the
-network read model's replay.
+`read_episode_letters`, `read_letter`, `correct_letter`, `read_network_cells`. The network read model's
+replay is `rebuild.rebuild_network`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -27,7 +27,7 @@ from services.reporting import access
 from services.reporting.domain.letters.content import LetterFacts
 from services.reporting.domain.letters.correction import correction, refuse_when_objected
 from services.reporting.domain.network.counts import PublishedCell, published_cells
-from services.reporting.domain.network.facts import KEPT_FIELDS, EpisodeFacts, fold_events, minimise
+from services.reporting.domain.network.facts import KEPT_FIELDS, fold_events, minimise
 from services.reporting.domain.overview import changes
 from services.reporting.store import ReportingStore
 from services.reporting.store import letters as letter_store
@@ -190,30 +190,3 @@ async def read_network_cells(store: ReportingStore, first: date | None, last: da
     async with store.connection() as conn:
         episodes = await network_store.summaries(conn, first, last, None)
     return published_cells(episodes)
-
-
-Progress = Callable[[int, int], None]
-REBUILD_BATCH = 10_000
-
-
-async def rebuild_network(pool: asyncpg.Pool, progress: Progress | None = None) -> int:
-    """Empty `network_episodes` and fold every copied event again, in copy order, in one transaction; returns
-    the events applied.
-
-    The copy is locked against new rows first, so a handler running meanwhile waits and then folds its event
-    into the rebuilt row (handlers take the copy table before the episodes table, so nobody deadlocks).
-    Folding happens in memory, with `fold_events` as `follow_network` folds, and the episodes are written with one COPY.
-    """
-    async with ReportingStore(pool).transaction() as conn:
-        total = await network_store.empty_episodes_for_rebuild(conn)
-        episodes: dict[uuid.UUID, EpisodeFacts] = {}
-        done = 0
-        async for batch in network_store.copied_events(conn, REBUILD_BATCH):
-            fold_events(episodes, batch)
-            done += len(batch)
-            if progress is not None:
-                progress(done, total)
-        await network_store.fill_episodes(conn, episodes)
-        if progress is not None:
-            progress(done, total)
-        return done

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -146,11 +146,13 @@ async def empty_episodes_for_rebuild(conn: asyncpg.Connection) -> int:
 
 async def copied_events(
     conn: asyncpg.Connection, batch: int
-) -> AsyncIterator[list[tuple[uuid.UUID, str, int, dict[str, Any]]]]:
-    """Every copied event in copy order, `batch` at a time: (episode id, type, stream version, data)."""
+) -> AsyncIterator[tuple[int, Iterator[tuple[uuid.UUID, str, int, dict[str, Any]]]]]:
+    """Every copied event in copy order, `batch` at a time: how many, and the events (episode id, type, stream
+    version, data), decoded one by one as they are taken, so a batch's data is never all in memory at once
+    (decoding it up front made the rebuild a third slower)."""
     cursor = await conn.cursor(
         "SELECT episode_id, event_type, stream_version, data::text FROM network_received_events ORDER BY seq"
     )
     loads = json.loads
     while rows := await cursor.fetch(batch):
-        yield [(episode_id, kind, version, loads(data)) for episode_id, kind, version, data in rows]
+        yield len(rows), ((episode_id, kind, version, loads(data)) for episode_id, kind, version, data in rows)

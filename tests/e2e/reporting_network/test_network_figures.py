@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from deploy.local import dev_headers
-from services.reporting.handlers import rebuild_network as rebuild
+from services.reporting.rebuild import rebuild_network as rebuild
 from shared.db import create_pool
 from tests.e2e.reporting_network.conftest import PRACTICE_A, PRACTICE_B, SMALL_PRACTICE, Cohort
 

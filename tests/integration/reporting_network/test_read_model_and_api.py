@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from bench.reporting_replay import synthetic_episode
 from deploy.local import dev_headers
 from services.reporting.handlers import NETWORK as FOLLOW_NETWORK
-from services.reporting.handlers import rebuild_network as rebuild
+from services.reporting.rebuild import rebuild_network as rebuild
 from services.reporting.routes.network import page_router, router
 from services.reporting.settings import ReportingSettings
 from shared.auth import DEVELOPMENT_SECRET
