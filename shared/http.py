@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import DATABASE_UNAVAILABLE
 from shared.logging import correlation, get_logger
-from shared.store.event_store import ConcurrencyConflict
+from shared.store.event_store import ConcurrencyConflict, VersionNotCurrent
 
 PROBLEM = "application/problem+json"
 # What a 503 for an unreachable database asks the caller to wait: the services reconnect by themselves, and
@@ -157,6 +157,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _conflict(request: Request, error: ConcurrencyConflict) -> JSONResponse:
         extra = {"current_version": error.actual_version} if error.actual_version is not None else {}
         return problem(409, "Concurrent change", str(error), **extra)
+
+    @app.exception_handler(VersionNotCurrent)
+    async def _precondition_failed(request: Request, error: VersionNotCurrent) -> JSONResponse:
+        # RFC 9110 13.1.1: a failed If-Match is a 412; the ETag says the version to read and decide on.
+        detail = f"The episode is at version {error.actual_version}, not {error.expected_version}: read it again"
+        response = problem(412, "Precondition Failed", detail, current_version=error.actual_version)
+        response.headers["etag"] = f'"{error.actual_version}"'
+        return response
 
     async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
         log.warning("http.database_unavailable", path=request.url.path, error=repr(error))

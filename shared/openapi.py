@@ -1,7 +1,7 @@
 """The published OpenAPI of every service, and its docs page served from this process alone.
 
 FastAPI documents the success answers; what every route can also answer is added here once, from what the
-route declares: a bearer token (401, 403), a path parameter (404), an `If-Match` header (409), parameters or a
+route declares: a bearer token (401, 403), a path parameter (404), an `If-Match` header (412, and 409), parameters or a
 body (422), a body (413), and the database (503). Each error answer is problem+json (RFC 9457). The docs page
 (`/docs`) loads Swagger UI from the `swagger-ui-bundle-v2` package, so it works without reaching any CDN.
 """
@@ -47,7 +47,8 @@ ERROR_DESCRIPTIONS = {
     401: "No bearer token, or one that is invalid or expired (`WWW-Authenticate: Bearer`)",
     403: "The token's role may not use this route, or not for this organisation",
     404: "Not known, or not visible to the caller",
-    409: "The episode changed since the version in If-Match (the answer names `current_version`)",
+    409: "Other requests kept changing the episode while this one was decided; nothing changed; send it again",
+    412: "The episode is no longer at the version in If-Match: read it again (the answer names `current_version`)",
     413: "The request body is larger than this route accepts",
     422: "Invalid request: the fields at fault are named in `errors`",
     503: "The database (or a service this one asks) cannot be reached; nothing changed; try again after Retry-After",
@@ -55,6 +56,7 @@ ERROR_DESCRIPTIONS = {
 # The headers those answers carry (shared/auth.py, shared/http.py, and intake's answers when it is away).
 ERROR_HEADERS = {
     "401": {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}},
+    "412": {"ETag": {"description": 'The episode\'s current version, e.g. `"3"`', "schema": {"type": "string"}}},
     "503": {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}},
 }
 DOCS_ASSETS = "/docs/assets"
@@ -69,7 +71,7 @@ def error_statuses(operation: dict[str, Any]) -> set[int]:
     if any(p["in"] == "path" for p in parameters):
         statuses.add(404)
     if any(p["in"] == "header" and p["name"].lower() == "if-match" for p in parameters):
-        statuses.add(409)
+        statuses |= {409, 412}
     if parameters or "requestBody" in operation:
         statuses.add(422)
     if "requestBody" in operation:

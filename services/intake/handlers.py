@@ -43,7 +43,7 @@ from shared.events.payload import EventPayload
 from shared.events.sealed import Sealed
 from shared.logging import get_logger
 from shared.practice_register import LetterParties, PracticeEntry, ReferrerEntry
-from shared.store.event_store import ConcurrencyConflict, StoredEvent
+from shared.store.event_store import ConcurrencyConflict, StoredEvent, VersionNotCurrent
 from shared.store.unit_of_work import UnitOfWork
 
 log = get_logger(__name__)
@@ -260,7 +260,7 @@ def handle_episode_command(
     nothing: `record_command` does, if the episode is still at that version."""
     episode = _rebuild(uow, episode_id, opened.events)
     if expected_version is not None and expected_version != episode.version:
-        raise ConcurrencyConflict(str(episode_id), expected_version, episode.version)
+        raise VersionNotCurrent(str(episode_id), expected_version, episode.version)
     new_events = decide(episode, Sealer(opened.data_key, opened.patient_id, episode_id))
     result = CommandResult(episode_id, episode.version + len(new_events), [e.event_type for e in new_events])
     return DecidedCommand(episode.version, new_events, result)
@@ -292,7 +292,7 @@ async def record_command(
 
 # How many times a command reads and decides when the episode keeps moving on before its write, before it gives
 # up with a 409. Each lost pass means another command got through; with If-Match the second pass is the last
-# (the version no longer matches, or the request's first answer is found).
+# (the version no longer matches: a 412, or the request's first answer is found).
 ATTEMPTS = 5
 
 
@@ -314,7 +314,7 @@ async def run_episode_command(
     raises access.NotFound for an episode unknown to the caller (`logged.episode_id`).
 
     When the episode moved on in between, the command starts over from the read, so it decides on what the
-    other command wrote: with If-Match that read makes it a 409 (the version no longer matches), a retry that
+    other command wrote: with If-Match that read makes it a 412 (the version no longer matches), a retry that
     raced its first request finds that one's answer, and any other command decides again, at most `ATTEMPTS`
     times. Raises NotAllowed when the domain refuses."""
     episode_id = logged.episode_id

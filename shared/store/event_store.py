@@ -48,6 +48,11 @@ class ConcurrencyConflict(Exception):
         self.actual_version = actual_version
 
 
+class VersionNotCurrent(ConcurrencyConflict):
+    """The version the caller said it saw (HTTP `If-Match`) is not the stream's current one; nothing was written.
+    Unlike a plain conflict, sending the same request again cannot succeed: the caller reads again first."""
+
+
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
     """A row of the log; the payload stays JSON text until someone needs it decoded."""

@@ -99,7 +99,8 @@ async def test_a_practice_records_a_whole_episode_with_concurrency_and_idempoten
             assert history.status_code == 201 and history.json()["version"] == 2
             assert history.headers["etag"] == '"2"'
             stale = await post("assessment", ASSESSMENT, **{"If-Match": '"1"'})
-            assert stale.status_code == 409 and stale.json()["current_version"] == 2
+            assert stale.status_code == 412 and stale.json()["current_version"] == 2
+            assert stale.headers["content-type"] == "application/problem+json" and stale.headers["etag"] == '"2"'
             assert (await post("assessment", ASSESSMENT, **{"If-Match": '"2"'})).status_code == 201
 
             measurement = {"occasion": "intake", "measurement": {"taken_on": "2026-11-23", "nprs": 6}}

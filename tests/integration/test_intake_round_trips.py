@@ -270,7 +270,7 @@ async def test_a_rejected_command_leaves_no_log_row_no_treatment_date_and_no_eve
     late = await rejected("measurements", practice())
     assert late.status_code == 422 and "closed" in late.json()["detail"]
     stale = await rejected("history", {**practice(), "If-Match": '"1"'}, HISTORY)
-    assert stale.status_code == 409 and stale.json()["current_version"] == 2
+    assert stale.status_code == 412 and stale.json()["current_version"] == 2 and stale.headers["etag"] == '"2"'
     foreign = await rejected("measurements", practice(OTHER_PRACTICE_AGB))
     assert foreign.status_code == 404
     unknown = await rejected("measurements", practice(), episode_id=uuid.uuid4())
@@ -367,14 +367,14 @@ async def test_a_command_that_raced_the_same_decision_finds_nothing_new_to_appen
     assert events == 2
 
 
-async def test_a_command_with_if_match_that_raced_another_is_a_conflict(intake, recording, pool):
+async def test_a_command_with_if_match_that_raced_another_fails_its_precondition(intake, recording, pool):
     episode = await open_episode(intake, "RT-4b")
     before = await recorded(pool, episode)
     history = first_command_uncommitted(pool, episode, "history", take_history)
     stale = {**practice(), "If-Match": '"1"'}
     measurement = intake.post(f"/v1/episodes/{episode}/measurements", json=MEASUREMENT, headers=stale)
     response, sent, _ = await raced(pool, recording, measurement, history)
-    assert response.status_code == 409 and response.json()["current_version"] == 2
+    assert response.status_code == 412 and response.json()["current_version"] == 2
     assert len(sent) == 3, sent  # read, write (lost), read: the episode moved on from the version in If-Match
     rows, _, events = await recorded(pool, episode)
     assert (len(rows), events) == (len(before[0]) + 1, 2)  # the history's row and event, nothing of the other

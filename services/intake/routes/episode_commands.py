@@ -1,6 +1,6 @@
 """Routes that record what happens in an open episode: translate HTTP to intake commands and back.
 
-Every route takes `If-Match: "<version>"` (optimistic concurrency: 409 when the episode moved on) and
+Every route takes `If-Match: "<version>"` (optimistic concurrency: 412 when the episode moved on) and
 `Idempotency-Key` (a retry returns the first answer). Only the episode's own practice records
 (`domain.access.command_scope`). Each route pairs its command with the domain's decision; the handler
 (`handlers.run_episode_command`) loads, lets it decide and writes.
@@ -40,7 +40,10 @@ from shared.http import DomainRejected
 router = APIRouter(prefix="/v1/episodes/{episode_id}", tags=["episode"])
 
 PracticeDep = Annotated[Caller, allow(Role.PRACTICE)]
-IfMatch = Annotated[str | None, Header(description='The version you saw, e.g. "3"; 409 when it moved on.')]
+IfMatch = Annotated[
+    str | None,
+    Header(description='The version you saw, e.g. "3"; 412 when it moved on. Optional.'),
+]
 IdempotencyKey = Annotated[str | None, Header(description="Retries with the same key return the first answer.")]
 
 
@@ -53,7 +56,8 @@ class CommandAccepted(BaseModel):
 RESPONSES: dict[int | str, dict] = {
     200: {"description": "Nothing new: the episode already says this", "model": CommandAccepted},
     404: {"description": "No such episode for this practice"},
-    409: {"description": "The episode changed since the version in If-Match"},
+    409: {"description": "Other requests kept changing the episode while this one was decided; send it again"},
+    412: {"description": "The episode changed since the version in If-Match: read it again"},
     422: {"description": "Invalid, or not allowed in the episode's current state"},
 }
 
