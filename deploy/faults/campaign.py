@@ -28,6 +28,8 @@ from typing import Any
 import httpx
 
 from deploy.faults import checks
+from deploy.faults.cpu import CpuWatch
+from deploy.faults.cpu import summary as cpu_summary
 from deploy.faults.load import APPENDED_ONCE, PRACTICE_AGB, REFERRER_AGB, Load, LoadStats
 from deploy.faults.observe import (
     Observed,
@@ -115,6 +117,7 @@ class Rig:
         self.orchestrator_restarts = 0
         self.earlier_attempts: dict[str, list[checks.Attempt]] = {}  # the receiver's log before it was stopped
         self.samples: list[Snapshot | None] = []
+        self.cpu: CpuWatch | None = None  # from the load's start
         self.sampling = True
 
     def now(self) -> float:
@@ -320,6 +323,7 @@ class ScenarioResult:
     flowing_after: float | None = None
     caught_up_after: float | None = None
     orchestrator_restarts: int = 0
+    cpu: dict[str, Any] = field(default_factory=dict)  # cores used per part: the run's mean, at the worst latency
     person_acted: str = ""  # what a person had to do beyond the fault's own recovery ("" : nothing)
     timeline: list[tuple[float, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -360,6 +364,8 @@ async def run_scenario(scenario: Scenario, options: Options, run: int = 1, index
         None if x is None else {"at": round(x.at, 1), **outstanding(x), "delivered": x.delivered} for x in rig.samples
     ]
     (run_dir / "samples.json").write_text(_json(samples))  # every stage's backlog, second by second
+    if rig.cpu is not None:
+        (run_dir / "cpu.json").write_text(_json([{"at": at, **parts} for at, parts in rig.cpu.series]))
     (run_dir / "result.json").write_text(_json(result.to_json()))
     return result
 
@@ -371,6 +377,7 @@ async def _exercise(rig: Rig, scenario: Scenario, result: ScenarioResult) -> Non
     ready_after = rig.now()
     rig.t0 = time.monotonic()  # the timeline counts from the load's start
     rig.mark(f"system ready ({options.workers} worker(s) per service, started in {ready_after:.0f} s)")
+    rig.cpu = CpuWatch(rig.postgres.data_dir if rig.postgres is not None else None)
     sampler = asyncio.create_task(_sample(rig))
     prober = asyncio.create_task(_liveness(rig))
     try:
@@ -404,6 +411,8 @@ async def _exercise(rig: Rig, scenario: Scenario, result: ScenarioResult) -> Non
     finally:
         await conn.close()
     judge(result, stats, observed, rig.clock_now())
+    if rig.cpu is not None:
+        result.cpu = cpu_summary(rig.cpu, result.load.get("latency", {}))
     result.orchestrator_restarts = rig.orchestrator_restarts
 
 
@@ -423,10 +432,12 @@ async def _inject(rig: Rig, scenario: Scenario) -> None:
 
 
 async def _sample(rig: Rig) -> None:
-    """Every second, every stage's backlog (None while the database does not answer)."""
+    """Every second, every stage's backlog (None while the database does not answer) and where the CPU went."""
     conn = None
     while rig.sampling:
         started = time.monotonic()
+        if rig.cpu is not None:
+            rig.cpu.sample(rig.now())
         try:
             if conn is None or conn.is_closed():
                 conn = await connect(rig.database_url)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from deploy.faults.campaign import ScenarioResult
+from deploy.faults.cpu import describe as describe_cpu
 
 COLUMNS = (
     "scenario",
@@ -43,6 +44,8 @@ def cells(result: ScenarioResult) -> list[str]:
             f" max {latency['max'] * 1000:.0f} ms; worst 5 s: p50 {latency['worst_window_p50'] * 1000:.0f} ms"
             f" at {latency['worst_window_at']:.0f} s"
         )
+    if result.cpu:
+        requests.append(f"CPU then: {describe_cpu(result.cpu)}")
     if load.get("given_up"):
         requests.append(f"{load['given_up']} given up at the end")
     if load.get("rejected_total"):

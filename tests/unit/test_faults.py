@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from deploy.faults import checks
 from deploy.faults.checks import Accepted, Attempt, Kept, StoredEvent, TimerRow
+from deploy.faults.cpu import CpuWatch
+from deploy.faults.cpu import describe as describe_cpu
+from deploy.faults.cpu import summary as cpu_summary
 from deploy.faults.load import LoadStats
 from deploy.faults.progress import Snapshot, StallWatch, backlog, describe, outstanding, recovery
 
@@ -337,3 +343,36 @@ def test_a_latency_spike_shows_in_the_worst_window_though_the_whole_load_median_
     assert latency["worst_window_at"] == 10.0  # 50 fast and 60 slow answers between 10 s and 15 s
     assert latency["worst_window_p50"] == pytest.approx(1.5)
     assert LoadStats().latency() == {}
+
+
+# -- where the CPU went --------------------------------------------------------------------------------------
+
+
+def test_the_cpu_watch_names_the_busy_part_and_puts_an_idle_one_near_zero():
+    burn = "import time\nend = time.monotonic() + 1.5  # services.burner\nwhile time.monotonic() < end: pass"
+    idle = "import time; time.sleep(1.5)  # services.sleeper"
+    busy, sleeping = (subprocess.Popen([sys.executable, "-c", code]) for code in (burn, idle))
+    try:
+        time.sleep(0.3)  # both started; what they used before the first sample is not counted
+        watch = CpuWatch()
+        time.sleep(1.0)
+        watch.sample(1.0)
+    finally:
+        for process in (busy, sleeping):
+            process.kill()
+            process.wait()
+    (at, parts), *_ = watch.series
+    assert at == 1.0
+    assert parts["burner"] > 0.5, parts  # one core, less what the machine took from it
+    assert parts["sleeper"] < 0.1, parts
+    assert "other" in parts and "campaign" in parts
+
+
+def test_the_cpu_at_the_worst_latency_window_is_that_window_s_mean_busiest_first():
+    watch = CpuWatch.__new__(CpuWatch)
+    watch.series = [(1.0, {"intake": 0.2, "reporting": 0.1}), (6.0, {"intake": 0.3, "reporting": 1.6})]
+    watch.series += [(7.0, {"intake": 0.5, "reporting": 1.8, "other": 0.1})]
+    cpu = cpu_summary(watch, {"worst_window_p50": 1.2, "worst_window_at": 5.0})
+    assert cpu["at_worst_latency"] == {"reporting": 1.7, "intake": 0.4, "other": 0.05}
+    assert list(cpu["mean"])[0] == "reporting"
+    assert describe_cpu(cpu).startswith("reporting 1.7, intake 0.4, other 0.05 of ")
