@@ -16,10 +16,9 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 
 from shared.clock import Clock
 from shared.consumer.faust_worker import attach_consumer, create_faust_app
-from shared.consumer.idempotent import BatchHandler, Handler, IdempotentConsumer
+from shared.consumer.idempotent import BatchHandler, IdempotentConsumer
 from shared.db import create_pool, open_service_database
 from shared.events import REGISTRY
-from shared.events.payload import EventPayload
 from shared.events.topics import TOPICS, dead_letter_topic, topic_produced_by, topics_consumed_by
 from shared.http import BodyLimitMiddleware, install_correlation, install_problem_handlers, operations_router
 from shared.logging import configure_logging, get_logger
@@ -105,8 +104,7 @@ class ServiceDefinition:
     title: str
     description: str
     routers: Sequence[APIRouter] = ()
-    handlers: Mapping[type[EventPayload], Handler] = field(default_factory=dict)
-    batch_handlers: Sequence[BatchHandler] = ()
+    handlers: Sequence[BatchHandler] = ()  # what the service's consumer does with the events it consumes
     background: Sequence[BackgroundTask] = ()
     migrations_package: str | None = None  # the service's own `migrations/` folder
     # Routes (path templates) that take more than shared.http.DEFAULT_BODY_LIMIT bytes of body.
@@ -150,7 +148,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
             )
             relay = runtime.relay
             supervisor.start("relay", lambda handle: relay.run(stop, handle), reset=relay.reset)
-        if definition.handlers or definition.batch_handlers:
+        if definition.handlers:
             runtime.faust_app = create_faust_app(settings)
             runtime.consumer = IdempotentConsumer(
                 name,
@@ -159,7 +157,6 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
                 REGISTRY,
                 definition.handlers,
                 runtime.clock,
-                batch_handlers=definition.batch_handlers,
                 max_attempts=settings.consumer_max_attempts,
                 handle=supervisor.track("consumer"),
             )

@@ -37,7 +37,7 @@ def build(settings: NotificationsSettings | None = None) -> tuple[FastAPI, Notif
             escalations.router,
             access_log_router(_episode_parties),
         ],
-        batch_handlers=[batch_handler_for(settings)],
+        handlers=[batch_handler_for(settings)],
         background=[delivery_dispatcher],
         migrations_package="services.notifications",
     )

@@ -40,7 +40,7 @@ def build(settings: PathwaySettings | None = None) -> tuple[FastAPI, PathwaySett
         title="Ruggengraat pathway",
         description="Applies the KNGF low-back-pain guideline to each episode and plans its evaluations.",
         routers=[episodes.router, escalations.router, guarded_guideline, access_log_router(_episode_parties)],
-        batch_handlers=[INTAKE_EVENTS],
+        handlers=[INTAKE_EVENTS],
         background=[timer_scheduler, episode_view],
         migrations_package="services.pathway",
     )

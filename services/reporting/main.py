@@ -30,7 +30,7 @@ def build(settings: ReportingSettings | None = None) -> tuple[FastAPI, Reporting
             network.page_router,
             access_log_router(episode_parties),
         ],
-        batch_handlers=BATCH_HANDLERS,
+        handlers=BATCH_HANDLERS,
         migrations_package="services.reporting",
     )
     return create_service_app(definition), settings

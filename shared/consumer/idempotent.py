@@ -1,11 +1,14 @@
-"""The idempotent consumer: parse, dedupe through the inbox, handle in one transaction, or dead-letter."""
+"""The idempotent consumer: parse, dedupe through the inbox, handle in one transaction, or dead-letter.
+
+A service hands it its `BatchHandler`s, the one handler API: each gets the events of its types that arrived
+together, in arrival order and in the batch's transaction (or, when a batch falls back, one event at a time)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -32,9 +35,6 @@ log = get_logger(__name__)
 class ConsumedEvent:
     envelope: Envelope
     payload: EventPayload
-
-
-Handler = Callable[[ConsumedEvent, UnitOfWork], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,9 @@ class IdempotentConsumer:
         pool: asyncpg.Pool,
         store: EventStore,
         registry: EventRegistry,
-        handlers: Mapping[type[EventPayload], Handler],
+        handlers: Sequence[BatchHandler],
         clock: Clock,
         *,
-        batch_handlers: Sequence[BatchHandler] = (),
         publish_dead_letter: DeadLetterPublisher | None = None,
         max_attempts: int = 3,
         retry_backoff_seconds: float = 0.2,
@@ -79,9 +78,8 @@ class IdempotentConsumer:
         self.pool = pool
         self.store = store
         self.registry = registry
-        self.handlers = {model.event_type: handler for model, handler in handlers.items()}
-        self.batch_handlers = [(frozenset(t.event_type for t in b.types), b.handle) for b in batch_handlers]
-        self.handled_types = set(self.handlers).union(*(types for types, _ in self.batch_handlers))
+        self.handlers = [(frozenset(t.event_type for t in h.types), h.handle) for h in handlers]
+        self.handled_types: set[str] = set().union(*(types for types, _ in self.handlers))
         self.clock = clock
         self.publish_dead_letter = publish_dead_letter
         self.max_attempts = max_attempts
@@ -148,13 +146,7 @@ class IdempotentConsumer:
         return outcomes
 
     async def _run_handlers(self, conn: asyncpg.Connection, events: list[ConsumedEvent]) -> None:
-        for event in events:
-            handler = self.handlers.get(event.envelope.type)
-            if handler is not None:
-                envelope = event.envelope
-                with correlation(str(envelope.correlationid), event_id=str(envelope.id), subject=envelope.subject):
-                    await handler(event, UnitOfWork(conn, self.store, self.clock, cause=envelope))
-        for types, handle in self.batch_handlers:
+        for types, handle in self.handlers:
             wanted = [e for e in events if e.envelope.type in types]
             if wanted:
                 await handle(wanted, UnitOfWork(conn, self.store, self.clock))

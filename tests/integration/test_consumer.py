@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import asyncpg
@@ -54,12 +55,16 @@ async def effects_table(pool: asyncpg.Pool) -> None:
         await conn.execute("CREATE TABLE effects (event_id UUID NOT NULL, practice TEXT NOT NULL)")
 
 
-async def record_effect(event: ConsumedEvent, uow: UnitOfWork) -> None:
-    payload = event.payload
-    assert isinstance(payload, ReferralReceived)
-    if payload.practice_agb == "09999999":
-        raise RuntimeError("this practice makes the handler fail every time")
-    await uow.conn.execute("INSERT INTO effects VALUES ($1, $2)", event.envelope.id, payload.practice_agb)
+async def record_effects(events: Sequence[ConsumedEvent], uow: UnitOfWork) -> None:
+    for event in events:
+        payload = event.payload
+        assert isinstance(payload, ReferralReceived)
+        if payload.practice_agb == "09999999":
+            raise RuntimeError("this practice makes the handler fail every time")
+        await uow.conn.execute("INSERT INTO effects VALUES ($1, $2)", event.envelope.id, payload.practice_agb)
+
+
+RECORD_EFFECTS = BatchHandler(types=(ReferralReceived,), handle=record_effects)
 
 
 def consumer_for(pool: asyncpg.Pool, name: str) -> IdempotentConsumer:
@@ -68,7 +73,7 @@ def consumer_for(pool: asyncpg.Pool, name: str) -> IdempotentConsumer:
         pool,
         STORE,
         REGISTRY,
-        {ReferralReceived: record_effect},
+        [RECORD_EFFECTS],
         ManualClock(NOW),
         max_attempts=3,
         retry_backoff_seconds=0.01,
@@ -178,9 +183,8 @@ async def test_a_batch_is_handled_in_one_go_and_a_bad_event_in_it_only_fails_its
         store_pool,
         STORE,
         REGISTRY,
-        {ReferralReceived: record_effect},
+        [RECORD_EFFECTS, BatchHandler(types=(ReferralReceived,), handle=count_batch)],
         ManualClock(NOW),
-        batch_handlers=[BatchHandler(types=(ReferralReceived,), handle=count_batch)],
         max_attempts=2,
         retry_backoff_seconds=0.01,
     )
@@ -205,8 +209,8 @@ async def test_a_batch_is_handled_in_one_go_and_a_bad_event_in_it_only_fails_its
     batch = [Record("intake.events", 1, n, key, value) for n, (key, value, _) in enumerate([more[0], bad, more[1]])]
     outcomes = await consumer.process_batch(batch)
     assert outcomes == [Outcome.HANDLED, Outcome.DEAD_LETTERED, Outcome.HANDLED]
-    # the per-event handler failed the batch before the batch handler ran; then one at a time (the bad one
-    # fails before reaching the batch handler again)
+    # the first handler failed the batch before the counting one ran; then one at a time (the bad one fails
+    # before reaching the counting handler again)
     assert seen_batches[2:] == [1, 1]
     async with store_pool.acquire() as conn:
         practices = [r["practice"] for r in await conn.fetch("SELECT practice FROM effects")]
@@ -230,13 +234,18 @@ async def test_records_go_on_being_handled_exactly_once_while_a_second_worker_jo
     handled_by: dict[str, list[uuid.UUID]] = {"first": [], "second": []}
 
     def worker(name: str):
-        async def record_and_note(event: ConsumedEvent, uow: UnitOfWork) -> None:
-            await record_effect(event, uow)
-            handled_by[name].append(event.envelope.id)
+        async def record_and_note(events: Sequence[ConsumedEvent], uow: UnitOfWork) -> None:
+            await record_effects(events, uow)
+            handled_by[name].extend(event.envelope.id for event in events)
 
         app = create_faust_app(settings)
         consumer = IdempotentConsumer(
-            "rebalanced", store_pool, STORE, REGISTRY, {ReferralReceived: record_and_note}, ManualClock(NOW)
+            "rebalanced",
+            store_pool,
+            STORE,
+            REGISTRY,
+            [BatchHandler(types=(ReferralReceived,), handle=record_and_note)],
+            ManualClock(NOW),
         )
         attach_consumer(app, consumer, [topic], dead_letters, batch_wait_ms=20)
         return app

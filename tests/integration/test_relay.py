@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import asyncpg
@@ -16,7 +17,7 @@ from structlog.testing import capture_logs
 
 from shared.clock import ManualClock
 from shared.consumer.dead_letters import Record
-from shared.consumer.idempotent import ConsumedEvent, IdempotentConsumer, Outcome
+from shared.consumer.idempotent import BatchHandler, ConsumedEvent, IdempotentConsumer, Outcome
 from shared.events import REGISTRY
 from shared.events.intake import ReferralReceived, sample_referral
 from shared.store.event_store import EventStore
@@ -75,10 +76,12 @@ async def counting_consumer(pool: asyncpg.Pool) -> IdempotentConsumer:
     async with pool.acquire() as conn:
         await conn.execute("CREATE TABLE effects (event_id UUID NOT NULL, subject TEXT NOT NULL)")
 
-    async def count(event: ConsumedEvent, uow: UnitOfWork) -> None:
-        await uow.conn.execute("INSERT INTO effects VALUES ($1, $2)", event.envelope.id, event.envelope.subject)
+    async def count(events: Sequence[ConsumedEvent], uow: UnitOfWork) -> None:
+        for event in events:
+            await uow.conn.execute("INSERT INTO effects VALUES ($1, $2)", event.envelope.id, event.envelope.subject)
 
-    return IdempotentConsumer("counter", pool, STORE, REGISTRY, {ReferralReceived: count}, ManualClock(NOW))
+    counting = BatchHandler(types=(ReferralReceived,), handle=count)
+    return IdempotentConsumer("counter", pool, STORE, REGISTRY, [counting], ManualClock(NOW))
 
 
 async def test_every_event_is_published_keyed_by_episode_in_stream_order(store_pool, infrastructure):

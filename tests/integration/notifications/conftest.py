@@ -104,9 +104,8 @@ class Feed:
             self.pool,  # type: ignore[arg-type]  # the consumer only acquires connections
             EventStore("notifications", REGISTRY),
             REGISTRY,
-            {},
+            [batch_handler_for(settings)],
             clock,
-            batch_handlers=[batch_handler_for(settings)],
         )
         self.clock = clock
         self.offset = 0

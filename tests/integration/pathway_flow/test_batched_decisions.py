@@ -53,7 +53,7 @@ def intake_records(episode: str, onset_days: int) -> list[Record]:
 
 
 def consumer(pool: asyncpg.Pool) -> IdempotentConsumer:
-    return IdempotentConsumer("pathway", pool, STORE, REGISTRY, {}, ManualClock(NOW), batch_handlers=[INTAKE_EVENTS])
+    return IdempotentConsumer("pathway", pool, STORE, REGISTRY, [INTAKE_EVENTS], ManualClock(NOW))
 
 
 async def decisions(pool: asyncpg.Pool, episode: str) -> list[tuple]:

@@ -50,9 +50,7 @@ READ_MODELS = {
 
 def consumer(pool) -> IdempotentConsumer:
     store = EventStore("reporting", REGISTRY)
-    return IdempotentConsumer(
-        "reporting", pool, store, REGISTRY, {}, ManualClock(START), batch_handlers=BATCH_HANDLERS, max_attempts=1
-    )
+    return IdempotentConsumer("reporting", pool, store, REGISTRY, BATCH_HANDLERS, ManualClock(START), max_attempts=1)
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ async def pool(infrastructure) -> AsyncIterator[asyncpg.Pool]:
 
 
 def consumer(pool: asyncpg.Pool) -> IdempotentConsumer:
-    return IdempotentConsumer("reporting", pool, STORE, REGISTRY, {}, ManualClock(NOW), batch_handlers=[FOLLOW_NETWORK])
+    return IdempotentConsumer("reporting", pool, STORE, REGISTRY, [FOLLOW_NETWORK], ManualClock(NOW))
 
 
 def records(seed: int, episodes: list[tuple[str, date]]) -> list[Record]:
