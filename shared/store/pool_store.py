@@ -4,10 +4,14 @@ statements' modules and parts (its event store, say)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Concatenate, ParamSpec, TypeVar
 
 import asyncpg
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class PoolStore:
@@ -27,3 +31,10 @@ class PoolStore:
         """A connection outside any transaction: each statement commits on its own (reads)."""
         async with self.pool.acquire() as conn:
             yield conn
+
+    async def run(
+        self, statement: Callable[Concatenate[asyncpg.Connection, P], Awaitable[T]], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """One store function on a connection of its own (it commits on its own)."""
+        async with self.pool.acquire() as conn:
+            return await statement(conn, *args, **kwargs)
