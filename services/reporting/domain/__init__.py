@@ -4,5 +4,6 @@
 - `network`: what the regional network's view keeps of an episode, its counts, the disclosure control that
   rounds them, and the figures, trends, funnels and visitation report summed from the rounded table.
 - `overview`: the change a run of events makes to an episode's overview row.
-- `outcomes`: the outcome scores (QBPDS, NPRS, PSK) and minimal clinically important change.
+- `outcomes`: the outcome scores (QBPDS, NPRS, PSK) and minimal clinically important change, scored with the
+  guideline's versioned outcome measures in `shared.outcome_measures` (the pathway's source too).
 """

@@ -1,60 +1,48 @@
-"""Outcome scores for the network's view: QBPDS, NPRS and PSK, and whether a change reaches the minimal
-clinically important change (MCIC). Pure: no I/O.
+"""Outcome scores for the letters and the network's view: QBPDS, NPRS and PSK, and whether a change reaches
+the minimal clinically important change (MCIC). Pure: no I/O.
 
-These rules restate the pathway's guideline engine (services/pathway/domain/guideline/instruments.py,
-rule set `kngf-lrp-2003`): a service may not import another service's code, so the few lines reporting
-needs live here. When both services need them in more places, they belong in `shared/`.
-
-- QBPDS: 20 items of 0-5, total 0-100. At most two missing items are filled with the mean of the answered
-  ones (rounded half up); with more missing the measurement has no QBPDS score.
-- PSK: the mean of the activities scored at both moments (matched by name, case-insensitive), rounded half
-  up to two decimals; both moments on the same scale.
-- MCIC (Ostelo et al. 2008): an improvement (baseline minus follow-up; every instrument scores higher =
-  worse) of at least the instrument's points, or at least 30 % of the baseline. QBPDS 20 points, NPRS 2
-  points, PSK 2 points on 0-10 or 15 points on 0-100.
+Reporting scores with the guideline's versioned outcome measures (`shared.outcome_measures`), the one source
+the pathway's guideline engine scores with too: `SCORED_WITH` names the version. The rules themselves (QBPDS
+proration, PSK means over shared activities, MCIC by points or 30 % of the baseline) are stated there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-QBPDS_ITEMS = 20
-QBPDS_MAX_MISSING_ITEMS = 2
-QBPDS_MCIC_POINTS = Decimal(20)
-NPRS_MCIC_POINTS = Decimal(2)
-PSK_MCIC_POINTS = {"0-10": Decimal(2), "0-100": Decimal(15)}
-MCIC_RELATIVE_PERCENT = Decimal(30)
+from shared import outcome_measures
+from shared.outcome_measures import psk_activity_key, psk_means, round_half_up
 
+#: The version of the outcome measures' scoring reporting applies: the guideline's current rule version.
+SCORED_WITH = "kngf-lrp-2003"
+MEASURES = outcome_measures.VERSIONS[SCORED_WITH]
 
-def round_half_up(value: Decimal, digits: int) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+QBPDS_MCIC_POINTS = MEASURES.qbpds_mic_points
+NPRS_MCIC_POINTS = MEASURES.nprs_mic_points
+PSK_MCIC_POINTS: Mapping[str, Decimal] = {
+    scale: MEASURES.psk_mic_points(scale) for scale in (outcome_measures.NRS_0_10, outcome_measures.VAS_0_100)
+}
+
+__all__ = [
+    "MEASURES",
+    "NPRS_MCIC_POINTS",
+    "PSK_MCIC_POINTS",
+    "QBPDS_MCIC_POINTS",
+    "SCORED_WITH",
+    "Change",
+    "change",
+    "psk_activity_key",
+    "psk_means",
+    "qbpds_total",
+    "round_half_up",
+]
 
 
 def qbpds_total(items: Sequence[int | None]) -> int | None:
-    """The QBPDS total, prorated over at most two missing items; None when it cannot be scored."""
-    answered = [item for item in items if item is not None]
-    missing = len(items) - len(answered)
-    if missing == 0:
-        return sum(answered)
-    if missing > QBPDS_MAX_MISSING_ITEMS or not answered:
-        return None
-    return int(round_half_up(Decimal(sum(answered)) / len(answered) * len(items), 0))
-
-
-def psk_means(first: Mapping[str, int], last: Mapping[str, int]) -> tuple[Decimal, Decimal] | None:
-    """Baseline and follow-up PSK means over the activities scored at both moments (names already folded)."""
-    common = [name for name in first if name in last]
-    if not common:
-        return None
-    before = round_half_up(Decimal(sum(first[n] for n in common)) / len(common), 2)
-    after = round_half_up(Decimal(sum(last[n] for n in common)) / len(common), 2)
-    return before, after
-
-
-def psk_activity_key(label: str) -> str:
-    return label.strip().casefold()
+    """The QBPDS total under `SCORED_WITH`, prorated over a few missing items; None when it cannot be scored."""
+    return MEASURES.qbpds_total(items)
 
 
 @dataclass(frozen=True)
@@ -70,7 +58,4 @@ class Change:
 def change(baseline: Decimal | int, follow_up: Decimal | int, mcic_points: Decimal) -> Change:
     """Important when improved by at least `mcic_points`, or by at least 30 % of a positive baseline."""
     before, after = Decimal(baseline), Decimal(follow_up)
-    improvement = before - after
-    relative = before > 0 and improvement * 100 >= MCIC_RELATIVE_PERCENT * before
-    important = improvement > 0 and (improvement >= mcic_points or relative)
-    return Change(before, after, improvement, important)
+    return Change(before, after, before - after, MEASURES.important_change(before, after, mcic_points))

@@ -10,12 +10,18 @@ international consensus for low back pain outcome measures:
   of the baseline. The engine applies that to the mean score of the activities present at both moments,
   because the PSK is read as one score per patient in the guideline's evaluation.
 Every improvement is counted so that a positive number means "better" (all four score higher = worse).
+
+The numbers, the QBPDS total with its proration, the PSK means and whether a change is important come from
+`shared.outcome_measures` (the rule set's `outcome_measures`), which reporting scores with too; this module
+adds the decisions around them: reason codes, Dutch and English reasons, the guideline section.
 """
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from pydantic import Field
+
+from shared import outcome_measures
 
 from .decisions import Decision, FrozenModel
 from .facts import PSK_SCALE_MAX, Measurement, PskAnswers, QbpdsAnswers, StartBackAnswers
@@ -29,8 +35,12 @@ START_BACK_PSYCHOSOCIAL_FROM_ITEM = 5
 
 def round_half_up(value: float, digits: int = 0) -> float:
     """Commercial rounding; Python's round() rounds half to even, which surprises clinicians."""
-    quantum = Decimal(1).scaleb(-digits)
-    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    return float(outcome_measures.round_half_up(_decimal(value), digits))
+
+
+def _decimal(value: float) -> Decimal:
+    """The number as written (0.1, not the binary fraction nearest to it)."""
+    return Decimal(repr(value))
 
 
 class QbpdsScore(Decision):
@@ -91,8 +101,8 @@ def score_qbpds(answers: QbpdsAnswers, rules: RuleSet) -> QbpdsScore:
     missing = tuple(number for number, item in enumerate(answers.items, start=1) if item is None)
     ref = rules.sections.qbpds
     common = {"reference": ref, "rule_version": rules.version, "answered_items": len(answered)}
+    total = rules.outcome_measures.qbpds_total(answers.items)
     if not missing:
-        total = sum(answered)
         return QbpdsScore(
             code=ReasonCode.QBPDS_SCORED,
             reason_nl=f"QBPDS-totaal {total} (0-100; hoger = meer beperkingen).",
@@ -103,10 +113,9 @@ def score_qbpds(answers: QbpdsAnswers, rules: RuleSet) -> QbpdsScore:
             **common,
         )
     numbers = ", ".join(str(n) for n in missing)
-    if len(missing) <= rules.qbpds_max_missing_items:
+    if total is not None:
         # Engine convention, stated in the rule set: a few gaps are filled with the mean of the answered
         # items rather than counted as 0, which would understate disability.
-        total = int(round_half_up(sum(answered) / len(answered) * len(answers.items)))
         return QbpdsScore(
             code=ReasonCode.QBPDS_PRORATED,
             reason_nl=f"QBPDS-totaal {total}, geëxtrapoleerd; ontbrekende items: {numbers}.",
@@ -220,9 +229,7 @@ def assess_change(
         )
     improvement = baseline - follow_up
     percent = improvement / baseline * 100 if baseline > 0 else None
-    important = improvement > 0 and (
-        improvement >= mic_points or (percent is not None and percent >= rules.mic_relative_percent)
-    )
+    important = rules.outcome_measures.important_change(_decimal(baseline), _decimal(follow_up), _decimal(mic_points))
     direction = (
         ChangeDirection.IMPROVED
         if improvement > 0
@@ -270,10 +277,10 @@ def psk_change(first: PskAnswers | None, last: PskAnswers | None, rules: RuleSet
         return assess_change(Instrument.PSK, None, None, points, rules, ref, ("andere schaal", "different scales"))
     if first.scale is PskScale.VAS_0_100:
         points = rules.psk_mic_points_vas_0_100
-    before = {a.activity.strip().casefold(): a.score for a in first.activities}
-    after = {a.activity.strip().casefold(): a.score for a in last.activities}
-    common = [name for name in before if name in after]
-    if not common:
+    before = {outcome_measures.psk_activity_key(a.activity): a.score for a in first.activities}
+    after = {outcome_measures.psk_activity_key(a.activity): a.score for a in last.activities}
+    means = outcome_measures.psk_means(before, after)
+    if means is None:
         return assess_change(
             Instrument.PSK,
             None,
@@ -283,6 +290,4 @@ def psk_change(first: PskAnswers | None, last: PskAnswers | None, rules: RuleSet
             ref,
             ("geen gemeenschappelijke activiteiten", "no shared activities"),
         )
-    baseline = round_half_up(sum(before[n] for n in common) / len(common), 2)
-    follow_up = round_half_up(sum(after[n] for n in common) / len(common), 2)
-    return assess_change(Instrument.PSK, baseline, follow_up, points, rules, ref)
+    return assess_change(Instrument.PSK, float(means[0]), float(means[1]), points, rules, ref)

@@ -10,6 +10,9 @@ from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared import outcome_measures
+from shared.outcome_measures import OutcomeMeasures
+
 from .references import KNGF_2003_SECTIONS, Sections
 from .vocabulary import Modality, ModalityAdvice
 
@@ -45,14 +48,9 @@ class RuleSet(BaseModel):
     # II.I: one session; "met uitzondering van een eventuele controleafspraak".
     normal_course_max_sessions: int = 2
 
-    # Engine convention (not in the source): prorate the QBPDS when at most this many items are missing.
-    qbpds_max_missing_items: int = 2
-    # Ostelo et al. 2008: minimal important change, absolute, and 30 % of the baseline.
-    qbpds_mic_points: float = 20
-    nprs_mic_points: float = 2
-    psk_mic_points_nrs_0_10: float = 2
-    psk_mic_points_vas_0_100: float = 15
-    mic_relative_percent: float = 30
+    # How the instruments are scored (QBPDS proration, minimal important change): shared with reporting,
+    # which scores the same measurements, so both read one versioned source (`shared.outcome_measures`).
+    outcome_measures: OutcomeMeasures = Field(description="The outcome measures' scoring this version applies.")
 
     # Hill et al. 2008.
     start_back_low_max_total: int = 3
@@ -68,6 +66,30 @@ class RuleSet(BaseModel):
     modality_advice: Mapping[Modality, ModalityAdvice]
     sections: Sections
 
+    @property
+    def qbpds_max_missing_items(self) -> int:
+        return self.outcome_measures.qbpds_max_missing_items
+
+    @property
+    def qbpds_mic_points(self) -> float:
+        return float(self.outcome_measures.qbpds_mic_points)
+
+    @property
+    def nprs_mic_points(self) -> float:
+        return float(self.outcome_measures.nprs_mic_points)
+
+    @property
+    def psk_mic_points_nrs_0_10(self) -> float:
+        return float(self.outcome_measures.psk_mic_points_nrs_0_10)
+
+    @property
+    def psk_mic_points_vas_0_100(self) -> float:
+        return float(self.outcome_measures.psk_mic_points_vas_0_100)
+
+    @property
+    def mic_relative_percent(self) -> float:
+        return float(self.outcome_measures.mic_relative_percent)
+
     # The model is frozen, but a plain dict inside it would still let a caller rewrite the shipped rules.
     @field_validator("modality_advice")
     @classmethod
@@ -81,6 +103,7 @@ class RuleSet(BaseModel):
 KNGF_LRP_2003 = RuleSet(
     version=CURRENT,
     title="KNGF-richtlijn Lage-rugpijn (2003), first version of the rules",
+    outcome_measures=outcome_measures.VERSIONS[CURRENT],
     modality_advice={
         Modality.INFORMATION_ADVICE: ModalityAdvice.RECOMMENDED,
         Modality.PRACTISING_FUNCTIONS_ACTIVITIES: ModalityAdvice.RECOMMENDED,
