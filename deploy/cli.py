@@ -213,7 +213,10 @@ def retention_due(
     console.print(table)
 
 
-PROJECTIONS = {"pathway": ("services.pathway.projection", "EpisodeView"), "reporting": None}
+PROJECTIONS: dict[str, tuple[str, str] | None] = {
+    "pathway": ("services.pathway.projection", "EpisodeView"),
+    "reporting": None,
+}
 
 
 @app.command()
@@ -249,11 +252,12 @@ def replay(service: Annotated[str, typer.Argument(help=f"One of: {', '.join(PROJ
                 def report(done: int, total: int) -> None:
                     progress.update(task, completed=done, total=total)
 
-                if PROJECTIONS[service] is None:  # reporting's network model replays from its copy of events
+                projection_class = PROJECTIONS[service]
+                if projection_class is None:  # reporting's network model replays from its copy of events
                     from services.reporting.rebuild import rebuild_network
 
                     return await rebuild_network(pool, report)
-                module, name = PROJECTIONS[service]
+                module, name = projection_class
                 projection = getattr(importlib.import_module(module), name)()
                 return await ProjectionRunner(pool, EventStore(service, REGISTRY), projection).rebuild(report)
         finally:

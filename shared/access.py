@@ -16,6 +16,8 @@ def episode_not_found(episode_id: object) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"episode {episode_id} is not known")
 
 
-def require_episode_access(caller: Caller, episode_id: object, practice_agb: str | None, referrer_agb: str | None):
+def require_episode_access(
+    caller: Caller, episode_id: object, practice_agb: str | None, referrer_agb: str | None
+) -> None:
     if not may_see_episode(caller, practice_agb, referrer_agb):
         raise episode_not_found(episode_id)

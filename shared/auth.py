@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, HTTPException, Request, Security, status
@@ -142,7 +142,7 @@ async def current_caller(
 CallerDep = Annotated[Caller, Depends(current_caller)]
 
 
-def allow(*roles: Role):
+def allow(*roles: Role) -> Any:  # what fastapi.Depends returns
     """A dependency admitting only the given roles (403 for the others, 401 without a valid token)."""
 
     async def check(caller: CallerDep) -> Caller:

@@ -14,7 +14,7 @@ from shared.store.migrate import Migration, migrate
 # OperatorInterventionError) to the statements in flight, and asyncpg raises InternalClientError ("cannot
 # switch to state 12; another operation is in progress", no PostgresError) when releasing a connection the
 # server ended in the middle of a transaction. A standby promoted late refuses writes (25006).
-DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     OSError,  # refused, reset, a Unix socket gone, and TimeoutError (a command or an acquire that timed out)
     asyncpg.InterfaceError,
     asyncpg.exceptions.InternalClientError,
@@ -38,7 +38,7 @@ def check_schema_name(schema: str) -> str:
     return schema
 
 
-class PooledConnection(asyncpg.Connection):
+class PooledConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg ships no types: Connection is Any
     """A pooled connection released without asyncpg's reset query (RESET ALL, UNLISTEN, CLOSE ALL, advisory
     unlock): one round trip per command saved. Services keep no session state on pooled connections — only
     transaction-scoped locks, no LISTEN, no SET, cursors inside transactions — and asyncpg still ends an open

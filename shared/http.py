@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
@@ -194,7 +195,7 @@ def _title(status: int) -> str:
         return "Error"
 
 
-_JSON = {"content": {"application/json": {}}}  # /health and /ready answer their checks, not a problem
+_JSON: dict[str, Any] = {"content": {"application/json": {}}}  # /health and /ready answer their checks, not a problem
 
 
 def operations_router() -> APIRouter:
@@ -223,10 +224,10 @@ def operations_router() -> APIRouter:
     return router
 
 
-def inline_schema(model: type) -> dict[str, Any]:
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
     """A model's JSON Schema with its `$defs` inlined, for hand-written OpenAPI request bodies (where a
     `#/$defs/...` reference would point into the OpenAPI document itself and dangle)."""
-    schema = model.model_json_schema()  # type: ignore[attr-defined]
+    schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
 
     def resolve(node: Any) -> Any:
@@ -239,4 +240,5 @@ def inline_schema(model: type) -> dict[str, Any]:
             return [resolve(v) for v in node]
         return node
 
-    return resolve(schema)
+    inlined: dict[str, Any] = resolve(schema)
+    return inlined

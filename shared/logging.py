@@ -31,7 +31,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
-    return structlog.get_logger(name)
+    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)  # structlog types it as Any
+    return logger
 
 
 @contextmanager

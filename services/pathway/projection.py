@@ -19,7 +19,7 @@ from shared.store.event_store import StoredEvent
 
 class EpisodeView:
     name = "pathway.episode_view"
-    tables = ("episode_view",)
+    tables: tuple[str, ...] = ("episode_view",)
 
     async def apply_batch(self, conn: asyncpg.Connection, events: Sequence[tuple[StoredEvent, EventPayload]]) -> None:
         episodes = list(dict.fromkeys(event.stream_id for event, _ in events))

@@ -180,7 +180,7 @@ async def correct_letter(
         now = clock.now()
         key, content = correction(row["kind"], row["letter_key"], corrections, facts, now.date())
         new = letter_store.NewLetter(row["episode_id"], key, content, facts.referrer_agb, now, corrects=letter_id)
-        [new_id] = await letter_store.store_letters(UnitOfWork(conn, store.events, clock), [new])
+        [new_id] = await letter_store.store_letters(UnitOfWork(conn, store.event_store(), clock), [new])
         await log_access(conn, caller, Access("reporting", Action.CREATE, route, row["episode_id"]), clock.now())
         return await letter_store.letter_summary(conn, new_id)
 

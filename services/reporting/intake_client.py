@@ -5,6 +5,7 @@ say, the caller is asked to come back (503 problem+json with Retry-After), never
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 from fastapi import HTTPException, status
@@ -18,7 +19,9 @@ from shared.service import Runtime
 log = get_logger(__name__)
 #: Intake restarts in seconds; a letter asked for again after this is usually shown.
 INTAKE_RETRY_AFTER_SECONDS = 5
-UNAVAILABLE = {503: {"description": "Intake cannot be reached; try again after Retry-After seconds"}}
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"description": "Intake cannot be reached; try again after Retry-After seconds"}
+}
 
 
 def intake_unreachable(reason: str) -> HTTPException:

@@ -41,7 +41,9 @@ START = GlobalPosition(0, 0)
 class ConcurrencyConflict(Exception):
     """The stream was not at the expected version; nothing was written."""
 
-    def __init__(self, stream_id: str, expected_version: int, actual_version: int) -> None:
+    def __init__(self, stream_id: str, expected_version: int, actual_version: int | None) -> None:
+        """`actual_version` is None when the version could not be read (the failed write aborted the
+        transaction it ran in)."""
         super().__init__(f"stream {stream_id!r} is at version {actual_version}, expected {expected_version}")
         self.stream_id = stream_id
         self.expected_version = expected_version

@@ -57,6 +57,8 @@ class WebhookSink:
         self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-sink", daemon=True)
         self._thread.start()
         bound_host, bound_port = self._server.server_address[:2]
+        if isinstance(bound_host, bytes):  # only for a Unix socket, which this TCP server never has
+            bound_host = bound_host.decode()
         self.url = (public_url or os.environ.get("RUGGENGRAAT_SINK_URL") or f"http://{bound_host}:{bound_port}").rstrip(
             "/"
         )

@@ -8,7 +8,8 @@ Every route takes `If-Match: "<version>"` (optimistic concurrency: 412 when the 
 
 import uuid
 from collections.abc import Callable
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Header, status
 from fastapi.responses import JSONResponse
@@ -53,7 +54,7 @@ class CommandAccepted(BaseModel):
     appended: list[str]
 
 
-RESPONSES: dict[int | str, dict] = {
+RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Nothing new: the episode already says this", "model": CommandAccepted},
     404: {"description": "No such episode for this practice"},
     409: {"description": "Other requests kept changing the episode while this one was decided; send it again"},
@@ -113,25 +114,37 @@ async def run(
     return JSONResponse(body, status_code=code, headers={"ETag": f'"{body["version"]}"'})
 
 
-Decision = Callable[[Episode, Command, Sealer], list[EventPayload]]
+C = TypeVar("C", bound=Command)
 
-# path, operation id, summary (the route's OpenAPI summary and docstring), command model, decision
-COMMANDS: list[tuple[str, str, str, type[Command], Decision]] = [
-    (
+
+@dataclass(frozen=True)
+class CommandRoute(Generic[C]):
+    """One route: its path, operation id, summary (the route's OpenAPI summary and docstring), the command
+    model it takes as its body and the domain decision the command goes to."""
+
+    path: str
+    operation_id: str
+    summary: str
+    model: type[C]
+    decision: Callable[[Episode, C, Sealer], list[EventPayload]]
+
+
+COMMANDS: list[CommandRoute[Any]] = [
+    CommandRoute(
         "history",
         "take_history",
         "Record the history (anamnese).",
         TakeHistory,
         lambda e, c, seal: rules.take_history(e, c, seal("notes", c.notes)),
     ),
-    (
+    CommandRoute(
         "assessment",
         "complete_assessment",
         "Record the examination (onderzoek), incl. the neurological exam.",
         CompleteAssessment,
         lambda e, c, seal: rules.complete_assessment(e, c, seal("notes", c.notes)),
     ),
-    (
+    CommandRoute(
         "measurements",
         "record_measurement",
         "Record QBPDS, PSK, NPRS or STarT Back at intake or an evaluation.",
@@ -140,7 +153,7 @@ COMMANDS: list[tuple[str, str, str, type[Command], Decision]] = [
             e, c, seal.activities("measurement.psk", activity_labels.in_measurement(c.measurement))
         ),
     ),
-    (
+    CommandRoute(
         "treatment-plan",
         "agree_treatment_plan",
         "Record the treatment plan agreed with the patient.",
@@ -152,28 +165,28 @@ COMMANDS: list[tuple[str, str, str, type[Command], Decision]] = [
             seal.activities("graded_activity", activity_labels.in_programme(c.graded_activity)),
         ),
     ),
-    (
+    CommandRoute(
         "sessions",
         "record_session",
         "Record a treatment session.",
         RecordSession,
         lambda e, c, seal: rules.record_session(e, c, seal("notes", c.notes)),
     ),
-    (
+    CommandRoute(
         "activity-logs",
         "log_activity",
         "Record a logged day of the graded-activity programme.",
         LogActivity,
         lambda e, c, seal: rules.log_activity(e, c, seal.activities("day.activity", [c.day.activity])),
     ),
-    (
+    CommandRoute(
         "report-consent",
         "record_report_consent",
         "Record the patient's consent to, or objection against, GP reports.",
         RecordReportConsent,
         lambda e, c, seal: rules.record_report_consent(e, c),
     ),
-    (
+    CommandRoute(
         "closing",
         "close_episode",
         "Close the episode: goals met, the patient stops, or escalated to the verwijzer.",
@@ -183,34 +196,36 @@ COMMANDS: list[tuple[str, str, str, type[Command], Decision]] = [
 ]
 
 
-def _add_route(path: str, operation_id: str, summary: str, model: type[Command], decision: Decision) -> None:
+def _add_route(spec: CommandRoute[Any]) -> None:
+    model = spec.model
+
     # Annotations are evaluated here (no `from __future__ import annotations` in this module), so each route
     # gets its own command model as its body.
     async def endpoint(
         episode_id: uuid.UUID,
-        command: model,  # type: ignore[valid-type]
+        command: model,  # type: ignore[valid-type]  # a variable as the type: FastAPI reads it at runtime
         intake: IntakeDep,
         caller: PracticeDep,
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         def decide(episode: Episode, seal: Sealer) -> list[EventPayload]:
-            return decision(episode, command, seal)
+            return spec.decision(episode, command, seal)
 
-        route = f"POST {path}"
+        route = f"POST {spec.path}"
         return await run(intake, caller, episode_id, route, command, decide, if_match, idempotency_key)
 
-    endpoint.__doc__ = summary
-    endpoint.__name__ = operation_id
+    endpoint.__doc__ = spec.summary
+    endpoint.__name__ = spec.operation_id
     router.post(
-        f"/{path}",
-        operation_id=operation_id,
+        f"/{spec.path}",
+        operation_id=spec.operation_id,
         status_code=status.HTTP_201_CREATED,
         response_model=CommandAccepted,
         responses=RESPONSES,
-        summary=summary,
+        summary=spec.summary,
     )(endpoint)
 
 
-for _command in COMMANDS:
-    _add_route(*_command)
+for _spec in COMMANDS:
+    _add_route(_spec)

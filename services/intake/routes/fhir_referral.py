@@ -46,7 +46,7 @@ def _patient(request: ServiceRequest) -> Patient:
     if not reference or not reference.startswith("#"):
         raise FhirReferralError("subject.reference", "must point at a contained Patient (#id)")
     for resource in request.contained or []:
-        if resource.get_resource_type() == "Patient" and resource.id == reference[1:]:
+        if isinstance(resource, Patient) and resource.id == reference[1:]:
             return resource
     raise FhirReferralError("contained", f"no contained Patient with id {reference[1:]!r}")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any, TypeVar, overload
 
 from services.pathway.domain.guideline import EpisodeFacts
 from shared.events.intake import (
@@ -23,6 +24,8 @@ from shared.events.intake import (
 )
 from shared.events.payload import EventPayload
 
+E = TypeVar("E", bound=EventPayload)
+
 # The engine's rule set presupposes a verwijzer (2003: before direct access existed). A direct-access
 # patient is screened by the physiotherapist, who contacts the GP when the guideline asks to contact "the
 # verwijzer"; the screening itself stands in for the referral letter's contents.
@@ -31,7 +34,7 @@ DIRECT_ACCESS_VERWIJZER = "huisarts"
 ARGUED_DEVIATION = "argued; the argument is kept sealed at intake"
 
 
-def referral_facts(referral: ReferralReceived) -> dict:
+def referral_facts(referral: ReferralReceived) -> dict[str, Any]:
     if referral.route == "direct_access":
         return {
             "verwijzer": DIRECT_ACCESS_VERWIJZER,
@@ -62,7 +65,7 @@ def build_facts(events: Sequence[EventPayload], decision_date: date) -> EpisodeF
     closed = _last(events, EpisodeClosed)
     consent = _last(events, (ReportConsentGiven, ReportObjectionRecorded))
     measurements = [e.measurement.model_dump() for e in events if isinstance(e, MeasurementRecorded)]
-    facts: dict = {
+    facts: dict[str, Any] = {
         "decision_date": decision_date,
         "onset_date": history.onset_date,
         "referral": referral_facts(referral),
@@ -103,8 +106,12 @@ def build_facts(events: Sequence[EventPayload], decision_date: date) -> EpisodeF
     return EpisodeFacts.model_validate(facts)
 
 
-def _last(events: Sequence[EventPayload], kind):
-    found = None
+@overload
+def _last(events: Sequence[EventPayload], kind: type[E]) -> E | None: ...
+@overload
+def _last(events: Sequence[EventPayload], kind: tuple[type[EventPayload], ...]) -> EventPayload | None: ...
+def _last(events: Sequence[EventPayload], kind: type[E] | tuple[type[EventPayload], ...]) -> EventPayload | None:
+    found: EventPayload | None = None
     for event in events:
         if isinstance(event, kind):
             found = event

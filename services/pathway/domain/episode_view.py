@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from shared.events.pathway import (
     BeloopClassified,
@@ -38,7 +39,7 @@ class ViewRow:
     evaluations_due: int = 0
     evaluations_completed: int = 0
     evaluations_overdue: int = 0
-    escalations: list[dict] = field(default_factory=list)
+    escalations: list[dict[str, Any]] = field(default_factory=list)
     consults: list[str] = field(default_factory=list)
     decisions: int = 0
 

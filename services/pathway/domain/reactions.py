@@ -45,8 +45,8 @@ def reason_of(decision: Decision) -> GuidelineReason:
 class PathwayMemory:
     """What the pathway recorded for one episode, rebuilt from its own events."""
 
-    course: tuple | None = None
-    plan: tuple | None = None
+    course: tuple[object, ...] | None = None
+    plan: tuple[object, ...] | None = None
     escalations: set[EscalationReason] = field(default_factory=set)
     consults: set[str] = field(default_factory=set)
     evaluations: set[int] = field(default_factory=set)
@@ -69,11 +69,11 @@ class PathwayMemory:
         return memory
 
 
-def _course_key(event: BeloopClassified) -> tuple:
+def _course_key(event: BeloopClassified) -> tuple[object, ...]:
     return (event.beloop, event.duration_class, event.recurrent, event.indications)
 
 
-def _plan_key(event: TreatmentPlanProposed) -> tuple:
+def _plan_key(event: TreatmentPlanProposed) -> tuple[object, ...]:
     return (
         event.physiotherapy_indicated,
         event.fits_guideline,

@@ -25,3 +25,9 @@ class ReportingStore(PoolStore):
     def __init__(self, pool: asyncpg.Pool, events: EventStore | None = None) -> None:
         super().__init__(pool)
         self.events = events
+
+    def event_store(self) -> EventStore:
+        """The event store, for a command that appends reporting's events."""
+        if self.events is None:
+            raise RuntimeError("this ReportingStore has no event store: it was made to rebuild a read model")
+        return self.events

@@ -127,6 +127,7 @@ def decide_treatment_plan(
     check_up: date | None = None
     bed_rest: int | None = None
     not_advised: tuple[PlanComponent, ...] = ()
+    components: tuple[PlanComponent, ...]
     if course.beloop is None:
         code, ref, components = ReasonCode.PLAN_INTERIM_UNTIL_COURSE_CLASSIFIABLE, s.treatment_normal_course, _GUIDANCE
         sessions, check_up, targeted = rules.normal_course_max_sessions, course.classifiable_on, ()

@@ -151,7 +151,7 @@ def parse_medvri(text: str) -> Any:
                 return super().convert_raw_segment_to_segment(raw_segment, *args, **kwargs)
             tag, *counter = name
             built = super().convert_raw_segment_to_segment([tag, *raw_segment[1:]], *args, **kwargs)
-            built.counter = counter
+            built.counter = counter  # type: ignore[attr-defined]  # pydifact's Segment has no field for it
             return built
 
     with warnings.catch_warnings():  # pydifact has no segment directory for MEDVRI's Dutch segments

@@ -172,13 +172,13 @@ def _funnel_drawing(key: str, funnel: Funnel, report: Visitation, language: str)
     lines: list[list[tuple[float, float]]] = [
         [(limit.n, funnel.mean) for limit in funnel.limits] or [(p.n, funnel.mean) for p in funnel.points]
     ]
-    styles = [(NETWORK_COLOUR, 1.0, None)]
+    styles: list[tuple[Any, float, tuple[int, int] | None]] = [(NETWORK_COLOUR, 1.0, None)]
     for name in ("95", "99.8"):
         for side in ("lower", "upper"):
             lines.append([(limit.n, getattr(limit, side)[name]) for limit in funnel.limits])
             styles.append((LIMIT_COLOURS[name], 0.8, (2, 2) if name == "95" else (4, 2)))
-    others = [(p.n, p.value) for p in funnel.points if not p.selected]
-    own = [(p.n, p.value) for p in funnel.points if p.selected]
+    others: list[tuple[float, float]] = [(p.n, p.value) for p in funnel.points if not p.selected]
+    own: list[tuple[float, float]] = [(p.n, p.value) for p in funnel.points if p.selected]
     lines += [
         others or [(funnel.points[0].n, funnel.points[0].value)],
         own or [(funnel.points[0].n, funnel.points[0].value)],

@@ -161,7 +161,7 @@ def funnel(
                 selected=practice == selected,
                 n=f.denominator,
                 value=f.value,
-                outside=outside(f.value, f.denominator, network.value),  # type: ignore[arg-type]
+                outside=outside(f.value, f.denominator, network.value),
             )
         )
     largest = max((p.n for p in points), default=0)
@@ -221,13 +221,13 @@ def build_report(
     for month in months:
         in_month = [c for c in cells if c.month == month]
         net = figures(Tally.of(in_month))
-        own = figures(Tally.of(c for c in in_month if c.practice_agb == focus)) if focus else None
+        focused = figures(Tally.of(c for c in in_month if c.practice_agb == focus)) if focus else None
         for i in INDICATORS:
             trends[i.key].append(
                 TrendPoint(
                     month=month_key(month),
                     network=_figure(net[i.key]),
-                    practice=_figure(own[i.key]) if own is not None else None,
+                    practice=_figure(focused[i.key]) if focused is not None else None,
                 )
             )
     funnels = {key: funnel(key, by_practice, focus, visible) for key in SHARES}

@@ -73,7 +73,7 @@ def visitation(cells: Sequence[PublishedCell], practice_agb: str, year: int) -> 
             key=i.key,
             practice=practice_block.figures[i.key],
             network=report.network.figures[i.key],
-            position=_position(i.key, practice_block.figures[i.key], report.funnels.get(i.key)),  # type: ignore[arg-type]
+            position=_position(i.key, practice_block.figures[i.key], report.funnels.get(i.key)),
         )
         for i in INDICATORS
     ]
