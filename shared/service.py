@@ -72,7 +72,8 @@ async def _postgres_answers(pool: asyncpg.Pool) -> bool:
     try:
         async with asyncio.timeout(2):
             async with pool.acquire() as conn:
-                return await conn.fetchval("SELECT 1") == 1
+                answer: int | None = await conn.fetchval("SELECT 1")
+                return answer == 1
     except Exception:  # noqa: BLE001 — any failure means "not ready"
         return False
 
@@ -90,7 +91,8 @@ async def _broker_answers(settings: ServiceSettings) -> bool:
 
 
 async def get_runtime(request: Request) -> Runtime:  # async: a plain def would hop to a thread per request
-    return request.app.state.runtime
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -168,8 +170,8 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
                 settings.consumer_batch_wait_ms,
             )
             tasks.append(asyncio.create_task(_run_faust(runtime), name="faust"))
-        for task in definition.background:
-            supervisor.start(task.__name__, task(runtime), reset=pool.expire_connections)
+        for background in definition.background:
+            supervisor.start(background.__name__, background(runtime), reset=pool.expire_connections)
         settle_garbage_collector()
         log.info("service.started", port=settings.http_port)
         try:

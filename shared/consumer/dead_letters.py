@@ -58,7 +58,7 @@ class DeadLetter:
 
 async def record_dead_letter(conn: asyncpg.Connection, letter: DeadLetter) -> bool:
     """Store the dead letter; False when the same record was dead-lettered before."""
-    status = await conn.execute(
+    status: str = await conn.execute(
         "INSERT INTO dead_letters (consumer, fingerprint, event_id, event_type, topic, partition,"
         " record_offset, record_key, record_value, reason, error, attempts)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"

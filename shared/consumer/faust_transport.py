@@ -3,9 +3,9 @@ subclassing, none by patching faust.
 
 **The fetch wait.** faust hard-codes the consumer's fetch max wait at 1500 ms. tansu answers a fetch only when
 that wait runs out, however soon a record arrives (measured: 250–680 ms per hop at 1500 ms, 1–24 ms at 50 ms),
-so every consumer hop would add up to 1.5 s. The app's `fetch_max_wait_ms` (the `consumer_fetch_max_wait_ms`
-setting, which says what polling costs) replaces it; a real Kafka broker answers as soon as data arrives
-either way, and only polls a little more often when idle.
+so every consumer hop would add up to 1.5 s. The transport's `fetch_max_wait_ms` (the `consumer_fetch_max_wait_ms`
+setting, which says what polling costs) replaces it; a real Kafka broker answers as soon as data arrives either
+way, and only polls a little more often when idle.
 
 **Delivering a fetched record without four tasks.** faust's fetcher hands every record to the streams with
 `await consumer.wait_first(deliver(record), consumer.suspend_flow.wait())`: deliver, unless a rebalance stops the
@@ -89,15 +89,18 @@ def run_until_it_waits(coro: Coroutine[Any, Any, Any]) -> tuple[bool, Any]:
 
 
 class ConsumerThread(aiokafka.AIOKafkaConsumerThread):
-    """The thread that runs aiokafka's consumer, which fetches with the app's `fetch_max_wait_ms`."""
+    """The thread that runs aiokafka's consumer, which fetches with the transport's `fetch_max_wait_ms`."""
 
-    def _create_worker_consumer(self, transport: Any) -> Any:
+    def _create_worker_consumer(self, transport: aiokafka.Transport) -> Any:
+        assert isinstance(transport, Transport)  # the thread of `Consumer` below, which `Transport` makes
         consumer = super()._create_worker_consumer(transport)
-        consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms  # read by start() when it builds its fetcher
+        consumer._fetch_max_wait_ms = transport.fetch_max_wait_ms  # read by start() when it builds its fetcher
         return consumer
 
-    async def seek_to_committed(self) -> Mapping[TP, int | None]:
-        return await self.call_thread(self._seek_to_committed_or_start)
+    # faust declares the offsets int; aiokafka's are None for a partition the group has no commit for.
+    async def seek_to_committed(self) -> Mapping[TP, int | None]:  # type: ignore[override]
+        committed: Mapping[TP, int | None] = await self.call_thread(self._seek_to_committed_or_start)
+        return committed
 
     async def _seek_to_committed_or_start(self) -> Mapping[TP, int | None]:
         """Seek every assigned partition to the group's committed offset, and a partition the group has no
@@ -106,14 +109,14 @@ class ConsumerThread(aiokafka.AIOKafkaConsumerThread):
         seeks to the committed offsets to read them again. With no commit (a broker that came back empty
         keeps none) those records were never read again: the loss of the broker-empty fault."""
         consumer = self._ensure_consumer()
-        committed = await consumer.seek_to_committed()
+        committed: dict[TP, int | None] = await consumer.seek_to_committed()
         uncommitted = [tp for tp, offset in committed.items() if offset is None or offset <= 0]
         if uncommitted:
             await consumer.seek_to_beginning(*uncommitted)
         return committed
 
 
-class _ReadOffsets(defaultdict):
+class _ReadOffsets(defaultdict[TP, int | None]):
     """faust's last read offset per partition (records at or below it are dropped as read), which takes no
     offset of a record fetched before its topic started again or the group last rebalanced: a delivery under
     way when the topic starts again would otherwise set an old offset back and drop the new topic's records
@@ -234,7 +237,8 @@ class Consumer(aiokafka.Consumer):
             await thread._ensure_consumer()._client.force_metadata_update()
             return sought
 
-        return await thread.call_thread(seek_to_start)
+        sought: list[TP] = await thread.call_thread(seek_to_start)
+        return sought
 
     async def wait_first(self, *coros: Any, timeout: Any = None) -> WaitResults:
         first, *others = coros
@@ -252,9 +256,11 @@ class Consumer(aiokafka.Consumer):
 
 
 class Transport(aiokafka.Transport):
-    """faust's aiokafka transport with the consumer above (set as the app's `transport`)."""
+    """faust's aiokafka transport with the consumer above (set as the app's `transport`), whose thread fetches
+    with `fetch_max_wait_ms`."""
 
     Consumer = Consumer
+    fetch_max_wait_ms: int = 1500  # faust's own; `create_faust_app` sets the setting's
 
 
 def _close(awaitables: list[Any]) -> None:

@@ -10,7 +10,7 @@ import faust
 from faust.exceptions import ConsumerNotStarted
 
 from shared.consumer.dead_letters import DeadLetter, Record
-from shared.consumer.faust_transport import Transport
+from shared.consumer.faust_transport import Consumer, Transport
 from shared.consumer.idempotent import IdempotentConsumer
 from shared.consumer.topic_watch import CHECK_SECONDS, TopicWatch
 from shared.metrics import CONSUMER_LAG
@@ -48,14 +48,23 @@ def create_faust_app(settings: ServiceSettings) -> faust.App:
         producer_acks=-1,
         stream_wait_empty=False,
     )
-    app.fetch_max_wait_ms = settings.consumer_fetch_max_wait_ms  # read by the transport's consumer thread
-    app.transport = Transport(app.conf.broker_consumer, app)
+    transport = Transport(app.conf.broker_consumer, app)
+    transport.fetch_max_wait_ms = settings.consumer_fetch_max_wait_ms  # read by the transport's consumer thread
+    app.transport = transport
     return app
+
+
+def kafka_consumer(app: faust.App) -> Consumer:
+    """The app's consumer, made by its transport (`create_faust_app`): faust's, with what `faust_transport`
+    adds to it."""
+    consumer = app.consumer
+    assert isinstance(consumer, Consumer)
+    return consumer
 
 
 def attach_consumer(
     app: faust.App, consumer: IdempotentConsumer, topics: list[str], dead_letter_topic: str, batch_wait_ms: int
-) -> faust.types.AgentT:
+) -> faust.types.AgentT[bytes]:
     """Run `consumer` over `topics` as one agent, in batches gathered for `batch_wait_ms`; bad records go to
     `dead_letter_topic`."""
     source = app.topic(*topics, value_serializer="raw", key_serializer="raw")
@@ -70,18 +79,18 @@ def attach_consumer(
     watch = TopicWatch(
         bootstrap,
         topics,
-        lambda topic: app.consumer.start_topic_again(topic),
+        lambda topic: kafka_consumer(app).start_topic_again(topic),
         consumer_name=consumer.name,
         group=app.conf.id,
         assigned=lambda: assigned_partitions(app, topics),
         handle=consumer.handle,
-        fetched_unhandled=lambda: app.consumer.fetched_unhandled(),
+        fetched_unhandled=lambda: kafka_consumer(app).fetched_unhandled(),
     )
 
     async def forget(topic: str) -> None:
-        app.consumer.forget_topic(topic)  # the new assignment reads from the broker's positions anyway
+        kafka_consumer(app).forget_topic(topic)  # the new assignment reads from the broker's positions anyway
 
-    app.consumer.before_assignment = lambda: watch.check(forget)
+    kafka_consumer(app).before_assignment = lambda: watch.check(forget)
 
     async def watch_topics() -> None:
         # The first look comes at once, before the group is joined (seconds on tansu): the ids it sees are
@@ -95,15 +104,16 @@ def attach_consumer(
 
     app.task(watch_topics)
 
-    async def agent(stream: faust.StreamT) -> None:
+    async def agent(stream: faust.StreamT[bytes]) -> None:
         # Batches: what arrived within the wait (at most BATCH_SIZE) is handled in one transaction; faust
         # acknowledges the records only after the batch was handled.
+        assert isinstance(stream, faust.Stream)  # what faust gives an agent: its `take_events` batches
         async for events in stream.take_events(BATCH_SIZE, within=batch_wait_ms / 1000):
             messages = [event.message for event in events]
             await process_until_done(
                 consumer, [Record(m.topic, m.partition, m.offset, m.key, m.value) for m in messages]
             )
-            app.consumer.handled(messages)
+            kafka_consumer(app).handled(messages)
             last = {m.tp: m.offset for m in messages}
             for tp, offset in last.items():
                 highwater = app.consumer.highwater(tp)

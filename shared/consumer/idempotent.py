@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -92,7 +93,7 @@ class IdempotentConsumer:
         """Handle records in order. The well-formed ones are handled together in one transaction (one inbox
         statement, one commit); should that fail in any way, it is rolled back and each event is handled on
         its own, with retries and dead-lettering, so one bad event never holds back or takes down the others."""
-        outcomes: list[Outcome | None] = [None] * len(records)
+        outcomes: dict[int, Outcome] = {}  # by the record's place in `records`
         batch: list[tuple[int, ConsumedEvent]] = []
         for i, record in enumerate(records):
             parsed = await self._parse(record)
@@ -111,9 +112,10 @@ class IdempotentConsumer:
                 log.info("consumer.batch_fell_back", consumer=self.name, size=len(batch), error=repr(error))
         for i, event in batch:
             outcomes[i] = await self._handle_alone(records[i], event)
-        for outcome, count in Counter(outcomes).items():  # one labels() lookup per outcome, not per event
-            EVENTS_CONSUMED.labels(self.name, outcome.value).inc(count)  # type: ignore[union-attr]
-        return outcomes  # type: ignore[return-value]
+        in_order = [outcomes[i] for i in range(len(records))]
+        for outcome, count in Counter(in_order).items():  # one labels() lookup per outcome, not per event
+            EVENTS_CONSUMED.labels(self.name, outcome.value).inc(count)
+        return in_order
 
     async def _parse(self, record: Record) -> ConsumedEvent | Outcome:
         try:
@@ -200,7 +202,7 @@ class IdempotentConsumer:
         reason: DeadLetterReason,
         error: str,
         attempts: int,
-        event_id=None,
+        event_id: uuid.UUID | None = None,
         event_type: str | None = None,
     ) -> Outcome:
         letter = DeadLetter(self.name, record, reason, error, attempts, event_id, event_type)

@@ -9,7 +9,7 @@ import asyncpg
 
 async def claim(conn: asyncpg.Connection, consumer: str, event_id: uuid.UUID) -> bool:
     """True when this is the first time `consumer` handles `event_id` (in this transaction)."""
-    status = await conn.execute(
+    status: str = await conn.execute(
         "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", consumer, event_id
     )
     return status == "INSERT 0 1"
