@@ -191,7 +191,7 @@ async def _refused_by_resolution(url: str, allow_loopback: bool) -> str | None:
     except OSError:
         return f"the host {host} does not resolve"
     for info in infos:
-        reason = refused_address(ipaddress.ip_address(info[4][0].split("%", 1)[0]), allow_loopback=allow_loopback)
+        reason = refused_address(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]), allow_loopback=allow_loopback)
         if reason is not None:
             return reason
     return None

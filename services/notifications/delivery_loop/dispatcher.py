@@ -85,6 +85,9 @@ class Dispatcher:
         async with self.store.owner_session(self.owner):
             await self._dispatch(stop)
 
+    def _lane_ended(self, subscription_id: uuid.UUID, _task: asyncio.Task[None]) -> None:
+        self.lanes.pop(subscription_id, None)
+
     async def _dispatch(self, stop: asyncio.Event) -> None:
         last_sweep = 0.0
         try:
@@ -95,7 +98,7 @@ class Dispatcher:
                         lane = guarded(self.handle, self._lane(subscription_id), subscription_id=str(subscription_id))
                         task = asyncio.create_task(lane, name=f"lane-{subscription_id}")
                         self.lanes[subscription_id] = task
-                        task.add_done_callback(lambda _, s=subscription_id: self.lanes.pop(s, None))
+                        task.add_done_callback(functools.partial(self._lane_ended, subscription_id))
                 if time.monotonic() - last_sweep >= _SWEEP_EVERY_SECONDS:
                     last_sweep = time.monotonic()
                     await release_overdue(self.store, self.clock.now())

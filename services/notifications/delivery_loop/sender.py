@@ -43,7 +43,7 @@ class AddressGuard:
             return f"cannot resolve {host}: {error}"  # not cached: a name may come back
         reason = None
         for info in infos:
-            address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+            address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
             reason = refused_address(address, allow_loopback=self.allow_loopback)
             if reason is not None:
                 reason = f"{host} resolves to {address}: {reason}"
@@ -68,8 +68,11 @@ async def post(
     except httpx.HTTPError as error:
         return Attempt(None, (time.perf_counter() - started) * 1000, f"{type(error).__name__}: {error}"[:500])
     latency = (time.perf_counter() - started) * 1000
-    error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+    failure = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
     # An HTTP-date in Retry-After is on the receiver's clock: real time, not the service clock.
     return Attempt(
-        response.status_code, latency, error, parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
+        response.status_code,
+        latency,
+        failure,
+        parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC)),
     )

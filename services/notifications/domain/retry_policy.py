@@ -39,7 +39,8 @@ class RetryPolicy:
     retry_after_cap: timedelta = RETRY_AFTER_CAP
 
     def base_delay(self, attempt: int) -> timedelta:
-        return min(self.base * (2 ** min(attempt - 1, 62)), self.cap)
+        factor: float = 2 ** min(attempt - 1, 62)  # an int from attempt 1 on
+        return min(self.base * factor, self.cap)
 
     def backoff(self, attempt: int) -> timedelta:
         """The delay after failed attempt `attempt` (1-based) of a receiver that did not say when: its base

@@ -118,7 +118,7 @@ async def page_read_by(
     """A `page`, with the read of each episode it shows in the access log, in one transaction."""
     async with conn.transaction():
         rows = await page(conn, subscription_id, since_sequence, since_time, limit)
-        for episode in sorted({_episode_uuid(r["body"]) for r in rows} - {None}):
+        for episode in sorted({e for r in rows if (e := _episode_uuid(r["body"])) is not None}):
             await log_access(conn, caller, Access("notifications", Action.READ, route, episode), now)
     return rows
 
