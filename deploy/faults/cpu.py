@@ -19,7 +19,7 @@ import psutil
 _GROUPS = [
     (re.compile(r"services\.(\w+)"), None),  # the service's own name
     (re.compile(r"tansu|calfkit"), "broker"),
-    (re.compile(r"deploy\.receiver|receiver"), "receiver"),
+    (re.compile(r"deploy\.receiver"), "receiver"),
 ]
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from shared import outcome_measures
-from shared.outcome_measures import psk_activity_key, psk_means, round_half_up
 
 #: The version of the outcome measures' scoring reporting applies: the guideline's current rule version.
 SCORED_WITH = "kngf-lrp-2003"
@@ -24,20 +23,6 @@ NPRS_MCIC_POINTS = MEASURES.nprs_mic_points
 PSK_MCIC_POINTS: Mapping[str, Decimal] = {
     scale: MEASURES.psk_mic_points(scale) for scale in (outcome_measures.NRS_0_10, outcome_measures.VAS_0_100)
 }
-
-__all__ = [
-    "MEASURES",
-    "NPRS_MCIC_POINTS",
-    "PSK_MCIC_POINTS",
-    "QBPDS_MCIC_POINTS",
-    "SCORED_WITH",
-    "Change",
-    "change",
-    "psk_activity_key",
-    "psk_means",
-    "qbpds_total",
-    "round_half_up",
-]
 
 
 def qbpds_total(items: Sequence[int | None]) -> int | None:

@@ -24,18 +24,16 @@ def test_the_pathway_and_reporting_score_with_the_one_version_of_the_current_rul
 
 def test_the_thresholds_are_ostelos_and_the_engines_proration():
     assert QBPDS_ITEMS == 20
-    assert MEASURES.qbpds_max_missing_items == RULES.qbpds_max_missing_items == 2
-    assert QBPDS_MCIC_POINTS == Decimal(str(RULES.qbpds_mic_points)) == 20
-    assert NPRS_MCIC_POINTS == Decimal(str(RULES.nprs_mic_points)) == 2
+    rules = RULES.outcome_measures
+    assert MEASURES.qbpds_max_missing_items == rules.qbpds_max_missing_items == 2
+    assert QBPDS_MCIC_POINTS == rules.qbpds_mic_points == 20
+    assert NPRS_MCIC_POINTS == rules.nprs_mic_points == 2
     assert (
         PSK_MCIC_POINTS
-        == {
-            "0-10": Decimal(str(RULES.psk_mic_points_nrs_0_10)),
-            "0-100": Decimal(str(RULES.psk_mic_points_vas_0_100)),
-        }
+        == {"0-10": rules.psk_mic_points_nrs_0_10, "0-100": rules.psk_mic_points_vas_0_100}
         == {"0-10": 2, "0-100": 15}
     )
-    assert MEASURES.mic_relative_percent == Decimal(str(RULES.mic_relative_percent)) == 30
+    assert MEASURES.mic_relative_percent == rules.mic_relative_percent == 30
 
 
 def test_the_qbpds_total_is_the_same_in_the_guideline_engine_and_in_reporting_with_and_without_missing_items():
@@ -53,17 +51,23 @@ def test_the_qbpds_total_is_the_same_in_the_guideline_engine_and_in_reporting_wi
 
 def test_whether_a_change_is_important_is_the_same_in_the_guideline_engine_and_in_reporting():
     for before, after in itertools.product(range(0, 101, 3), range(0, 101, 7)):
-        engine = assess_change(Instrument.QBPDS, before, after, RULES.qbpds_mic_points, RULES, RULES.sections.mcic)
+        engine = assess_change(
+            Instrument.QBPDS, before, after, RULES.outcome_measures.qbpds_mic_points, RULES, RULES.sections.mcic
+        )
         assert change(before, after, QBPDS_MCIC_POINTS).important == engine.important
     for before, after in itertools.product(range(11), range(11)):
-        engine = assess_change(Instrument.NPRS, before, after, RULES.nprs_mic_points, RULES, RULES.sections.mcic)
+        engine = assess_change(
+            Instrument.NPRS, before, after, RULES.outcome_measures.nprs_mic_points, RULES, RULES.sections.mcic
+        )
         assert change(before, after, NPRS_MCIC_POINTS).important == engine.important
 
 
 def test_a_change_is_weighed_in_decimals_as_the_clinician_reads_it_not_in_binary_fractions():
     # 8.2 - 6.2 is 1.9999999999999991 in binary floating point: still an improvement of exactly 2 points.
     assert MEASURES.important_change(Decimal("8.2"), Decimal("6.2"), MEASURES.psk_mic_points("0-10"))
-    engine = assess_change(Instrument.PSK, 8.2, 6.2, RULES.psk_mic_points_nrs_0_10, RULES, RULES.sections.mcic)
+    engine = assess_change(
+        Instrument.PSK, 8.2, 6.2, RULES.outcome_measures.psk_mic_points_nrs_0_10, RULES, RULES.sections.mcic
+    )
     assert engine.important and engine.improvement == 2
 
 

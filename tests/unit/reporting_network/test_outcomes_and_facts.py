@@ -19,9 +19,10 @@ from services.reporting.domain.network.facts import (
     EpisodeFacts,
     minimise,
 )
-from services.reporting.domain.outcomes import NPRS_MCIC_POINTS, QBPDS_MCIC_POINTS, change, psk_means, qbpds_total
+from services.reporting.domain.outcomes import NPRS_MCIC_POINTS, QBPDS_MCIC_POINTS, change, qbpds_total
 from shared.events import intake
 from shared.events.clinical import Measurement, PskActivityScore, PskAnswers, QbpdsAnswers
+from shared.outcome_measures import psk_means
 
 
 def test_qbpds_is_summed_prorated_over_two_missing_items_and_unscorable_beyond():

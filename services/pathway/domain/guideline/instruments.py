@@ -129,11 +129,11 @@ def score_qbpds(answers: QbpdsAnswers, rules: RuleSet) -> QbpdsScore:
         code=ReasonCode.QBPDS_NOT_SCORABLE,
         reason_nl=(
             f"QBPDS niet te scoren: {len(missing)} items ontbreken ({numbers}); "
-            f"maximaal {rules.qbpds_max_missing_items} toegestaan."
+            f"maximaal {rules.outcome_measures.qbpds_max_missing_items} toegestaan."
         ),
         reason_en=(
             f"QBPDS cannot be scored: {len(missing)} items missing ({numbers}); "
-            f"at most {rules.qbpds_max_missing_items} allowed."
+            f"at most {rules.outcome_measures.qbpds_max_missing_items} allowed."
         ),
         total=None,
         missing_items=missing,
@@ -206,7 +206,7 @@ def assess_change(
     instrument: Instrument,
     baseline: float | None,
     follow_up: float | None,
-    mic_points: float,
+    mic_points: Decimal,
     rules: RuleSet,
     reference: Reference,
     why_not_comparable: tuple[str, str] = ("geen vergelijkbare scores", "no comparable scores"),
@@ -229,7 +229,7 @@ def assess_change(
         )
     improvement = baseline - follow_up
     percent = improvement / baseline * 100 if baseline > 0 else None
-    important = rules.outcome_measures.important_change(_decimal(baseline), _decimal(follow_up), _decimal(mic_points))
+    important = rules.outcome_measures.important_change(_decimal(baseline), _decimal(follow_up), mic_points)
     direction = (
         ChangeDirection.IMPROVED
         if improvement > 0
@@ -239,8 +239,9 @@ def assess_change(
     )
     shown = f"{baseline:g} -> {follow_up:g}"
     pct = f" ({round_half_up(percent, 1):g}%)" if percent is not None else ""
-    threshold_nl = f"{mic_points:g} punten of {rules.mic_relative_percent:g}%"
-    threshold_en = f"{mic_points:g} points or {rules.mic_relative_percent:g}%"
+    relative = rules.outcome_measures.mic_relative_percent
+    threshold_nl = f"{mic_points:g} punten of {relative:g}%"
+    threshold_en = f"{mic_points:g} points or {relative:g}%"
     if important:
         code = ReasonCode.CHANGE_IMPORTANT_IMPROVEMENT
         nl = f"{name} {shown}: verbetering {improvement:g}{pct}, minimaal {threshold_nl}: klinisch relevant."
@@ -270,13 +271,13 @@ def assess_change(
 def psk_change(first: PskAnswers | None, last: PskAnswers | None, rules: RuleSet) -> ChangeAssessment:
     """PSK change over the activities scored at both moments, on the mean of those activities."""
     ref = rules.sections.mcic
-    points = rules.psk_mic_points_nrs_0_10
+    points = rules.outcome_measures.psk_mic_points_nrs_0_10
     if first is None or last is None:
         return assess_change(Instrument.PSK, None, None, points, rules, ref)
     if first.scale is not last.scale:
         return assess_change(Instrument.PSK, None, None, points, rules, ref, ("andere schaal", "different scales"))
     if first.scale is PskScale.VAS_0_100:
-        points = rules.psk_mic_points_vas_0_100
+        points = rules.outcome_measures.psk_mic_points_vas_0_100
     before = {outcome_measures.psk_activity_key(a.activity): a.score for a in first.activities}
     after = {outcome_measures.psk_activity_key(a.activity): a.score for a in last.activities}
     means = outcome_measures.psk_means(before, after)

@@ -66,30 +66,6 @@ class RuleSet(BaseModel):
     modality_advice: Mapping[Modality, ModalityAdvice]
     sections: Sections
 
-    @property
-    def qbpds_max_missing_items(self) -> int:
-        return self.outcome_measures.qbpds_max_missing_items
-
-    @property
-    def qbpds_mic_points(self) -> float:
-        return float(self.outcome_measures.qbpds_mic_points)
-
-    @property
-    def nprs_mic_points(self) -> float:
-        return float(self.outcome_measures.nprs_mic_points)
-
-    @property
-    def psk_mic_points_nrs_0_10(self) -> float:
-        return float(self.outcome_measures.psk_mic_points_nrs_0_10)
-
-    @property
-    def psk_mic_points_vas_0_100(self) -> float:
-        return float(self.outcome_measures.psk_mic_points_vas_0_100)
-
-    @property
-    def mic_relative_percent(self) -> float:
-        return float(self.outcome_measures.mic_relative_percent)
-
     # The model is frozen, but a plain dict inside it would still let a caller rewrite the shipped rules.
     @field_validator("modality_advice")
     @classmethod

@@ -25,12 +25,11 @@ from services.reporting.domain.outcomes import (
     QBPDS_MCIC_POINTS,
     Change,
     change,
-    psk_activity_key,
-    psk_means,
     qbpds_total,
 )
 from shared.events import intake, pathway
 from shared.events.payload import EventPayload
+from shared.outcome_measures import psk_activity_key, psk_means
 
 REFERRAL = intake.ReferralReceived.event_type
 MEASUREMENT = intake.MeasurementRecorded.event_type

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from services.reporting.domain.network.counts import COUNTS, MAGNITUDES, PublishedCell
-from services.reporting.domain.outcomes import round_half_up
+from shared.outcome_measures import round_half_up
 
 MIN_DENOMINATOR = 10
 #: funnel plot control limits (two-sided): 95 % and 99.8 %
