@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -66,10 +67,29 @@ def preferred_port(port: int) -> int:
             return free_port()
 
 
+# Ports the kernel hands out for outgoing connections (Linux's default range). A port picked from it is free when
+# picked, but a service's own connection to PostgreSQL or the broker can take it as its local port before the
+# service binds it ("address already in use", seen in the tests); below the range no connection takes it.
+EPHEMERAL_PORTS = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LISTEN_PORTS_FROM = 20000
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free to listen on, below the kernel's range for outgoing connections."""
+    try:
+        below = int(EPHEMERAL_PORTS.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        below = 32768
+    for _ in range(200):
+        port = random.randrange(LISTEN_PORTS_FROM, max(below, LISTEN_PORTS_FROM + 1000))
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError(f"no free port between {LISTEN_PORTS_FROM} and {below}")
 
 
 def wait_for_port(host: str, port: int, timeout: float) -> None:

@@ -1,11 +1,12 @@
 """The local system's environment and workers for its service processes (no processes started here)."""
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
 
-from deploy.local import LocalSystem, ServiceProcess
+from deploy.local import EPHEMERAL_PORTS, LISTEN_PORTS_FROM, LocalSystem, ServiceProcess, free_port
 
 
 def _system(**extra_env: str) -> LocalSystem:
@@ -56,3 +57,14 @@ def test_each_worker_has_a_port_and_log_of_its_own_and_services_names_the_first(
     peers = json.loads(started[3].env["PEER_URLS"])
     assert peers == {"intake": "http://127.0.0.1:18001", "pathway": system.url("pathway")}
     assert system.worker("pathway", 1) is system.workers["pathway"][1]
+
+
+def test_a_free_port_lies_below_the_range_outgoing_connections_take_their_ports_from():
+    # An outgoing connection (a service's to PostgreSQL) took a port picked inside that range before the service
+    # bound it: "address already in use". Below the range no connection takes it.
+    below = int(EPHEMERAL_PORTS.read_text().split()[0])
+    ports = {free_port() for _ in range(50)}
+    assert all(LISTEN_PORTS_FROM <= port < below for port in ports), sorted(ports)
+    assert len(ports) > 1  # picked at random, so two launchers seldom pick the same one
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", ports.pop()))  # and free to listen on
