@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -14,11 +15,13 @@ from services.notifications.delivery_loop.sender import USER_AGENT
 from services.notifications.domain.filters import Party
 from services.notifications.domain.messages import ContentMode
 from services.notifications.domain.outcome import DeliveryStatus
+from services.notifications.handlers import release_overdue
 from services.notifications.settings import NotificationsSettings
 from services.notifications.store import NotificationsStore, deliveries, lanes
-from shared.events.intake import ReferralReceived, sample_referral
+from shared.events.intake import PatientDataErased, ReferralReceived, sample_referral
+from shared.events.pathway import EvaluationScheduled
 from tests.conftest import eventually
-from tests.integration.notifications.conftest import Feed, fast_settings, subscribe
+from tests.integration.notifications.conftest import Feed, evaluation, fast_settings, subscribe
 
 pytestmark = pytest.mark.integration
 
@@ -214,3 +217,32 @@ async def test_a_lane_leased_by_a_process_that_is_gone_is_taken_at_once_and_one_
                 assert (await asyncio.to_thread(receiver.received, "held"))["attempts"] == 0
         finally:
             await lanes.release_owner_lock(running, "running-elsewhere")
+
+
+async def test_an_event_sent_on_without_its_cause_never_stops_the_lane_when_the_cause_comes_after_all(
+    pool, clock, receiver
+):
+    # The webhook-down stall of the fault campaign: an event whose cause was late went out when its hold
+    # expired; the cause came after it while the endpoint was down, so both waited in the lane, the effect
+    # first in its episode and waiting for its cause behind it. The lane planned nothing, for good.
+    settings = fast_settings(causal_hold_seconds=60)
+    kinds = [REFERRAL, PatientDataErased.event_type, EvaluationScheduled.event_type]
+    sub = await subscribe(pool, "his", receiver.url("a"), kinds, Party.PRACTICE, PRACTICE)
+    receiver.configure("a", secret=sub.secret)
+    feed = Feed(pool, clock, settings)
+    referral = feed.envelope(sample_referral(PRACTICE), "episode-1")
+    late = feed.envelope(PatientDataErased(patient_id=uuid.uuid4(), erased_at=clock.now()), "episode-1", version=2)
+    effect = feed.envelope(evaluation(2), "episode-1", version=2, cause=late)
+    await feed(referral)
+    await feed(effect)  # held for its cause,
+    clock.advance(timedelta(seconds=60))
+    assert await release_overdue(NotificationsStore(pool), clock.now()) == 1  # and sent on without it;
+    await feed(late)  # then the cause comes after all, before anything could be sent
+
+    async with dispatching(pool, clock, settings):
+        events = await received(receiver, "a", 3)
+    assert [(e["type"], e["sequence"]) for e in events] == [
+        (REFERRAL, 1),
+        (PatientDataErased.event_type, 2),
+        (EvaluationScheduled.event_type, 3),
+    ]
