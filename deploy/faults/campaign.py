@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import shutil
 import signal
@@ -40,6 +41,7 @@ from deploy.faults.observe import (
     observe,
     receiver_attempts,
     snapshot,
+    stalled_deliveries,
 )
 from deploy.faults.progress import Recovery, Snapshot, StallWatch, describe, outstanding, recovery
 from deploy.local import SERVICES, EmbeddedPostgres, LocalBroker, LocalSystem, dev_headers
@@ -507,10 +509,25 @@ async def _drain(rig: Rig, result: ScenarioResult) -> float | None:
             result.drain = "stalled" if state == "stalled" else "timed out"
             result.stall = describe(latest)
             result.stall_log = log_excerpts(rig.run_dir)
+            await _dump_stalled(rig)
             still = f"nothing moved for {options.stall_after:g} s" if state == "stalled" else "drain timeout"
             rig.mark(f"STALL ({still}): {result.stall}")
             result.problems.append(f"{result.drain}: {result.stall}")
             return None
+
+
+async def _dump_stalled(rig: Rig) -> None:
+    """Keep what the stall left in notifications (`stalled-deliveries-N.json`, one per stall of the scenario)."""
+    try:
+        conn = await connect(rig.database_url)
+        try:
+            found = await stalled_deliveries(conn)
+        finally:
+            await conn.close()
+    except Exception as error:  # noqa: BLE001 — the database may be the fault: say so instead
+        found = {"error": repr(error)}
+    index = len(list(rig.run_dir.glob("stalled-deliveries-*.json"))) + 1
+    (rig.run_dir / f"stalled-deliveries-{index}.json").write_text(json.dumps(found, indent=1))
 
 
 async def _rescue(rig: Rig, result: ScenarioResult) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 import asyncpg
 import httpx
@@ -172,6 +173,29 @@ async def snapshot(conn: asyncpg.Connection, at: float, now: datetime) -> Snapsh
         timers_due=row["timers_due"],
         counters=tuple(counters),
     )
+
+
+async def stalled_deliveries(conn: asyncpg.Connection) -> dict[str, Any]:
+    """What a stall leaves in notifications, for the person who reads the campaign's directory: every pending
+    delivery (its number, arrival, episode, cause, when it is due) and every subscription's lane and breaker."""
+    deliveries = await conn.fetch(
+        "SELECT subscription_id, delivery_id, sequence, position, subject, event_id, causation_id, priority,"
+        " next_attempt_at, attempts, round_attempts, last_status_code, last_error"
+        " FROM notifications.deliveries WHERE status = 'pending' ORDER BY subscription_id, sequence, position"
+    )
+    subscriptions = await conn.fetch(
+        "SELECT subscription_id, state, breaker_failures, breaker_open_until, lane_owner, lane_lease_until,"
+        " next_sequence FROM notifications.subscriptions"
+    )
+    return {
+        "at": (await conn.fetchval("SELECT clock_timestamp()")).isoformat(),
+        "deliveries": [{k: _plain(v) for k, v in r.items()} for r in deliveries],
+        "subscriptions": [{k: _plain(v) for k, v in r.items()} for r in subscriptions],
+    }
+
+
+def _plain(value: Any) -> Any:
+    return value if value is None or isinstance(value, (int, float, str, bool)) else str(value)
 
 
 @dataclass
