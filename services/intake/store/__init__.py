@@ -1,36 +1,31 @@
 """Intake's store: every SQL statement of the service, named after what it does, one module per table family —
 `patients` (patients, their episodes and data keys), `episodes` (the one-round-trip statements of a referral and
 of an episode command), `idempotency` (stored answers), `register` (practices, verwijzers, therapists). The event
-store and the access log are `shared/`'s. `IntakeStore` is how handlers get a connection or a unit of work: no
-route or handler acquires one from the pool itself."""
+store and the access log are `shared/`'s. `IntakeStore` (a `shared.store.pool_store.PoolStore`) is how
+handlers get a connection or a unit of work: no route or handler acquires one from the pool itself."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import asyncpg
 
 from shared.clock import Clock
 from shared.store.event_store import EventStore
+from shared.store.pool_store import PoolStore
 from shared.store.unit_of_work import UnitOfWork
 
 
-@dataclass(frozen=True)
-class IntakeStore:
-    """Runs intake's statements: on one connection from the pool, with or without a transaction."""
+class IntakeStore(PoolStore):
+    """Intake's database: its connections and transactions (`PoolStore`), and units of work on them, which
+    need the event store and the clock (a command-line query needs neither)."""
 
-    pool: asyncpg.Pool
-    events: EventStore | None = None  # None for statements alone (e.g. a command-line query), no unit of work
-    clock: Clock | None = None
-
-    @contextlib.asynccontextmanager
-    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """One connection for statements that each commit on their own (or for a transaction and what follows it)."""
-        async with self.pool.acquire() as conn:
-            yield conn
+    def __init__(self, pool: asyncpg.Pool, events: EventStore | None = None, clock: Clock | None = None) -> None:
+        super().__init__(pool)
+        self.events = events
+        self.clock = clock
 
     @contextlib.asynccontextmanager
     async def unit_of_work(
@@ -38,14 +33,15 @@ class IntakeStore:
     ) -> AsyncIterator[UnitOfWork]:
         """A unit of work on one connection, in one transaction unless `transaction` is False (for a command whose
         statements each commit on their own)."""
-        async with self.pool.acquire() as conn:
-            if not transaction:
+        if not transaction:
+            async with self.connection() as conn:
                 yield self.on(conn, correlation_id)
-                return
-            async with conn.transaction():
-                yield self.on(conn, correlation_id)
+            return
+        async with self.transaction() as conn:
+            yield self.on(conn, correlation_id)
 
     def on(self, conn: asyncpg.Connection, correlation_id: uuid.UUID | None = None) -> UnitOfWork:
         """A unit of work on `conn`, whose transaction the caller holds."""
-        assert self.events is not None and self.clock is not None, "a unit of work needs the event store and clock"
+        if self.events is None or self.clock is None:
+            raise RuntimeError("this IntakeStore has no event store and clock: it was made for statements alone")
         return UnitOfWork(conn, self.events, self.clock, correlation_id=correlation_id)

@@ -1,6 +1,6 @@
 """The one dependency of reporting's routes: who calls (admitted by role, `access.READERS`,
-`access.CORRECTORS`, `access.NETWORK_READERS`), with the store, the clock and the runtime (for intake's
-address) the handlers need.
+`access.CORRECTORS`, `access.NETWORK_READERS`), with the store, the clock and intake (for a letter's personal data and
+parties) the handlers need.
 
 No `from __future__ import annotations` here: FastAPI reads the inner dependency's annotations, which name
 the roles of its closure."""
@@ -11,10 +11,11 @@ from typing import Annotated, Any
 from fastapi import Depends
 
 from services.reporting import access
+from services.reporting.intake_client import IntakeClient
 from services.reporting.store import ReportingStore
 from shared.auth import Caller, Role, allow
 from shared.clock import Clock
-from shared.service import Runtime, RuntimeDep
+from shared.service import RuntimeDep
 
 
 @dataclass(frozen=True)
@@ -22,12 +23,17 @@ class Reporting:
     caller: Caller
     store: ReportingStore
     clock: Clock
-    runtime: Runtime
+    intake: IntakeClient
 
 
 def _reporting(*roles: Role) -> Any:
     async def reporting(runtime: RuntimeDep, caller: Annotated[Caller, allow(*roles)]) -> Reporting:
-        return Reporting(caller, ReportingStore(runtime.pool, runtime.store), runtime.clock, runtime)
+        return Reporting(
+            caller,
+            ReportingStore(runtime.pool, runtime.store),
+            runtime.clock,
+            IntakeClient.from_settings(runtime.settings),
+        )
 
     return Depends(reporting)
 

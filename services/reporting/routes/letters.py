@@ -19,7 +19,7 @@ from services.reporting.documents.letters.pdf import render_pdf
 from services.reporting.domain.letters.content import LetterContent
 from services.reporting.domain.letters.correction import PatientObjects
 from services.reporting.handlers import EpisodeHidden, correct_letter, read_episode_letters, read_letter
-from services.reporting.intake_client import UNAVAILABLE, shown_with
+from services.reporting.intake_client import UNAVAILABLE
 from services.reporting.routes.dependencies import CorrectorDep, ReaderDep, Reporting
 from shared.access import episode_not_found
 
@@ -66,7 +66,7 @@ async def _shown(reader: Reporting, letter_id: uuid.UUID, route: str):
     if found is None:
         raise _not_known(letter_id)
     row, facts = found
-    personal, parties = await shown_with(reader.runtime, row["episode_id"], facts)
+    personal, parties = await reader.intake.shown_with(row["episode_id"], facts)
     return row, LetterContent.model_validate_json(row["content"]), personal, parties
 
 
