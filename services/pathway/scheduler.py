@@ -18,7 +18,8 @@ from datetime import timedelta
 import asyncpg
 from prometheus_client import Counter, Gauge
 
-from services.pathway.domain.evaluation_schedule import Firing, evaluation_correlation_id, is_due
+from services.pathway.domain.evaluation_plan import Firing
+from services.pathway.domain.evaluation_schedule import evaluation_correlation_id, is_due
 from services.pathway.handlers import on_timer_due
 from services.pathway.settings import PathwaySettings
 from services.pathway.store import PathwayStore, timers

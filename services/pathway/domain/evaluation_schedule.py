@@ -1,11 +1,10 @@
-"""The pathway's evaluation plans: when an episode's evaluations fall due, when one becomes overdue, what a
-timer does when it fires, and what each intake event changes in the plan (`plan_changes`).
+"""The pathway's evaluation rhythm: when an episode's evaluations fall due, when one becomes overdue, and what
+each intake event changes in the plan (`plan_changes`); what those changes decide, given the episode's
+events, is `evaluation_plan`'s.
 
 Pure rules: moments come in as arguments (the caller reads its clock), nothing here does I/O. Two kinds
 of durable timer exist per evaluation: `evaluation_due` (the evaluation falls due) and
-`evaluation_overdue` (the grace period after that ran out). The store writes the timers table from these
-decisions (`services.pathway.store.timers`), in the transaction that records them, so firing stays durable
-and exactly-once.
+`evaluation_overdue` (the grace period after that ran out).
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from shared.events.intake import EpisodeClosed, TreatmentPlanAgreed
 from shared.events.pathway import EvaluationCompleted, EvaluationDue, EvaluationOverdue
@@ -29,14 +27,6 @@ TIMER_NAMESPACE = uuid.UUID("0c8f3b0e-2a4d-5b7f-8e61-7d9a4c2b1f30")
 def timer_id_for(episode_id: str, kind: str, sequence: int) -> uuid.UUID:
     """Deterministic, so scheduling the same evaluation twice yields the same timer."""
     return uuid.uuid5(TIMER_NAMESPACE, f"{episode_id}:{kind}:{sequence}")
-
-
-class Firing(StrEnum):
-    """What a timer that came due leads to."""
-
-    EVALUATION_DUE = "evaluation_due"
-    EVALUATION_OVERDUE = "evaluation_overdue"
-    NOTHING = "nothing"  # the timer is spent without an event: the reason for it went away
 
 
 def evaluation_due_at(treatment_start: datetime, evaluation_number: int, interval: timedelta) -> datetime:
@@ -70,34 +60,6 @@ def is_due(due_at: datetime, now: datetime) -> bool:
     return _aware(due_at, "due_at") <= _aware(now, "now")
 
 
-def what_fires(kind: str, *, evaluation_recorded: bool, episode_closed: bool) -> Firing:
-    """The event a timer of `kind` raises, given what happened to its evaluation and episode meanwhile."""
-    if kind not in TIMER_KINDS:
-        raise ValueError(f"kind: unknown timer kind {kind!r}")
-    if episode_closed or evaluation_recorded:
-        return Firing.NOTHING
-    return Firing.EVALUATION_DUE if kind == EVALUATION_DUE else Firing.EVALUATION_OVERDUE
-
-
-@dataclass(frozen=True)
-class ScheduledEvaluation:
-    """The evaluation planned after one was recorded; `new` is false when it had been planned before."""
-
-    timer_id: uuid.UUID
-    evaluation_number: int
-    due_at: datetime
-    new: bool
-
-
-class UnknownEvaluation(LookupError):
-    """An evaluation was recorded that the pathway never planned."""
-
-    def __init__(self, episode_id: str, evaluation_number: int) -> None:
-        super().__init__(f"episode {episode_id!r} has no evaluation {evaluation_number} planned")
-        self.episode_id = episode_id
-        self.evaluation_number = evaluation_number
-
-
 def next_evaluation(evaluation_number: int, recorded_at: datetime, interval: timedelta) -> tuple[int, datetime]:
     """(number, due at) of the evaluation after evaluation `evaluation_number`, first recorded at
     `recorded_at`: the next one, one interval later (`next_evaluation_due_at`)."""
@@ -122,8 +84,8 @@ class RecordEvaluation:
 
 @dataclass(frozen=True)
 class StopEvaluations:
-    """The episode closed at `at`: nothing of it fires any more, nothing new is planned, and its escalations
-    are no longer open (the store records the episode as closed with its timers cancelled)."""
+    """The episode closed at `at`: nothing of it fires any more and nothing new is planned (its open timers
+    stop); its escalations are no longer open."""
 
     at: datetime
 

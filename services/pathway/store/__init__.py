@@ -2,8 +2,8 @@
 
 - `episodes`: who may see each episode, the pathway's copy of intake's events, the episode view and the
   open escalations read from it.
-- `timers`: the durable evaluation timers and what recording an evaluation or closing an episode does to
-  them.
+- `timers`: the durable evaluation timers: writing what the evaluation plans decided
+  (`domain.evaluation_plan`), and what the scheduler claims and fires.
 
 The pathway's own events go through the shared event store (`shared.store.event_store`). Statements take a
 connection, so a command's writes commit together; `PathwayStore` hands out connections and transactions, so

@@ -13,7 +13,7 @@ import asyncpg
 from services.pathway.access import Party
 from services.pathway.domain.episode_view import COLUMNS, ViewRow
 from shared.consumer.idempotent import ConsumedEvent
-from shared.events.intake import ReferralReceived
+from shared.events.intake import EpisodeClosed, ReferralReceived
 
 _PARTY_COLUMN: dict[Party, str] = {"practice": "practice_agb", "referrer": "referrer_agb"}
 
@@ -131,15 +131,27 @@ async def view_row_of(conn: asyncpg.Connection, episode_id: str) -> dict | None:
 
 async def open_escalations(conn: asyncpg.Connection, party: Party, agb: str) -> list[tuple[str, list[dict]]]:
     """(episode id, escalations) of every episode with escalations that `agb` is the `party` of (as
-    `access.escalations_scope` decided) and that is not closed (`StopEvaluations`, recorded by
-    `timers.cancel_open_timers`), oldest activity first."""
+    `access.escalations_scope` decided) and that intake has not closed (no `EpisodeClosed` among the pathway's
+    copies of its events), oldest activity first."""
     column = _PARTY_COLUMN[party]
     rows = await conn.fetch(
         f"SELECT v.episode_id, v.escalations::text AS escalations FROM episode_view v"
         f" JOIN episode_parties p USING (episode_id)"
         f" WHERE p.{column} = $1 AND jsonb_array_length(v.escalations) > 0"
-        f" AND NOT EXISTS (SELECT 1 FROM timer_episodes_closed c WHERE c.episode_id = v.episode_id)"
+        f" AND NOT EXISTS (SELECT 1 FROM intake_events c WHERE c.episode_id = v.episode_id AND c.event_type = $2)"
         f" ORDER BY v.last_event_at",
         agb,
+        EpisodeClosed.event_type,
     )
     return [(row["episode_id"], json.loads(row["escalations"])) for row in rows]
+
+
+async def is_closed(conn: asyncpg.Connection, episode_id: str) -> bool:
+    """Whether intake closed the episode: an `EpisodeClosed` among the pathway's copies of its events."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM intake_events WHERE episode_id = $1 AND event_type = $2)",
+            episode_id,
+            EpisodeClosed.event_type,
+        )
+    )

@@ -1,14 +1,14 @@
 """The pathway's durable timers table, written from the evaluation plan's decisions
-(`domain.evaluation_schedule`): what recording an evaluation, starting treatment or closing an episode does
-to it, and what the scheduler claims and fires. Decisions are taken by the handlers; the statements here
-only load and write.
+(`domain.evaluation_plan.TimerWrite`: a new timer, the first evaluation moved, an evaluation's timers or an
+episode's stopped), and what the scheduler claims and fires. Every decision is taken in the domain from the
+episode's events; the statements here only write and load.
 
 Every function takes a connection inside the caller's transaction, so a timer change commits with the
 events and inbox row of the same command; nothing here commits on its own.
 
 Per-episode changes take a transaction-scoped advisory lock on the episode: the scheduler firing a timer
-(`try_lock_episode`, never waiting) and `cancel_open_timers` / `handlers.evaluation_recorded`
-(`lock_episode`, waiting) take turns, so closing an episode cannot miss an overdue timer that a firing
+(`try_lock_episode`, never waiting) and the writes that stop or move timers (`lock_episode`, waiting) take
+turns, so closing an episode cannot miss an overdue timer that a firing
 inserts at the same moment. The scheduler only ever tries the lock, so the two sides cannot deadlock on each other.
 """
 
@@ -16,16 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-from services.pathway.domain.evaluation_schedule import (
-    EVALUATION_DUE,
-    EVALUATION_OVERDUE,
-    timer_id_for,
+from services.pathway.domain.evaluation_plan import (
+    MoveFirstTimer,
+    ScheduleTimer,
+    StopAllTimers,
+    StopEvaluationTimers,
+    TimerWrite,
 )
+from services.pathway.domain.evaluation_schedule import EVALUATION_DUE, EVALUATION_OVERDUE, timer_id_for
 
 _COLUMNS = "timer_id, episode_id, kind, sequence, due_at, fired_at"
 
@@ -40,33 +44,40 @@ class Timer:
     fired_at: datetime | None
 
 
-async def schedule(
-    conn: asyncpg.Connection, episode_id: str, kind: str, sequence: int, due_at: datetime
-) -> tuple[uuid.UUID, bool]:
-    """Insert the timer; returns its id and whether it was new. A closed episode gets no new timers."""
-    timer_id = timer_id_for(episode_id, kind, sequence)
-    return timer_id, timer_id in await schedule_many(conn, [(episode_id, kind, sequence, due_at)])
+async def write_plans(conn: asyncpg.Connection, writes: Sequence[tuple[str, TimerWrite]]) -> None:
+    """Write what the plans decided (episode id, write), in order; new timers that follow each other go in one
+    statement (a batch of referrals plans its first evaluations in one)."""
+    run: list[tuple[str, ScheduleTimer]] = []
+    for episode_id, write in writes:
+        if isinstance(write, ScheduleTimer):
+            run.append((episode_id, write))
+            continue
+        await _schedule(conn, run)
+        run = []
+        match write:
+            case MoveFirstTimer():
+                await _move_first(conn, episode_id, write.due_at)
+            case StopEvaluationTimers():
+                await _stop_evaluation(conn, episode_id, write.number, write.at)
+            case StopAllTimers():
+                await _stop_all(conn, episode_id, write.at)
+    await _schedule(conn, run)
 
 
-async def schedule_many(conn: asyncpg.Connection, wanted: list[tuple[str, str, int, datetime]]) -> set[uuid.UUID]:
-    """`schedule` for many timers (episode id, kind, sequence, due at) in one statement; returns the ids of
-    those that were new. A closed episode gets no new timers."""
+async def _schedule(conn: asyncpg.Connection, wanted: Sequence[tuple[str, ScheduleTimer]]) -> None:
+    """New timers, in one statement; one that exists already (the same deterministic id) stays as it is."""
     if not wanted:
-        return set()
-    rows = await conn.fetch(
+        return
+    await conn.execute(
         "INSERT INTO timers (timer_id, episode_id, kind, sequence, due_at)"
-        " SELECT t.timer_id, t.episode_id, t.kind, t.sequence, t.due_at"
-        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::timestamptz[])"
-        " AS t(timer_id, episode_id, kind, sequence, due_at)"
-        " WHERE NOT EXISTS (SELECT 1 FROM timer_episodes_closed c WHERE c.episode_id = t.episode_id)"
-        " ORDER BY t.timer_id ON CONFLICT DO NOTHING RETURNING timer_id",
-        [timer_id_for(episode_id, kind, sequence) for episode_id, kind, sequence, _ in wanted],
-        [episode_id for episode_id, _, _, _ in wanted],
-        [kind for _, kind, _, _ in wanted],
-        [sequence for _, _, sequence, _ in wanted],
-        [due_at for _, _, _, due_at in wanted],
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::timestamptz[])"
+        " ORDER BY 1 ON CONFLICT DO NOTHING",
+        [timer_id_for(episode_id, w.kind, w.number) for episode_id, w in wanted],
+        [episode_id for episode_id, _ in wanted],
+        [w.kind for _, w in wanted],
+        [w.number for _, w in wanted],
+        [w.due_at for _, w in wanted],
     )
-    return {row["timer_id"] for row in rows}
 
 
 async def for_episode(conn: asyncpg.Connection, episode_id: str) -> list[Timer]:
@@ -113,22 +124,6 @@ async def oldest_unfired_due(conn: asyncpg.Connection) -> datetime | None:
     return await conn.fetchval("SELECT min(due_at) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL")
 
 
-async def is_closed(conn: asyncpg.Connection, episode_id: str) -> bool:
-    return bool(
-        await conn.fetchval("SELECT EXISTS (SELECT 1 FROM timer_episodes_closed WHERE episode_id = $1)", episode_id)
-    )
-
-
-async def is_recorded(conn: asyncpg.Connection, episode_id: str, evaluation_number: int) -> bool:
-    return bool(
-        await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM evaluations_recorded WHERE episode_id = $1 AND evaluation_number = $2)",
-            episode_id,
-            evaluation_number,
-        )
-    )
-
-
 async def lock_episode(conn: asyncpg.Connection, episode_id: str) -> None:
     _require_transaction(conn)
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _episode_lock_key(episode_id))
@@ -139,50 +134,28 @@ async def try_lock_episode(conn: asyncpg.Connection, episode_id: str) -> bool:
     return bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _episode_lock_key(episode_id)))
 
 
-async def cancel_open_timers(conn: asyncpg.Connection, episode_id: str, at: datetime) -> int:
-    """A closed episode leaves no timers: cancel what is open and refuse new ones; returns how many."""
+async def _stop_all(conn: asyncpg.Connection, episode_id: str, at: datetime) -> None:
+    """The episode closed: every timer of it that has not fired stops."""
     await lock_episode(conn, episode_id)
     await conn.execute(
-        "INSERT INTO timer_episodes_closed (episode_id, closed_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        episode_id,
-        at,
-    )
-    status = await conn.execute(
         "UPDATE timers SET cancelled_at = $2 WHERE episode_id = $1 AND fired_at IS NULL AND cancelled_at IS NULL",
         episode_id,
         at,
     )
-    return int(status.rsplit(" ", 1)[1])
 
 
-async def record_evaluation(
-    conn: asyncpg.Connection, episode_id: str, evaluation_number: int, at: datetime
-) -> datetime:
-    """Evaluation n was done at `at`: keep when it was first recorded (returned); recorded for the first time,
-    its open timers stop (recorded before it fell due, the due timer goes too: nobody needs telling to do what
-    was done). Needs the episode's lock (`lock_episode`)."""
-    recorded_at = await conn.fetchval(
-        "INSERT INTO evaluations_recorded (episode_id, evaluation_number, recorded_at) VALUES ($1, $2, $3)"
-        " ON CONFLICT DO NOTHING RETURNING recorded_at",
+async def _stop_evaluation(conn: asyncpg.Connection, episode_id: str, evaluation_number: int, at: datetime) -> None:
+    """Evaluation n was recorded: its timers that have not fired stop (recorded before it fell due, the due timer
+    goes too: nobody needs telling to do what was done)."""
+    await lock_episode(conn, episode_id)
+    await conn.execute(
+        "UPDATE timers SET cancelled_at = $3"
+        " WHERE episode_id = $1 AND sequence = $2 AND kind = ANY($4::text[])"
+        " AND fired_at IS NULL AND cancelled_at IS NULL",
         episode_id,
         evaluation_number,
         at,
-    )
-    if recorded_at is not None:
-        await conn.execute(
-            "UPDATE timers SET cancelled_at = $3"
-            " WHERE episode_id = $1 AND sequence = $2 AND kind = ANY($4::text[])"
-            " AND fired_at IS NULL AND cancelled_at IS NULL",
-            episode_id,
-            evaluation_number,
-            at,
-            [EVALUATION_DUE, EVALUATION_OVERDUE],
-        )
-        return recorded_at
-    return await conn.fetchval(
-        "SELECT recorded_at FROM evaluations_recorded WHERE episode_id = $1 AND evaluation_number = $2",
-        episode_id,
-        evaluation_number,
+        [EVALUATION_DUE, EVALUATION_OVERDUE],
     )
 
 
@@ -197,15 +170,13 @@ def _require_transaction(conn: asyncpg.Connection) -> None:
         raise RuntimeError("timers: this needs the caller's transaction")
 
 
-async def move_first_evaluation(conn: asyncpg.Connection, episode_id: str, due_at: datetime) -> Timer | None:
-    """Treatment started: the first evaluation falls due at `due_at` (`MoveFirstEvaluation`) rather than after
-    the referral. Returns the moved timer, or None when it already fired, was cancelled, or is already there."""
+async def _move_first(conn: asyncpg.Connection, episode_id: str, due_at: datetime) -> None:
+    """Treatment started: the first evaluation's timer, not fired yet, falls due at `due_at`."""
     await lock_episode(conn, episode_id)
-    row = await conn.fetchrow(
-        f"UPDATE timers SET due_at = $3 WHERE episode_id = $1 AND kind = $2 AND sequence = 1"
-        f" AND fired_at IS NULL AND cancelled_at IS NULL AND due_at <> $3 RETURNING {_COLUMNS}",
+    await conn.execute(
+        "UPDATE timers SET due_at = $3 WHERE episode_id = $1 AND kind = $2 AND sequence = 1"
+        " AND fired_at IS NULL AND cancelled_at IS NULL",
         episode_id,
         EVALUATION_DUE,
         due_at,
     )
-    return Timer(**dict(row)) if row else None

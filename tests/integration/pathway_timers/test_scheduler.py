@@ -13,19 +13,21 @@ import asyncpg
 import pytest
 from prometheus_client import REGISTRY as METRICS
 
+from services.pathway.domain.evaluation_plan import EvaluationPlan, PlanDecision, ScheduleTimer, StopAllTimers
 from services.pathway.domain.evaluation_schedule import (
     EVALUATION_DUE,
     EVALUATION_OVERDUE,
-    ScheduledEvaluation,
-    UnknownEvaluation,
+    RecordEvaluation,
+    StopEvaluations,
 )
-from services.pathway.handlers import evaluation_recorded
 from services.pathway.scheduler import SchedulerConfig, TimerScheduler, evaluation_correlation_id
-from services.pathway.store import timers
+from services.pathway.store import episodes, timers
 from shared.clock import ManualClock
 from shared.db import create_pool
 from shared.events import REGISTRY
-from shared.events.pathway import EvaluationDue, EvaluationOverdue, EvaluationScheduled
+from shared.events.intake import EpisodeClosed
+from shared.events.pathway import EvaluationCompleted, EvaluationDue, EvaluationOverdue, EvaluationScheduled
+from shared.events.payload import EventPayload
 from shared.store.event_store import EventStore
 from shared.store.migrate import migrate, migrations_in
 from shared.store.unit_of_work import UnitOfWork
@@ -36,6 +38,7 @@ pytestmark = pytest.mark.integration
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 DUE = START + timedelta(days=21)
 GRACE = timedelta(days=7)
+THREE_WEEKS = timedelta(days=21)
 STORE = EventStore("pathway", REGISTRY)
 DUE_TYPE = EvaluationDue.event_type
 OVERDUE_TYPE = EvaluationOverdue.event_type
@@ -60,15 +63,72 @@ def new_episode() -> str:
 
 async def plan(pool: asyncpg.Pool, episode: str, number: int = 1, due_at: datetime = DUE) -> uuid.UUID:
     """What the referral handler does: a timer and its EvaluationScheduled, in one transaction."""
+    timer_id = timers.timer_id_for(episode, EVALUATION_DUE, number)
     async with pool.acquire() as conn, conn.transaction():
-        timer_id, new = await timers.schedule(conn, episode, EVALUATION_DUE, number, due_at)
-        assert new
-        uow = UnitOfWork(conn, STORE, ManualClock(START))
-        version = await STORE.stream_version(conn, episode)
-        await uow.append(
-            episode, version, [EvaluationScheduled(timer_id=timer_id, evaluation_number=number, due_at=due_at)]
-        )
+        await timers.write_plans(conn, [(episode, ScheduleTimer(EVALUATION_DUE, number, due_at))])
+        await append(conn, episode, [EvaluationScheduled(timer_id=timer_id, evaluation_number=number, due_at=due_at)])
     return timer_id
+
+
+async def append(conn: asyncpg.Connection, episode: str, payloads: list[EventPayload]) -> None:
+    if payloads:
+        version = await STORE.stream_version(conn, episode)
+        await UnitOfWork(conn, STORE, ManualClock(START)).append(episode, version, payloads)
+
+
+async def folded(conn: asyncpg.Connection, episode: str) -> EvaluationPlan:
+    """The episode's plan as its events tell it (its own, and whether intake closed it)."""
+    plan_ = EvaluationPlan.of(episode, [e.payload(REGISTRY) for e in await STORE.read_stream(conn, episode)])
+    plan_.closed = await episodes.is_closed(conn, episode)
+    return plan_
+
+
+async def write(conn: asyncpg.Connection, episode: str, decision: PlanDecision, facts: list[EventPayload]) -> None:
+    await timers.write_plans(conn, [(episode, w) for w in decision.writes])
+    await append(conn, episode, [*facts, *decision.announced])
+
+
+async def record(pool: asyncpg.Pool, episode: str, number: int, at: datetime) -> PlanDecision:
+    """What the intake handler does with a recorded evaluation, in one transaction: the plan folded from the
+    episode's events decides, its timers are written, and the EvaluationCompleted (the first time, as the
+    guideline's reaction is) and what the plan announced are appended."""
+    async with pool.acquire() as conn, conn.transaction():
+        plan_ = await folded(conn, episode)
+        first_time = number not in plan_.completed
+        decision = plan_.decide(RecordEvaluation(number, at), THREE_WEEKS)
+        await write(conn, episode, decision, [completed(number)] if first_time else [])
+    return decision
+
+
+async def intake_closes(pool: asyncpg.Pool, episode: str, at: datetime, *, stop_timers: bool = True) -> None:
+    """Intake's EpisodeClosed reaches the pathway, in one transaction: its copy is kept and (`stop_timers`) the
+    plan as it stood before it decides."""
+    closing = EpisodeClosed(closed_on=at.date(), reason="goals_met")
+    async with pool.acquire() as conn, conn.transaction():
+        plan_ = await folded(conn, episode)
+        await conn.execute(
+            "INSERT INTO intake_events (episode_id, stream_version, event_id, event_type, data_version, occurred_at,"
+            " data) VALUES ($1, 99, $2, $3, 1, $4, $5::jsonb)",
+            episode,
+            uuid.uuid4(),
+            EpisodeClosed.event_type,
+            at,
+            closing.model_dump_json(),
+        )
+        if stop_timers:
+            await write(conn, episode, plan_.decide(StopEvaluations(at), THREE_WEEKS), [])
+
+
+def completed(number: int) -> EvaluationCompleted:
+    return EvaluationCompleted(
+        evaluation_number=number,
+        activities_participation_increased=True,
+        treatment_days=21,
+        escalate_to_verwijzer=False,
+        next_evaluation_due=None,
+        decided_on=START.date(),
+        reason={"code": "evaluation.progress", "reason_nl": "nl", "reason_en": "en", "section": "B.4"},
+    )
 
 
 async def events(pool: asyncpg.Pool, event_type: str, episode: str | None = None) -> list[dict]:
@@ -239,22 +299,21 @@ async def test_an_evaluation_recorded_in_time_plans_the_next_three_weeks_later_a
     s = scheduler(pool, clock)
     await s.run_once()
     recorded_at = DUE + timedelta(days=2)
-    async with pool.acquire() as conn, conn.transaction():
-        planned = await evaluation_recorded(conn, episode, 1, recorded_at)
-    assert planned == ScheduledEvaluation(
-        timers.timer_id_for(episode, EVALUATION_DUE, 2), 2, recorded_at + timedelta(days=21), True
-    )
+    decision = await record(pool, episode, 1, recorded_at)
+    [next_one] = decision.announced
+    assert (next_one.evaluation_number, next_one.due_at) == (2, recorded_at + timedelta(days=21))
+    assert next_one.timer_id == timers.timer_id_for(episode, EVALUATION_DUE, 2)
     assert await open_timers(pool, episode) == [(EVALUATION_DUE, 2)]
 
     clock.set(DUE + GRACE + timedelta(days=1))
     assert (await s.run_once()).claimed == 0
     assert await events(pool, OVERDUE_TYPE, episode) == []
-    clock.set(planned.due_at)
+    clock.set(next_one.due_at)
     assert (await s.run_once()).fired == 1
     due = await events(pool, DUE_TYPE, episode)
     assert [(e["data"]["evaluation_number"], e["data"]["timer_id"]) for e in due] == [
         (1, str(timers.timer_id_for(episode, EVALUATION_DUE, 1))),
-        (2, str(planned.timer_id)),
+        (2, str(next_one.timer_id)),
     ]
 
 
@@ -262,13 +321,14 @@ async def test_recording_an_evaluation_twice_plans_the_next_one_once(pool):
     episode = new_episode()
     await plan(pool, episode)
     await scheduler(pool, ManualClock(DUE)).run_once()
-    async with pool.acquire() as conn, conn.transaction():
-        first = await evaluation_recorded(conn, episode, 1, DUE + timedelta(days=1))
-    async with pool.acquire() as conn, conn.transaction():
-        again = await evaluation_recorded(conn, episode, 1, DUE + timedelta(days=4))
-    assert first is not None and again is not None
-    assert (again.timer_id, again.due_at, again.new) == (first.timer_id, first.due_at, False)
-    assert first.due_at == DUE + timedelta(days=22)
+    first = await record(pool, episode, 1, DUE + timedelta(days=1))
+    again = await record(pool, episode, 1, DUE + timedelta(days=4))
+    assert [(e.evaluation_number, e.due_at) for e in first.announced] == [(2, DUE + timedelta(days=22))]
+    assert again == PlanDecision()
+    assert [e["data"]["evaluation_number"] for e in await events(pool, EvaluationScheduled.event_type, episode)] == [
+        1,
+        2,
+    ]
     assert await open_timers(pool, episode) == [(EVALUATION_DUE, 2)]
 
 
@@ -276,9 +336,8 @@ async def test_an_evaluation_recorded_before_it_fell_due_is_never_announced_as_d
     episode = new_episode()
     await plan(pool, episode)
     early = DUE - timedelta(days=2)
-    async with pool.acquire() as conn, conn.transaction():
-        planned = await evaluation_recorded(conn, episode, 1, early)
-    assert planned is not None and planned.due_at == early + timedelta(days=21)
+    decision = await record(pool, episode, 1, early)
+    assert [e.due_at for e in decision.announced] == [early + timedelta(days=21)]
     assert await open_timers(pool, episode) == [(EVALUATION_DUE, 2)]
     clock = ManualClock(DUE + GRACE + timedelta(days=1))
     s = scheduler(pool, clock)
@@ -286,46 +345,52 @@ async def test_an_evaluation_recorded_before_it_fell_due_is_never_announced_as_d
     assert await events(pool, DUE_TYPE, episode) == []
 
 
-async def test_recording_an_evaluation_the_pathway_never_planned_is_refused_and_plans_nothing(pool):
+async def test_recording_an_evaluation_the_pathway_never_planned_plans_nothing(pool):
     episode = new_episode()
     await plan(pool, episode)
-    async with pool.acquire() as conn:
-        with pytest.raises(UnknownEvaluation):
-            async with conn.transaction():
-                await evaluation_recorded(conn, episode, 2, DUE)
+    assert await record(pool, episode, 2, DUE) == PlanDecision()
     assert await open_timers(pool, episode) == [(EVALUATION_DUE, 1)]
 
 
 async def test_timer_changes_outside_a_transaction_are_refused(pool):
     async with pool.acquire() as conn:
         with pytest.raises(RuntimeError, match="transaction"):
-            await timers.cancel_open_timers(conn, new_episode(), DUE)
+            await timers.write_plans(conn, [(new_episode(), StopAllTimers(DUE))])
 
 
-async def test_a_closed_episode_leaves_nothing_to_fire_and_takes_no_new_timers(pool):
+async def test_a_closed_episode_leaves_nothing_to_fire_and_plans_nothing_new(pool):
     fell_due, not_yet_due = new_episode(), new_episode()
     await plan(pool, fell_due)
     await plan(pool, not_yet_due, due_at=DUE + timedelta(days=10))
     clock = ManualClock(DUE)
     s = scheduler(pool, clock)
     assert (await s.run_once()).fired == 1  # fell_due now waits on its overdue check
-    async with pool.acquire() as conn, conn.transaction():
-        assert await timers.cancel_open_timers(conn, fell_due, DUE + timedelta(days=1)) == 1
-        assert await timers.cancel_open_timers(conn, not_yet_due, DUE + timedelta(days=1)) == 1
     for episode in (fell_due, not_yet_due):
+        await intake_closes(pool, episode, DUE + timedelta(days=1))
         assert await open_timers(pool, episode) == []
 
     clock.set(DUE + timedelta(weeks=12))
     assert (await s.run_once()).claimed == 0
     assert await events(pool, OVERDUE_TYPE) == []
     assert [e["stream_id"] for e in await events(pool, DUE_TYPE)] == [fell_due]
-    async with pool.acquire() as conn, conn.transaction():
-        assert await timers.schedule(conn, fell_due, EVALUATION_DUE, 2, DUE + timedelta(days=21)) == (
-            timers.timer_id_for(fell_due, EVALUATION_DUE, 2),
-            False,
-        )
-        assert await evaluation_recorded(conn, fell_due, 1, DUE + timedelta(days=2)) is None
+    assert await record(pool, fell_due, 1, DUE + timedelta(days=2)) == PlanDecision()
     assert await open_timers(pool, fell_due) == []
+
+
+async def test_a_timer_whose_evaluation_was_recorded_or_whose_episode_closed_is_spent_by_what_the_events_say(pool):
+    # The firing is decided from the episode's events, not from the timer rows: a timer still open when its
+    # evaluation was recorded (or its episode closed) raises nothing.
+    recorded, closed = new_episode(), new_episode()
+    await plan(pool, recorded)
+    await plan(pool, closed)
+    async with pool.acquire() as conn, conn.transaction():
+        await append(conn, recorded, [completed(1)])  # the EvaluationCompleted, its timers left as they were
+    await intake_closes(pool, closed, DUE - timedelta(days=1), stop_timers=False)
+    assert await open_timers(pool, recorded) == [(EVALUATION_DUE, 1)]
+
+    result = await scheduler(pool, ManualClock(DUE)).run_once()
+    assert (result.claimed, result.fired, result.spent) == (2, 0, 2)
+    assert await events(pool, DUE_TYPE) == []
 
 
 class PausingStore(EventStore):
@@ -351,16 +416,15 @@ async def test_closing_an_episode_while_its_timer_is_firing_still_leaves_no_time
     )
     await asyncio.wait_for(store.inside.wait(), timeout=10)
 
-    async def close() -> int:
-        async with pool.acquire() as conn, conn.transaction():
-            return await timers.cancel_open_timers(conn, episode, DUE)
+    async def close() -> None:
+        await intake_closes(pool, episode, DUE)
 
     closing = asyncio.create_task(close())
     await asyncio.sleep(0.3)
     assert not closing.done()  # it waits for the firing, which has inserted the overdue check by now
     store.release.set()
     assert (await asyncio.wait_for(firing, timeout=10)).fired == 1
-    assert await asyncio.wait_for(closing, timeout=10) == 1
+    await asyncio.wait_for(closing, timeout=10)
     assert await open_timers(pool, episode) == []
     assert len(await events(pool, DUE_TYPE, episode)) == 1
 

@@ -1,4 +1,4 @@
-"""The pure evaluation rhythm: when evaluations fall due, when one is overdue, what a firing timer raises."""
+"""The pure evaluation rhythm: when evaluations fall due and when one is overdue."""
 
 from __future__ import annotations
 
@@ -7,14 +7,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from services.pathway.domain.evaluation_schedule import (
-    EVALUATION_DUE,
-    EVALUATION_OVERDUE,
-    Firing,
     evaluation_due_at,
     is_due,
     next_evaluation_due_at,
     overdue_at,
-    what_fires,
 )
 from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY
 
@@ -74,30 +70,6 @@ def test_due_compares_moments_not_wall_clock_readings_across_timezones():
     amsterdam_winter = timezone(timedelta(hours=1))
     assert is_due(due, datetime(2026, 12, 14, 11, 0, tzinfo=amsterdam_winter))
     assert not is_due(due, datetime(2026, 12, 14, 10, 59, tzinfo=amsterdam_winter))
-
-
-@pytest.mark.parametrize(
-    ("kind", "recorded", "closed", "expected"),
-    [
-        (EVALUATION_DUE, False, False, Firing.EVALUATION_DUE),
-        (EVALUATION_DUE, True, False, Firing.NOTHING),
-        (EVALUATION_DUE, False, True, Firing.NOTHING),
-        (EVALUATION_DUE, True, True, Firing.NOTHING),
-        (EVALUATION_OVERDUE, False, False, Firing.EVALUATION_OVERDUE),
-        (EVALUATION_OVERDUE, True, False, Firing.NOTHING),
-        (EVALUATION_OVERDUE, False, True, Firing.NOTHING),
-        (EVALUATION_OVERDUE, True, True, Firing.NOTHING),
-    ],
-)
-def test_a_timer_raises_its_event_only_while_its_evaluation_is_unrecorded_and_its_episode_open(
-    kind, recorded, closed, expected
-):
-    assert what_fires(kind, evaluation_recorded=recorded, episode_closed=closed) is expected
-
-
-def test_an_unknown_timer_kind_is_refused_rather_than_fired():
-    with pytest.raises(ValueError, match="kind"):
-        what_fires("evaluation_reminder", evaluation_recorded=False, episode_closed=False)
 
 
 def test_evaluations_are_numbered_from_one():
