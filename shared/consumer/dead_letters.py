@@ -36,6 +36,7 @@ class DeadLetter:
     attempts: int
     event_id: uuid.UUID | None = None
     event_type: str | None = None
+    subject: str | None = None  # the episode, when the envelope could be read
 
     @property
     def fingerprint(self) -> str:
@@ -57,12 +58,15 @@ class DeadLetter:
 
 
 async def record_dead_letter(conn: asyncpg.Connection, letter: DeadLetter) -> bool:
-    """Store the dead letter; False when the same record was dead-lettered before."""
-    status: str = await conn.execute(
+    """Store the dead letter; False when the same record was dead-lettered before (an open letter then keeps
+    the latest error and counts the attempts; a settled one stays as it was settled)."""
+    inserted: bool | None = await conn.fetchval(
         "INSERT INTO dead_letters (consumer, fingerprint, event_id, event_type, topic, partition,"
-        " record_offset, record_key, record_value, reason, error, attempts)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        " ON CONFLICT (consumer, fingerprint) DO NOTHING",
+        " record_offset, record_key, record_value, reason, error, attempts, subject)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        " ON CONFLICT (consumer, fingerprint) DO UPDATE SET error = excluded.error,"
+        " attempts = dead_letters.attempts + excluded.attempts WHERE dead_letters.state = 'open'"
+        " RETURNING xmax = 0",
         letter.consumer,
         letter.fingerprint,
         letter.event_id,
@@ -75,5 +79,6 @@ async def record_dead_letter(conn: asyncpg.Connection, letter: DeadLetter) -> bo
         letter.reason.value,
         letter.error,
         letter.attempts,
+        letter.subject,
     )
-    return status == "INSERT 0 1"
+    return bool(inserted)

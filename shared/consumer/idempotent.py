@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -127,7 +126,7 @@ class IdempotentConsumer:
         try:
             payload = self.registry.decode(envelope)
         except (UnknownEventType, InvalidEventData) as error:
-            return await self._dead_letter(record, DeadLetterReason.INVALID, str(error), 1, envelope.id, envelope.type)
+            return await self._dead_letter(record, DeadLetterReason.INVALID, str(error), 1, envelope)
         return ConsumedEvent(envelope, payload)
 
     async def _handle_together(self, events: list[ConsumedEvent]) -> list[Outcome]:
@@ -190,8 +189,7 @@ class IdempotentConsumer:
                             DeadLetterReason.HANDLER_FAILED,
                             repr(error),
                             failures,
-                            envelope.id,
-                            envelope.type,
+                            envelope,
                         )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -202,10 +200,18 @@ class IdempotentConsumer:
         reason: DeadLetterReason,
         error: str,
         attempts: int,
-        event_id: uuid.UUID | None = None,
-        event_type: str | None = None,
+        envelope: Envelope | None = None,
     ) -> Outcome:
-        letter = DeadLetter(self.name, record, reason, error, attempts, event_id, event_type)
+        letter = DeadLetter(
+            self.name,
+            record,
+            reason,
+            error,
+            attempts,
+            envelope.id if envelope else None,
+            envelope.type if envelope else None,
+            envelope.subject if envelope else None,
+        )
         async with self.pool.acquire() as conn:
             first_time = await record_dead_letter(conn, letter)
         log.error(

@@ -25,4 +25,8 @@ MATRIX: Matrix = {
     ("POST", "/v1/escalations/{event_id}/acknowledge"): SUBSCRIBER_ONLY,
     ("GET", "/v1/dead-letters"): only(Role.OPERATOR),
     ("GET", "/v1/access-log"): only(Role.PRACTICE, Role.SERVICE),
+    ("GET", "/v1/consumer/dead-letters"): only(Role.OPERATOR),
+    ("GET", "/v1/consumer/dead-letters/{letter_id}"): only(Role.OPERATOR),
+    ("POST", "/v1/consumer/dead-letters/redrive"): only(Role.OPERATOR),
+    ("POST", "/v1/consumer/dead-letters/{letter_id}/discard"): only(Role.OPERATOR),
 }

@@ -9,4 +9,8 @@ MATRIX: Matrix = {
     ("POST", "/v1/guideline/evaluate"): only(Role.PRACTICE, Role.REFERRER),
     ("POST", "/v1/guideline/compare"): only(Role.PRACTICE, Role.REFERRER),
     ("GET", "/v1/access-log"): only(Role.PRACTICE, Role.SERVICE),
+    ("GET", "/v1/consumer/dead-letters"): only(Role.OPERATOR),
+    ("GET", "/v1/consumer/dead-letters/{letter_id}"): only(Role.OPERATOR),
+    ("POST", "/v1/consumer/dead-letters/redrive"): only(Role.OPERATOR),
+    ("POST", "/v1/consumer/dead-letters/{letter_id}/discard"): only(Role.OPERATOR),
 }

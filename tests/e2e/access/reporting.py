@@ -18,4 +18,8 @@ MATRIX: Matrix = {
     # a practice gets its own visitation report (another practice's: 403, checked in the route)
     ("GET", "/v1/network/practices/{agb}/visitation"): only(Role.NETWORK, Role.PRACTICE),
     ("GET", "/v1/network/practices/{agb}/visitation.json"): only(Role.NETWORK, Role.PRACTICE),
+    ("GET", "/v1/consumer/dead-letters"): only(Role.OPERATOR),
+    ("GET", "/v1/consumer/dead-letters/{letter_id}"): only(Role.OPERATOR),
+    ("POST", "/v1/consumer/dead-letters/redrive"): only(Role.OPERATOR),
+    ("POST", "/v1/consumer/dead-letters/{letter_id}/discard"): only(Role.OPERATOR),
 }

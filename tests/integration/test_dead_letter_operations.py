@@ -1,0 +1,164 @@
+"""An operator settles a consumer's dead letters over HTTP, on real Postgres: find them, read one as received,
+re-drive after a fix (twice changes nothing), discard with a reason; every action kept with who and why."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from deploy.local import dev_headers
+from shared.auth import DEVELOPMENT_SECRET
+from shared.clock import ManualClock
+from shared.consumer.dead_letters import Record
+from shared.consumer.idempotent import BatchHandler, ConsumedEvent, IdempotentConsumer, Outcome
+from shared.dead_letter_routes import dead_letter_router
+from shared.events import REGISTRY, new_envelope
+from shared.events.intake import ReferralReceived, sample_referral
+from shared.http import install_problem_handlers
+from shared.service import Runtime
+from shared.settings import ServiceSettings
+from shared.store.event_store import EventStore
+from shared.store.unit_of_work import UnitOfWork
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+STORE = EventStore("test", REGISTRY)
+OPERATOR = dev_headers("operator", "ops", user="nadia")
+
+
+class Handler:
+    """Fails for the episodes in `broken` (a bug), keeps what it handled."""
+
+    def __init__(self) -> None:
+        self.broken: set[str] = set()
+        self.handled: list[str] = []
+
+    async def __call__(self, events: Sequence[ConsumedEvent], uow: UnitOfWork) -> None:
+        for event in events:
+            if event.envelope.subject in self.broken:
+                raise RuntimeError(f"bug on {event.envelope.subject}")
+            self.handled.append(event.envelope.subject)
+
+
+def record(episode: str, offset: int) -> Record:
+    envelope = new_envelope(
+        sample_referral(), service="intake", subject=episode, stream_version=1, time=NOW, correlation_id=uuid.uuid4()
+    )
+    return Record("intake.events", 0, offset, episode.encode(), envelope.to_json())
+
+
+@pytest.fixture
+async def system(store_pool: asyncpg.Pool) -> AsyncIterator[tuple[httpx.AsyncClient, Handler, IdempotentConsumer]]:
+    handler = Handler()
+    consumer = IdempotentConsumer(
+        "test",
+        store_pool,
+        STORE,
+        REGISTRY,
+        [BatchHandler(types=(ReferralReceived,), handle=handler)],
+        ManualClock(NOW),
+        retry_backoff_seconds=0.01,
+    )
+    app = FastAPI()
+    app.state.jwt_secret = DEVELOPMENT_SECRET
+    runtime = Runtime(ServiceSettings(service_name="test"), store_pool, STORE, ManualClock(NOW + timedelta(hours=1)))
+    runtime.consumer = consumer
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+    app.include_router(dead_letter_router())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        yield client, handler, consumer
+
+
+async def test_an_operator_finds_a_dead_letter_reads_it_as_received_and_redrives_it_after_the_fix(system):
+    api, handler, consumer = system
+    handler.broken = {"episode-bad"}
+    assert await consumer.process(record("episode-good", 1)) is Outcome.HANDLED
+    bad = record("episode-bad", 2)
+    assert await consumer.process(bad) is Outcome.DEAD_LETTERED
+
+    listed = (await api.get("/v1/consumer/dead-letters", headers=OPERATOR)).json()
+    assert [(x["episode_id"], x["reason"], x["state"], x["attempts"]) for x in listed] == [
+        ("episode-bad", "handler_failed", "open", 3)
+    ]
+    assert "bug on episode-bad" in listed[0]["error"]
+    letter_id = listed[0]["id"]
+    by_episode = await api.get("/v1/consumer/dead-letters", params={"episode_id": "episode-good"}, headers=OPERATOR)
+    assert by_episode.json() == []
+    by_type = await api.get("/v1/consumer/dead-letters", params={"type": ReferralReceived.event_type}, headers=OPERATOR)
+    assert [x["id"] for x in by_type.json()] == [letter_id]
+    later = await api.get("/v1/consumer/dead-letters", params={"created_after": NOW.isoformat()}, headers=OPERATOR)
+    assert [x["id"] for x in later.json()] == [letter_id]  # kept at the database's time, after NOW
+
+    shown = (await api.get(f"/v1/consumer/dead-letters/{letter_id}", headers=OPERATOR)).json()
+    assert (shown["record"]["encoding"], shown["record"]["value"]) == ("utf-8", (bad.value or b"").decode())
+    assert shown["record"]["key"] == "episode-bad"
+    assert (shown["topic"], shown["partition"], shown["offset"], shown["actions"]) == ("intake.events", 0, 2, [])
+
+    still_broken = (
+        await api.post("/v1/consumer/dead-letters/redrive", json={"ids": [letter_id]}, headers=OPERATOR)
+    ).json()
+    assert [(r["outcome"], r["state"]) for r in still_broken] == [("failed", "open")]
+    assert "bug on episode-bad" in still_broken[0]["error"]
+
+    handler.broken = set()  # the fix is deployed
+    fixed = (await api.post("/v1/consumer/dead-letters/redrive", json={"ids": [letter_id]}, headers=OPERATOR)).json()
+    assert [(r["outcome"], r["state"]) for r in fixed] == [("handled", "redriven")]
+    again = (await api.post("/v1/consumer/dead-letters/redrive", json={"ids": [letter_id]}, headers=OPERATOR)).json()
+    assert [(r["outcome"], r["state"]) for r in again] == [("duplicate", "redriven")]
+    assert handler.handled == ["episode-good", "episode-bad"]  # handled once, however often it was re-driven
+
+    assert (await api.get("/v1/consumer/dead-letters", headers=OPERATOR)).json() == []  # nothing open
+    shown = (await api.get(f"/v1/consumer/dead-letters/{letter_id}", headers=OPERATOR)).json()
+    assert shown["state"] == "redriven" and shown["settled_at"] is not None
+    assert [(a["action"], a["outcome"], a["by"], a["org"]) for a in shown["actions"]] == [
+        ("redrive", "failed", "nadia", "ops"),
+        ("redrive", "handled", "nadia", "ops"),
+        ("redrive", "duplicate", "nadia", "ops"),
+    ]
+
+
+async def test_a_dead_letter_is_discarded_only_with_a_reason_once_and_is_never_redriven_after(system):
+    api, handler, consumer = system
+    handler.broken = {"episode-bad"}
+    assert await consumer.process(record("episode-bad", 7)) is Outcome.DEAD_LETTERED
+    [letter] = (await api.get("/v1/consumer/dead-letters", headers=OPERATOR)).json()
+    path = f"/v1/consumer/dead-letters/{letter['id']}/discard"
+
+    no_reason = await api.post(path, json={"reason": "no"}, headers=OPERATOR)
+    assert no_reason.status_code == 422 and no_reason.json()["errors"][0]["field"] == "reason"
+    discarded = await api.post(path, json={"reason": "test referral sent by mistake"}, headers=OPERATOR)
+    assert discarded.status_code == 200
+    assert discarded.json()["state"] == "discarded"
+    assert [(a["action"], a["reason"]) for a in discarded.json()["actions"]] == [
+        ("discard", "test referral sent by mistake")
+    ]
+    twice = await api.post(path, json={"reason": "test referral sent by mistake"}, headers=OPERATOR)
+    assert twice.status_code == 409 and "discarded" in twice.json()["detail"]
+
+    handler.broken = set()
+    refused = (
+        await api.post("/v1/consumer/dead-letters/redrive", json={"ids": [letter["id"]]}, headers=OPERATOR)
+    ).json()
+    assert [(r["outcome"], r["state"]) for r in refused] == [("refused", "discarded")]
+    assert handler.handled == []
+    everything = await api.get("/v1/consumer/dead-letters", params={"state": "any"}, headers=OPERATOR)
+    assert [x["state"] for x in everything.json()] == ["discarded"]
+
+
+async def test_unknown_letters_are_a_404_and_only_an_operator_gets_in(system):
+    api, _, _ = system
+    missing = await api.get("/v1/consumer/dead-letters/999999", headers=OPERATOR)
+    assert missing.status_code == 404 and "999999" in missing.json()["detail"]
+    redrive_missing = await api.post("/v1/consumer/dead-letters/redrive", json={"ids": [999999]}, headers=OPERATOR)
+    assert redrive_missing.status_code == 404
+    practice = dev_headers("practice", "04123456")
+    assert (await api.get("/v1/consumer/dead-letters", headers=practice)).status_code == 403
+    assert (await api.get("/v1/consumer/dead-letters")).status_code == 401
