@@ -27,7 +27,7 @@ import asyncpg
 from services.notifications.domain.endpoints import check_endpoint_url, refused_address
 from services.notifications.domain.fanout import KeptEvent, agbs, choose
 from services.notifications.domain.filters import EpisodeParties, Filter
-from services.notifications.domain.holding import hold_reason
+from services.notifications.domain.holding import hold_reason, walk_order
 from services.notifications.domain.messages import ContentMode
 from services.notifications.domain.routing import Arrival, AtOnce, route
 from services.notifications.domain.subscriptions import ACTIVE, PAUSED, pause_refusal
@@ -109,7 +109,7 @@ async def settle_episode(conn: asyncpg.Connection, episode_id: str, now: datetim
         parties = await parties_of(conn, subject)
         blocked_sources: set[str] = set()
         progressed = still_held = False
-        for held in await received.held_of(conn, subject):
+        for held in walk_order(await received.held_of(conn, subject)):
             reason = hold_reason(
                 parties_known=parties is not None,
                 earlier_of_same_source_held=held.source in blocked_sources,

@@ -29,6 +29,7 @@ class KeptEvent:
     occurred_at: datetime
     causation_id: uuid.UUID | None
     hold_until: datetime | None
+    stream_version: int | None = None  # its place in its source's stream of the episode (read for the walk)
 
 
 @dataclass(frozen=True)

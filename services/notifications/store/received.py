@@ -82,9 +82,10 @@ async def keep(
 
 
 async def held_of(conn: asyncpg.Connection, episode_id: str) -> list[KeptEvent]:
-    """The episode's events not fanned out yet, in arrival order."""
+    """The episode's events not fanned out yet, in arrival order, with their place in their source's stream."""
     rows = await conn.fetch(
-        f"SELECT {KEPT_COLUMNS} FROM received_events WHERE subject = $1 AND fanned_out_at IS NULL ORDER BY position",
+        f"SELECT {KEPT_COLUMNS}, (convert_from(body, 'UTF8')::jsonb ->> 'streamversion')::int AS stream_version"
+        " FROM received_events WHERE subject = $1 AND fanned_out_at IS NULL ORDER BY position",
         episode_id,
     )
     return [KeptEvent(**dict(r)) for r in rows]

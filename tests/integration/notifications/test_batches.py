@@ -181,8 +181,9 @@ async def test_events_held_before_the_batch_are_released_by_it_in_order(pool, ot
     assert all(r[10] is not None for r in made["kept"])
     his_a = [(r[2], r[4]) for r in made["lanes"] if r[0] == "his-a"]
     assert [event for event, episode in his_a if episode == e1] == [r1.id, s1.id, x1.id]  # s1 follows its cause
-    # `first` arrived after `waiting`, so it stays behind it; `waiting` goes right after its cause
-    assert [event for event, episode in his_a if episode == e2] == [r2.id, erased.id, waiting.id, first.id, third.id]
+    # `first` arrived after `waiting` but is earlier in the pathway's stream (version 1, `waiting` 2), so it goes
+    # first; `waiting` goes right after its cause
+    assert [event for event, episode in his_a if episode == e2] == [r2.id, first.id, erased.id, waiting.id, third.id]
 
 
 async def test_a_duplicate_in_the_batch_and_one_handled_before_change_nothing(pool, other_pool, clock):

@@ -86,6 +86,19 @@ async def test_an_event_waits_for_its_cause_from_the_other_topic_and_later_ones_
     assert [d[0] for d in await deliveries_of(pool, sub.subscription_id)] == [REFERRAL, ERASED, EVALUATION, ESCALATION]
 
 
+async def test_held_events_of_one_source_go_out_in_their_stream_order_whatever_order_they_arrived_in(pool, clock):
+    # After the broker came back empty, a later event of an episode reached notifications before its referral:
+    # it waited for the parties, and the referral that brought them must still go first (it went after).
+    feed = Feed(pool, clock, fast_settings())
+    sub = await subscribe(pool, "his-a", "http://127.0.0.1:1/a", ALL, Party.PRACTICE, PRACTICE)
+    referral = feed.envelope(sample_referral(PRACTICE), "episode-1")
+    erased = feed.envelope(PatientDataErased(patient_id=uuid.uuid4(), erased_at=clock.now()), "episode-1", version=3)
+    await feed(erased)
+    assert await deliveries_of(pool, sub.subscription_id) == []
+    await feed(referral)
+    assert [d[0] for d in await deliveries_of(pool, sub.subscription_id)] == [REFERRAL, ERASED]
+
+
 async def test_a_cause_that_never_arrives_holds_its_effect_only_until_the_deadline(pool, clock):
     settings = fast_settings(causal_hold_seconds=60)
     feed = Feed(pool, clock, settings)
