@@ -1,7 +1,8 @@
 """`/v1/consumer/dead-letters`: a consuming service's dead letters for its operators (HTTP ↔
 `shared.consumer.dead_letter_operations`). List them by state, type, episode, reason and age; read one as it was
 received, with its error and every action taken on it; re-drive one or many after a fix; discard one with a
-reason. Operator role only; every action is kept with who, when and why."""
+reason; see the episodes whose later events wait parked behind one (`/v1/consumer/parked`). Operator role
+only; every action is kept with who, when and why."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from shared.consumer.dead_letter_operations import (
     redrive,
 )
 from shared.consumer.idempotent import IdempotentConsumer
+from shared.consumer.parking import parked_episodes
 
 if TYPE_CHECKING:
     from shared.service import Runtime
@@ -110,16 +112,29 @@ class RedriveResult(BaseModel):
     outcome: Literal["handled", "duplicate", "ignored", "failed", "refused"]
     state: LetterState
     error: str | None
+    released: int = Field(description="The episode's parked events that followed it, in order")
+
+
+class DiscardResult(DeadLetterDetail):
+    released: int = Field(description="The episode's parked events that followed, in order")
+
+
+class ParkedEpisodeOut(BaseModel):
+    episode_id: str
+    parked: int = Field(description="Events of the episode waiting, in arrival order")
+    since: datetime
+    waiting_for: list[int] = Field(description="The open dead letters the episode waits for")
 
 
 class DiscardRequest(BaseModel):
     reason: str = Field(min_length=10, max_length=2000, description="Why the letter is given up on (kept)")
 
 
-def dead_letter_router() -> APIRouter:
-    router = APIRouter(prefix="/v1/consumer/dead-letters", tags=["dead letters"])
+def consumer_operations_router() -> APIRouter:
+    """The dead letters and parked episodes of the service's consumer (mounted on a service that consumes)."""
+    router = APIRouter(prefix="/v1/consumer", tags=["dead letters"])
 
-    @router.get("", operation_id="list_consumer_dead_letters", response_model=list[DeadLetterSummary])
+    @router.get("/dead-letters", operation_id="list_consumer_dead_letters", response_model=list[DeadLetterSummary])
     async def list_letters(
         runtime: RuntimeDep,
         caller: Operator,
@@ -150,7 +165,10 @@ def dead_letter_router() -> APIRouter:
             ]
 
     @router.get(
-        "/{letter_id}", operation_id="get_consumer_dead_letter", response_model=DeadLetterDetail, responses=_NOT_FOUND
+        "/dead-letters/{letter_id}",
+        operation_id="get_consumer_dead_letter",
+        response_model=DeadLetterDetail,
+        responses=_NOT_FOUND,
     )
     async def get_letter(runtime: RuntimeDep, caller: Operator, letter_id: LetterId) -> DeadLetterDetail:
         """One dead letter: the record as received, the latest error, and every action taken on it."""
@@ -161,7 +179,7 @@ def dead_letter_router() -> APIRouter:
             return _detail(letter, await actions_of(conn, letter_id))
 
     @router.post(
-        "/redrive",
+        "/dead-letters/redrive",
         operation_id="redrive_consumer_dead_letters",
         response_model=list[RedriveResult],
         responses={404: {"description": "An id is no dead letter of this service; nothing was re-driven"}},
@@ -178,28 +196,46 @@ def dead_letter_router() -> APIRouter:
         results = []
         for letter_id in body.ids:
             done = await redrive(runtime.pool, consumer, letter_id, caller, runtime.clock.now())
-            results.append(RedriveResult(id=letter_id, outcome=done.outcome, state=done.state, error=done.error))
+            results.append(
+                RedriveResult(
+                    id=letter_id, outcome=done.outcome, state=done.state, error=done.error, released=done.released
+                )
+            )
         return results
 
     @router.post(
-        "/{letter_id}/discard",
+        "/dead-letters/{letter_id}/discard",
         operation_id="discard_consumer_dead_letter",
-        response_model=DeadLetterDetail,
+        response_model=DiscardResult,
         responses={**_NOT_FOUND, 409: {"description": "The letter is settled already"}},
     )
     async def discard_letter(
         runtime: RuntimeDep, caller: Operator, letter_id: LetterId, body: DiscardRequest
-    ) -> DeadLetterDetail:
-        """Give up on an open letter, for the reason given (kept with who and when)."""
-        name = _consumer(runtime).name
+    ) -> DiscardResult:
+        """Give up on an open letter, for the reason given (kept with who and when); the events its episode
+        parked behind it follow in order."""
+        consumer = _consumer(runtime)
         try:
-            letter = await discard(runtime.pool, name, letter_id, caller, body.reason, runtime.clock.now())
+            letter, released = await discard(
+                runtime.pool, consumer, letter_id, caller, body.reason, runtime.clock.now()
+            )
         except LookupError:
             raise _not_found(letter_id) from None
         except Refused as refused:
             raise HTTPException(status.HTTP_409_CONFLICT, str(refused)) from None
         async with runtime.pool.acquire() as conn:
-            return _detail(letter, await actions_of(conn, letter_id))
+            detail = _detail(letter, await actions_of(conn, letter_id))
+        return DiscardResult(**detail.model_dump(), released=released)
+
+    @router.get("/parked", operation_id="list_parked_episodes", response_model=list[ParkedEpisodeOut])
+    async def list_parked(
+        runtime: RuntimeDep, caller: Operator, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    ) -> list[ParkedEpisodeOut]:
+        """Episodes whose later events wait, parked in order, for a stuck event of theirs (an open dead letter):
+        the longest waiting first."""
+        async with runtime.pool.acquire() as conn:
+            found = await parked_episodes(conn, _consumer(runtime).name, limit)
+        return [ParkedEpisodeOut(**vars(p)) for p in found]
 
     return router
 

@@ -88,7 +88,9 @@ class TimerScheduler:
         spent = deferred = 0
         async with self.db.connection() as conn:
             async with conn.transaction():
-                claimed = await timers.claim_due(conn, now, self.config.batch_size)
+                # An episode that waits for a stuck event (an open dead letter of the pathway's consumer) fires
+                # nothing on its half-known state: its timers are not claimed until the stuck event is settled.
+                claimed = await timers.claim_due(conn, now, self.config.batch_size, self.store.service)
                 # One episode's timers in a row, and episodes in one order, so batches meet in one order.
                 for timer in sorted(claimed, key=lambda t: (t.episode_id, t.due_at, t.kind)):
                     if not await timers.try_lock_episode(conn, timer.episode_id):

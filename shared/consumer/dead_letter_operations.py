@@ -3,13 +3,17 @@ discard one with a reason. Every action is kept (who, when, why, what came of it
 
 A re-drive hands the record, as it was received, to the service's own consumer (`IdempotentConsumer.process`):
 the same path as from the broker, so an event handled before is a duplicate and changes nothing, and one that
-fails again stays open with its latest error. The HTTP side is `shared.dead_letter_routes`.
+fails again stays open with its latest error. Once an episode has no open letter left (re-driven or
+discarded), the events parked behind it follow in order (`shared.consumer.parking`), under the episode's lock.
+The HTTP side is `shared.dead_letter_routes`.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -18,6 +22,7 @@ from typing import Literal
 import asyncpg
 
 from shared.auth import Caller
+from shared.consumer import parking
 from shared.consumer.dead_letters import Record
 from shared.consumer.idempotent import IdempotentConsumer, Outcome
 
@@ -142,51 +147,89 @@ class Redriven:
     outcome: RedriveOutcome
     state: LetterState
     error: str | None = None
+    released: int = 0  # parked events of its episode that followed it
 
 
 async def redrive(
     pool: asyncpg.Pool, consumer: IdempotentConsumer, letter_id: int, caller: Caller, now: datetime
 ) -> Redriven:
     """Hand the letter's record to the consumer again; settle the letter when it was handled (or found handled
-    before), keep it open with its latest error when it failed again. A discarded letter is refused."""
+    before) and let what its episode parked follow; keep it open with its latest error when it failed again.
+    A discarded letter is refused."""
     async with pool.acquire() as conn:
         letter = await letter_of(conn, consumer.name, letter_id)
     if letter is None:
         raise LookupError(letter_id)
     if letter.state is LetterState.DISCARDED:
         return Redriven(letter_id, "refused", letter.state, "a discarded letter is not re-driven")
-    outcome = await consumer.process(letter.record)
-    async with pool.acquire() as conn, conn.transaction():
-        if outcome is Outcome.DEAD_LETTERED:
-            error = await conn.fetchval("SELECT error FROM dead_letters WHERE id = $1", letter_id)
-            await _act(conn, letter_id, "redrive", caller, None, "failed", error, now)
-            return Redriven(letter_id, "failed", LetterState.OPEN, error)
-        await conn.execute(
-            "UPDATE dead_letters SET state = 'redriven', settled_at = coalesce(settled_at, $2) WHERE id = $1",
-            letter_id,
-            now,
-        )
-        await _act(conn, letter_id, "redrive", caller, None, _SETTLED_BY[outcome], None, now)
-    return Redriven(letter_id, _SETTLED_BY[outcome], LetterState.REDRIVEN)
+    async with _episode_held(pool, consumer.name, letter.episode):
+        outcome = await consumer.process(letter.record, releasing=letter.episode)
+        async with pool.acquire() as conn, conn.transaction():
+            if outcome is Outcome.DEAD_LETTERED:
+                error = await conn.fetchval("SELECT error FROM dead_letters WHERE id = $1", letter_id)
+                await _act(conn, letter_id, "redrive", caller, None, "failed", error, now)
+                return Redriven(letter_id, "failed", LetterState.OPEN, error)
+            await conn.execute(
+                "UPDATE dead_letters SET state = 'redriven', settled_at = coalesce(settled_at, $2) WHERE id = $1",
+                letter_id,
+                now,
+            )
+            await _act(conn, letter_id, "redrive", caller, None, _SETTLED_BY[outcome], None, now)
+        released = await _release(pool, consumer, letter.episode)
+    return Redriven(letter_id, _SETTLED_BY[outcome], LetterState.REDRIVEN, released=released)
 
 
 async def discard(
-    pool: asyncpg.Pool, consumer: str, letter_id: int, caller: Caller, reason: str, now: datetime
-) -> Letter:
-    """Give up on an open letter, for the reason given; refused for one already settled."""
-    async with pool.acquire() as conn, conn.transaction():
-        state = await conn.fetchval(
-            "SELECT state FROM dead_letters WHERE consumer = $1 AND id = $2 FOR UPDATE", consumer, letter_id
-        )
-        if state is None:
-            raise LookupError(letter_id)
-        if state != LetterState.OPEN:
-            raise Refused(f"the letter is {state}; only an open letter is discarded")
-        await conn.execute("UPDATE dead_letters SET state = 'discarded', settled_at = $2 WHERE id = $1", letter_id, now)
-        await _act(conn, letter_id, "discard", caller, reason, "discarded", None, now)
-        letter = await letter_of(conn, consumer, letter_id)
+    pool: asyncpg.Pool, consumer: IdempotentConsumer, letter_id: int, caller: Caller, reason: str, now: datetime
+) -> tuple[Letter, int]:
+    """Give up on an open letter, for the reason given, and let what its episode parked follow; returns the
+    letter and how many parked events followed. Refused for a letter already settled."""
+    async with pool.acquire() as conn:
+        found = await letter_of(conn, consumer.name, letter_id)
+    if found is None:
+        raise LookupError(letter_id)
+    async with _episode_held(pool, consumer.name, found.episode):
+        async with pool.acquire() as conn, conn.transaction():
+            state = await conn.fetchval("SELECT state FROM dead_letters WHERE id = $1 FOR UPDATE", letter_id)
+            if state != LetterState.OPEN:
+                raise Refused(f"the letter is {state}; only an open letter is discarded")
+            await conn.execute(
+                "UPDATE dead_letters SET state = 'discarded', settled_at = $2 WHERE id = $1", letter_id, now
+            )
+            await _act(conn, letter_id, "discard", caller, reason, "discarded", None, now)
+        released = await _release(pool, consumer, found.episode)
+        async with pool.acquire() as conn:
+            letter = await letter_of(conn, consumer.name, letter_id)
     assert letter is not None
-    return letter
+    return letter, released
+
+
+async def _release(pool: asyncpg.Pool, consumer: IdempotentConsumer, episode: str | None) -> int:
+    """Hand the episode's parked events to the consumer in order, once no open letter holds it; stop at one that
+    fails (it is the episode's stuck event now, the rest stay parked). Returns how many were handed on."""
+    if episode is None:
+        return 0
+    async with pool.acquire() as conn:
+        if await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM dead_letters WHERE consumer = $1 AND subject = $2 AND state = 'open')",
+            consumer.name,
+            episode,
+        ):
+            return 0
+        waiting = await parking.parked_of(conn, consumer.name, episode)
+    released = 0
+    for parked in waiting:
+        outcome = await consumer.process(parked.record, releasing=episode)
+        async with pool.acquire() as conn:
+            await parking.unpark(conn, parked.id)
+        released += 1
+        if outcome is Outcome.DEAD_LETTERED:
+            break
+    return released
+
+
+def _episode_held(pool: asyncpg.Pool, consumer: str, episode: str | None) -> AbstractAsyncContextManager[None]:
+    return parking.episode_held(pool, consumer, episode) if episode is not None else contextlib.nullcontext()
 
 
 async def _act(

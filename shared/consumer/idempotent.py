@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -16,8 +17,9 @@ import asyncpg
 from pydantic import ValidationError
 
 from shared.clock import Clock
+from shared.consumer import parking
 from shared.consumer.dead_letters import DeadLetter, DeadLetterReason, Record, record_dead_letter
-from shared.consumer.inbox import claim, claim_all
+from shared.consumer.inbox import claim_all
 from shared.db import DATABASE_UNAVAILABLE
 from shared.events.envelope import Envelope
 from shared.events.payload import EventPayload
@@ -55,6 +57,7 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     IGNORED = "ignored"  # a well-formed event this consumer has no handler for
     DEAD_LETTERED = "dead_lettered"
+    PARKED = "parked"  # its episode waits for a stuck event (shared.consumer.parking)
 
 
 class IdempotentConsumer:
@@ -85,13 +88,15 @@ class IdempotentConsumer:
         self.max_attempts = max_attempts
         self.retry_backoff_seconds = retry_backoff_seconds
 
-    async def process(self, record: Record) -> Outcome:
-        return (await self.process_batch([record]))[0]
+    async def process(self, record: Record, releasing: str | None = None) -> Outcome:
+        return (await self.process_batch([record], releasing))[0]
 
-    async def process_batch(self, records: Sequence[Record]) -> list[Outcome]:
+    async def process_batch(self, records: Sequence[Record], releasing: str | None = None) -> list[Outcome]:
         """Handle records in order. The well-formed ones are handled together in one transaction (one inbox
         statement, one commit); should that fail in any way, it is rolled back and each event is handled on
-        its own, with retries and dead-lettering, so one bad event never holds back or takes down the others."""
+        its own, with retries and dead-lettering, so one bad event never holds back or takes down the others.
+        An event whose episode waits for a stuck event is parked behind it (`shared.consumer.parking`);
+        `releasing` names the episode whose stuck and parked events are being handled now."""
         outcomes: dict[int, Outcome] = {}  # by the record's place in `records`
         batch: list[tuple[int, ConsumedEvent]] = []
         for i, record in enumerate(records):
@@ -102,7 +107,7 @@ class IdempotentConsumer:
                 batch.append((i, parsed))
         if len(batch) > 1:
             try:
-                handled = await self._handle_together([e for _, e in batch])
+                handled = await self._handle_together([(records[i], e) for i, e in batch], releasing)
                 for (i, _), outcome in zip(batch, handled, strict=True):
                     outcomes[i] = outcome
                 batch = []
@@ -110,7 +115,7 @@ class IdempotentConsumer:
                 BATCH_FALLBACKS.labels(self.name).inc()
                 log.info("consumer.batch_fell_back", consumer=self.name, size=len(batch), error=repr(error))
         for i, event in batch:
-            outcomes[i] = await self._handle_alone(records[i], event)
+            outcomes[i] = await self._handle_alone(records[i], event, releasing)
         in_order = [outcomes[i] for i in range(len(records))]
         for outcome, count in Counter(in_order).items():  # one labels() lookup per outcome, not per event
             EVENTS_CONSUMED.labels(self.name, outcome.value).inc(count)
@@ -129,22 +134,49 @@ class IdempotentConsumer:
             return await self._dead_letter(record, DeadLetterReason.INVALID, str(error), 1, envelope)
         return ConsumedEvent(envelope, payload)
 
-    async def _handle_together(self, events: list[ConsumedEvent]) -> list[Outcome]:
+    async def _handle_together(
+        self, events: list[tuple[Record, ConsumedEvent]], releasing: str | None
+    ) -> list[Outcome]:
         started = time.perf_counter()
         async with self.pool.acquire() as conn, conn.transaction():
-            fresh = await claim_all(conn, self.name, [e.envelope.id for e in events])
+            waiting = await self._claim(conn, events, releasing)
+            fresh = waiting.fresh
             outcomes, handled = [], []
-            for event in events:
-                if event.envelope.id not in fresh:
+            for _, event in events:
+                if event.envelope.id in waiting.parked:
+                    outcomes.append(Outcome.PARKED)
+                elif event.envelope.id not in fresh:
                     outcomes.append(Outcome.DUPLICATE)
-                    continue
-                fresh.discard(event.envelope.id)  # the same event twice in one batch is handled once
-                outcomes.append(Outcome.HANDLED)
-                handled.append(event)
+                else:
+                    fresh.discard(event.envelope.id)  # the same event twice in one batch is handled once
+                    outcomes.append(Outcome.HANDLED)
+                    handled.append(event)
             await self._run_handlers(conn, handled)
         HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
         BATCH_SIZE.labels(self.name).observe(len(events))
         return outcomes
+
+    async def _claim(
+        self, conn: asyncpg.Connection, events: list[tuple[Record, ConsumedEvent]], releasing: str | None
+    ) -> _Claimed:
+        """Claim the events in the inbox, except those that wait for a stuck event of their episode: those are
+        parked, in order. A waiting event is looked at again under its episode's lock (a release may just have
+        freed the episode: then it is claimed after all, and follows the released ones)."""
+        pairs = [(e.envelope.id, e.envelope.subject) for _, e in events]
+        fresh, waiting = await parking.claim_unless_stuck(conn, self.name, pairs, releasing)
+        if not waiting:
+            return _Claimed(fresh, set())
+        still = await parking.still_stuck(conn, self.name, [p for p in pairs if p[0] in waiting])
+        freed = [event_id for event_id in waiting if event_id not in still]
+        if freed:
+            fresh |= await claim_all(conn, self.name, freed)
+        parked = [(r, e) for r, e in events if e.envelope.id in still]
+        await parking.park(
+            conn, self.name, [(r, e.envelope.id, e.envelope.type, e.envelope.subject) for r, e in parked]
+        )
+        if parked:
+            log.warning("consumer.parked", consumer=self.name, episodes=sorted({e.envelope.subject for _, e in parked}))
+        return _Claimed(fresh, still)
 
     async def _run_handlers(self, conn: asyncpg.Connection, events: list[ConsumedEvent]) -> None:
         for types, handle in self.handlers:
@@ -152,7 +184,7 @@ class IdempotentConsumer:
             if wanted:
                 await handle(wanted, UnitOfWork(conn, self.store, self.clock))
 
-    async def _handle_alone(self, record: Record, event: ConsumedEvent) -> Outcome:
+    async def _handle_alone(self, record: Record, event: ConsumedEvent, releasing: str | None) -> Outcome:
         envelope = event.envelope
         with correlation(str(envelope.correlationid), event_id=str(envelope.id), subject=envelope.subject):
             failures = 0
@@ -161,7 +193,10 @@ class IdempotentConsumer:
                 started = time.perf_counter()
                 try:
                     async with self.pool.acquire() as conn, conn.transaction():
-                        if not await claim(conn, self.name, envelope.id):
+                        claimed = await self._claim(conn, [(record, event)], releasing)
+                        if claimed.parked:
+                            return Outcome.PARKED
+                        if envelope.id not in claimed.fresh:
                             return Outcome.DUPLICATE
                         await self._run_handlers(conn, [event])
                     HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
@@ -229,6 +264,12 @@ class IdempotentConsumer:
             if self.publish_dead_letter is not None:
                 await self.publish_dead_letter(letter)
         return Outcome.DEAD_LETTERED
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    fresh: set[uuid.UUID]  # claimed in the inbox for the first time
+    parked: set[uuid.UUID]  # events parked behind a stuck event of their episode
 
 
 def _describe(error: Exception) -> str:

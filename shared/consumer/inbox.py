@@ -7,14 +7,6 @@ import uuid
 import asyncpg
 
 
-async def claim(conn: asyncpg.Connection, consumer: str, event_id: uuid.UUID) -> bool:
-    """True when this is the first time `consumer` handles `event_id` (in this transaction)."""
-    status: str = await conn.execute(
-        "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", consumer, event_id
-    )
-    return status == "INSERT 0 1"
-
-
 async def claim_all(conn: asyncpg.Connection, consumer: str, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
     """The ids among `event_ids` that `consumer` handles for the first time (claimed in this transaction)."""
     rows = await conn.fetch(

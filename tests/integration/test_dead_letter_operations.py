@@ -17,7 +17,7 @@ from shared.auth import DEVELOPMENT_SECRET
 from shared.clock import ManualClock
 from shared.consumer.dead_letters import Record
 from shared.consumer.idempotent import BatchHandler, ConsumedEvent, IdempotentConsumer, Outcome
-from shared.dead_letter_routes import dead_letter_router
+from shared.dead_letter_routes import consumer_operations_router
 from shared.events import REGISTRY, new_envelope
 from shared.events.intake import ReferralReceived, sample_referral
 from shared.http import install_problem_handlers
@@ -34,29 +34,41 @@ OPERATOR = dev_headers("operator", "ops", user="nadia")
 
 
 class Handler:
-    """Fails for the episodes in `broken` (a bug), keeps what it handled."""
+    """Fails for the episodes in `broken` and the (episode, version)s in `poison` (a bug); what it handled is
+    kept in its transaction, in order (`handled`), so a rolled-back batch leaves nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
         self.broken: set[str] = set()
-        self.handled: list[str] = []
+        self.poison: set[tuple[str, int]] = set()
 
     async def __call__(self, events: Sequence[ConsumedEvent], uow: UnitOfWork) -> None:
         for event in events:
-            if event.envelope.subject in self.broken:
-                raise RuntimeError(f"bug on {event.envelope.subject}")
-            self.handled.append(event.envelope.subject)
+            at = (event.envelope.subject, event.envelope.streamversion)
+            if event.envelope.subject in self.broken or at in self.poison:
+                raise RuntimeError(f"bug on {at[0]} version {at[1]}")
+            await uow.conn.execute("INSERT INTO handled (subject, version) VALUES ($1, $2)", *at)
+
+    async def handled(self) -> list[tuple[str, int]]:
+        return [tuple(r) for r in await self.pool.fetch("SELECT subject, version FROM handled ORDER BY seq")]
 
 
-def record(episode: str, offset: int) -> Record:
+def record(episode: str, offset: int, version: int = 1) -> Record:
     envelope = new_envelope(
-        sample_referral(), service="intake", subject=episode, stream_version=1, time=NOW, correlation_id=uuid.uuid4()
+        sample_referral(),
+        service="intake",
+        subject=episode,
+        stream_version=version,
+        time=NOW,
+        correlation_id=uuid.uuid4(),
     )
     return Record("intake.events", 0, offset, episode.encode(), envelope.to_json())
 
 
 @pytest.fixture
 async def system(store_pool: asyncpg.Pool) -> AsyncIterator[tuple[httpx.AsyncClient, Handler, IdempotentConsumer]]:
-    handler = Handler()
+    await store_pool.execute("CREATE TABLE handled (seq serial PRIMARY KEY, subject text, version int)")
+    handler = Handler(store_pool)
     consumer = IdempotentConsumer(
         "test",
         store_pool,
@@ -72,7 +84,7 @@ async def system(store_pool: asyncpg.Pool) -> AsyncIterator[tuple[httpx.AsyncCli
     runtime.consumer = consumer
     app.state.runtime = runtime
     install_problem_handlers(app)
-    app.include_router(dead_letter_router())
+    app.include_router(consumer_operations_router())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         yield client, handler, consumer
 
@@ -88,7 +100,7 @@ async def test_an_operator_finds_a_dead_letter_reads_it_as_received_and_redrives
     assert [(x["episode_id"], x["reason"], x["state"], x["attempts"]) for x in listed] == [
         ("episode-bad", "handler_failed", "open", 3)
     ]
-    assert "bug on episode-bad" in listed[0]["error"]
+    assert "bug on episode-bad version 1" in listed[0]["error"]
     letter_id = listed[0]["id"]
     by_episode = await api.get("/v1/consumer/dead-letters", params={"episode_id": "episode-good"}, headers=OPERATOR)
     assert by_episode.json() == []
@@ -106,14 +118,14 @@ async def test_an_operator_finds_a_dead_letter_reads_it_as_received_and_redrives
         await api.post("/v1/consumer/dead-letters/redrive", json={"ids": [letter_id]}, headers=OPERATOR)
     ).json()
     assert [(r["outcome"], r["state"]) for r in still_broken] == [("failed", "open")]
-    assert "bug on episode-bad" in still_broken[0]["error"]
+    assert "bug on episode-bad version 1" in still_broken[0]["error"]
 
     handler.broken = set()  # the fix is deployed
     fixed = (await api.post("/v1/consumer/dead-letters/redrive", json={"ids": [letter_id]}, headers=OPERATOR)).json()
     assert [(r["outcome"], r["state"]) for r in fixed] == [("handled", "redriven")]
     again = (await api.post("/v1/consumer/dead-letters/redrive", json={"ids": [letter_id]}, headers=OPERATOR)).json()
     assert [(r["outcome"], r["state"]) for r in again] == [("duplicate", "redriven")]
-    assert handler.handled == ["episode-good", "episode-bad"]  # handled once, however often it was re-driven
+    assert await handler.handled() == [("episode-good", 1), ("episode-bad", 1)]  # once, however often re-driven
 
     assert (await api.get("/v1/consumer/dead-letters", headers=OPERATOR)).json() == []  # nothing open
     shown = (await api.get(f"/v1/consumer/dead-letters/{letter_id}", headers=OPERATOR)).json()
@@ -148,7 +160,7 @@ async def test_a_dead_letter_is_discarded_only_with_a_reason_once_and_is_never_r
         await api.post("/v1/consumer/dead-letters/redrive", json={"ids": [letter["id"]]}, headers=OPERATOR)
     ).json()
     assert [(r["outcome"], r["state"]) for r in refused] == [("refused", "discarded")]
-    assert handler.handled == []
+    assert await handler.handled() == []
     everything = await api.get("/v1/consumer/dead-letters", params={"state": "any"}, headers=OPERATOR)
     assert [x["state"] for x in everything.json()] == ["discarded"]
 
@@ -162,3 +174,71 @@ async def test_unknown_letters_are_a_404_and_only_an_operator_gets_in(system):
     practice = dev_headers("practice", "04123456")
     assert (await api.get("/v1/consumer/dead-letters", headers=practice)).status_code == 403
     assert (await api.get("/v1/consumer/dead-letters")).status_code == 401
+
+
+def episode(name: str, first_offset: int, versions: int) -> list[Record]:
+    return [record(name, first_offset + v, v) for v in range(1, versions + 1)]
+
+
+async def test_an_episode_waits_for_its_stuck_event_while_others_flow_and_the_redrive_releases_it_in_order(system):
+    api, handler, consumer = system
+    a, b = episode("episode-a", 0, 4), episode("episode-b", 100, 3)
+    handler.poison = {("episode-a", 2)}
+    interleaved = [a[0], b[0], a[1], b[1], a[2], a[3], b[2]]
+    outcomes = await consumer.process_batch(interleaved)
+    assert outcomes == [
+        Outcome.HANDLED,
+        Outcome.HANDLED,
+        Outcome.DEAD_LETTERED,
+        Outcome.HANDLED,
+        Outcome.PARKED,
+        Outcome.PARKED,
+        Outcome.HANDLED,
+    ]
+    assert await handler.handled() == [("episode-a", 1), ("episode-b", 1), ("episode-b", 2), ("episode-b", 3)]
+    later = record("episode-a", 9, 5)
+    assert await consumer.process(later) is Outcome.PARKED  # a later batch of the episode waits too
+    assert await consumer.process(record("episode-b", 200, 4)) is Outcome.HANDLED
+
+    [letter] = (await api.get("/v1/consumer/dead-letters", headers=OPERATOR)).json()
+    parked = (await api.get("/v1/consumer/parked", headers=OPERATOR)).json()
+    assert [(p["episode_id"], p["parked"], p["waiting_for"]) for p in parked] == [("episode-a", 3, [letter["id"]])]
+
+    handler.poison = set()
+    [done] = (
+        await api.post("/v1/consumer/dead-letters/redrive", json={"ids": [letter["id"]]}, headers=OPERATOR)
+    ).json()
+    assert (done["outcome"], done["released"]) == ("handled", 3)
+    assert [at for at in await handler.handled() if at[0] == "episode-a"] == [("episode-a", v) for v in range(1, 6)]
+    assert (await api.get("/v1/consumer/parked", headers=OPERATOR)).json() == []
+    assert await consumer.process(record("episode-a", 10, 6)) is Outcome.HANDLED  # it flows again
+    assert await consumer.process_batch(a) == [Outcome.DUPLICATE] * 4  # and a redelivery changes nothing
+
+
+async def test_discarding_the_stuck_event_releases_the_rest_and_a_release_stops_at_the_next_stuck_one(system):
+    api, handler, consumer = system
+    a = episode("episode-a", 0, 5)
+    handler.poison = {("episode-a", 2), ("episode-a", 4)}
+    for r in a:
+        await consumer.process(r)
+    assert await handler.handled() == [("episode-a", 1)]
+    [first] = (await api.get("/v1/consumer/dead-letters", headers=OPERATOR)).json()
+
+    discarded = await api.post(
+        f"/v1/consumer/dead-letters/{first['id']}/discard",
+        json={"reason": "entered twice, the other one counts"},
+        headers=OPERATOR,
+    )
+    assert discarded.status_code == 200 and discarded.json()["released"] == 2  # 3 handled, 4 stuck again
+    assert await handler.handled() == [("episode-a", 1), ("episode-a", 3)]
+    [second] = (await api.get("/v1/consumer/dead-letters", headers=OPERATOR)).json()
+    assert second["id"] != first["id"] and "bug on episode-a version 4" in second["error"]
+    parked = (await api.get("/v1/consumer/parked", headers=OPERATOR)).json()
+    assert [(p["episode_id"], p["parked"], p["waiting_for"]) for p in parked] == [("episode-a", 1, [second["id"]])]
+
+    handler.poison = set()
+    [done] = (
+        await api.post("/v1/consumer/dead-letters/redrive", json={"ids": [second["id"]]}, headers=OPERATOR)
+    ).json()
+    assert (done["outcome"], done["released"]) == ("handled", 1)
+    assert await handler.handled() == [("episode-a", v) for v in (1, 3, 4, 5)]

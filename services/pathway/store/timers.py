@@ -98,15 +98,21 @@ async def find(conn: asyncpg.Connection, episode_id: str, kind: str, sequence: i
     return Timer(**dict(row)) if row else None
 
 
-async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[Timer]:
-    """Lock up to `limit` due, open timers, oldest first; rows another transaction holds are passed over."""
+async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int, consumer: str) -> list[Timer]:
+    """Lock up to `limit` due, open timers, oldest first; rows another transaction holds are passed over, and so
+    are the timers of an episode that waits for a stuck event of `consumer` (an open dead letter or a parked
+    event: `shared.consumer.parking`)."""
     _require_transaction(conn)
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM timers"
+        f"SELECT {_COLUMNS} FROM timers t"
         " WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1"
-        " ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        " AND NOT EXISTS (SELECT 1 FROM dead_letters d"
+        "                 WHERE d.consumer = $3 AND d.state = 'open' AND d.subject = t.episode_id)"
+        " AND NOT EXISTS (SELECT 1 FROM parked_events p WHERE p.consumer = $3 AND p.subject = t.episode_id)"
+        " ORDER BY due_at LIMIT $2 FOR UPDATE OF t SKIP LOCKED",
         now,
         limit,
+        consumer,
     )
     return [Timer(**dict(r)) for r in rows]
 

@@ -13,4 +13,5 @@ MATRIX: Matrix = {
     ("GET", "/v1/consumer/dead-letters/{letter_id}"): only(Role.OPERATOR),
     ("POST", "/v1/consumer/dead-letters/redrive"): only(Role.OPERATOR),
     ("POST", "/v1/consumer/dead-letters/{letter_id}/discard"): only(Role.OPERATOR),
+    ("GET", "/v1/consumer/parked"): only(Role.OPERATOR),
 }

@@ -23,6 +23,7 @@ from services.pathway.domain.evaluation_schedule import (
 from services.pathway.scheduler import SchedulerConfig, TimerScheduler, evaluation_correlation_id
 from services.pathway.store import episodes, timers
 from shared.clock import ManualClock
+from shared.consumer.dead_letters import DeadLetter, DeadLetterReason, Record, record_dead_letter
 from shared.db import create_pool
 from shared.events import REGISTRY
 from shared.events.intake import EpisodeClosed
@@ -444,3 +445,28 @@ async def test_the_scheduler_counts_timers_fired_by_kind_and_shows_how_far_it_la
     await s.run_once()
     assert fired(EVALUATION_DUE) == before + 2
     assert METRICS.get_sample_value("ruggengraat_timer_scheduler_lag_seconds") == 0
+
+
+async def test_the_timers_of_an_episode_that_waits_for_a_stuck_event_fire_only_once_it_is_settled(pool):
+    stuck, flowing = new_episode(), new_episode()
+    await plan(pool, stuck)
+    await plan(pool, flowing)
+    letter = DeadLetter(
+        "pathway",
+        Record("intake.events", 0, 1, stuck.encode(), b"{}"),
+        DeadLetterReason.HANDLER_FAILED,
+        "a bug",
+        3,
+        uuid.uuid4(),
+        "intake.MeasurementRecorded",
+        stuck,
+    )
+    async with pool.acquire() as conn:
+        assert await record_dead_letter(conn, letter)
+    s = scheduler(pool, ManualClock(DUE))
+    assert (await s.run_once()).fired == 1
+    assert [e["stream_id"] for e in await events(pool, DUE_TYPE)] == [flowing]
+
+    await pool.execute("UPDATE dead_letters SET state = 'discarded' WHERE subject = $1", stuck)
+    assert (await s.run_once()).fired == 1
+    assert sorted(e["stream_id"] for e in await events(pool, DUE_TYPE)) == sorted([flowing, stuck])
