@@ -27,12 +27,13 @@ from shared.consumer.dead_letters import DeadLetter, DeadLetterReason, Record, r
 from shared.db import create_pool
 from shared.events import REGISTRY
 from shared.events.intake import EpisodeClosed
-from shared.events.pathway import EvaluationCompleted, EvaluationDue, EvaluationOverdue, EvaluationScheduled
+from shared.events.pathway import EvaluationDue, EvaluationOverdue, EvaluationScheduled
 from shared.events.payload import EventPayload
 from shared.store.event_store import EventStore
 from shared.store.migrate import migrate, migrations_in
 from shared.store.unit_of_work import UnitOfWork
 from tests.conftest import eventually
+from tests.unit.pathway_timers.test_evaluation_plan_changes import completed
 
 pytestmark = pytest.mark.integration
 
@@ -118,18 +119,6 @@ async def intake_closes(pool: asyncpg.Pool, episode: str, at: datetime, *, stop_
         )
         if stop_timers:
             await write(conn, episode, plan_.decide(StopEvaluations(at), THREE_WEEKS), [])
-
-
-def completed(number: int) -> EvaluationCompleted:
-    return EvaluationCompleted(
-        evaluation_number=number,
-        activities_participation_increased=True,
-        treatment_days=21,
-        escalate_to_verwijzer=False,
-        next_evaluation_due=None,
-        decided_on=START.date(),
-        reason={"code": "evaluation.progress", "reason_nl": "nl", "reason_en": "en", "section": "B.4"},
-    )
 
 
 async def events(pool: asyncpg.Pool, event_type: str, episode: str | None = None) -> list[dict]:

@@ -28,29 +28,17 @@ from services.pathway.domain.evaluation_schedule import (
     timer_id_for,
 )
 from shared.events.intake import EpisodeClosed
-from shared.events.pathway import EvaluationCompleted, EvaluationScheduled, GuidelineReason
+from shared.events.pathway import EvaluationScheduled
+from tests.unit.pathway_timers.test_evaluation_plan_changes import completed
 
 EPISODE = "episode-1"
 REFERRED = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 WEEKS_3 = timedelta(days=21)
-REASON = GuidelineReason(code="evaluation.progress", reason_nl="nl", reason_en="en", section="B.4")
 
 
 def scheduled(number: int, due_at: datetime) -> EvaluationScheduled:
     return EvaluationScheduled(
         timer_id=timer_id_for(EPISODE, EVALUATION_DUE, number), evaluation_number=number, due_at=due_at
-    )
-
-
-def completed(number: int) -> EvaluationCompleted:
-    return EvaluationCompleted(
-        evaluation_number=number,
-        activities_participation_increased=True,
-        treatment_days=21,
-        escalate_to_verwijzer=False,
-        next_evaluation_due=None,
-        decided_on=REFERRED.date(),
-        reason=REASON,
     )
 
 
