@@ -9,6 +9,9 @@ It also tells the consumer's loop handle when records wait: a partition of this 
 past the group's committed offset, or records fetched that nothing handled yet. The consumer's batches mark
 progress; a consumer that stops fetching or handling (nothing else would notice: no batch, no error)
 therefore shows as stalled in `/health` once the loop stall time passes, and the orchestrator restarts it.
+A worker that has no partition at all (a group whose rebalance never ended, seen with two workers after the
+broker came back empty) still counts the group's work as its own when records wait on some partition and
+the group's commits have not moved since its last look: nobody reads them, and it would otherwise look idle.
 """
 
 from __future__ import annotations
@@ -55,13 +58,17 @@ class TopicWatch:
         self._marked_busy = False  # this watch gave the consumer's loop work that no batch has ended since
         self._waiting_before: dict[tuple[str, int], tuple[int, int]] = {}  # at the last look
         self._waiting_logged: dict[tuple[str, int], tuple[int, int]] = {}
+        self._partitions: dict[str, list[int]] = {}  # topic → its partitions, at the last look
+        self._unread_before: dict[tuple[str, int], int] | None = None  # group commits of waiting partitions
 
     async def check(self, recreated: Callable[[str], Awaitable[object]] | None = None) -> list[str]:
         """Look once; hand every recreated topic to `recreated` (by default the one given at construction).
         Returns those topics."""
         try:
             ids = await asyncio.to_thread(self._describe)
-            waiting = await asyncio.to_thread(self._records_waiting, set(self.assigned()))
+            assigned = set(self.assigned())
+            waiting = await asyncio.to_thread(self._records_waiting, assigned)
+            waiting = waiting or await asyncio.to_thread(self._group_not_reading, assigned)
         except (KafkaError, OSError) as error:  # the broker is away: keep what we knew and look again next time
             log.debug("consumer.topic_watch_unavailable", consumer=self.consumer_name, error=repr(error))
             if self.handle is not None:
@@ -98,6 +105,7 @@ class TopicWatch:
         for topic in self.topics:
             described = kafka_clients.describe_topic(self._admin, topic)
             found[topic] = described[0] if described else None
+            self._partitions[topic] = described[1] if described else []
         return found
 
     def _records_waiting(self, assigned: set[tuple[str, int]]) -> bool:
@@ -123,6 +131,42 @@ class TopicWatch:
             self._waiting_logged = waiting
         self._waiting_before = waiting
         return bool(waiting)
+
+    def _group_not_reading(self, assigned: set[tuple[str, int]]) -> bool:
+        """With no partition assigned here: whether records wait on a partition of the group and the group's
+        commits of the waiting partitions have not moved since the last look (nobody in the group reads them).
+        Commits that move mean another worker reads them: no work of this one."""
+        if self.group is None or assigned:
+            self._unread_before = None
+            return False
+        waiting = self._group_waiting()
+        commits = {tp: committed for tp, (_, committed) in waiting.items()}
+        before, self._unread_before = self._unread_before, commits
+        stuck = bool(waiting) and before is not None and all(before.get(tp) == c for tp, c in commits.items())
+        if stuck and waiting != self._waiting_logged:
+            log.warning(
+                "consumer.group_not_reading",
+                consumer=self.consumer_name,
+                partitions={f"{t}[{p}]": {"end": end, "committed": c} for (t, p), (end, c) in waiting.items()},
+            )
+            self._waiting_logged = waiting
+        return stuck
+
+    def _group_waiting(self) -> dict[tuple[str, int], tuple[int, int]]:
+        """(topic, partition) → (end, the group's commit) of every partition of the topics with records past
+        the group's commit."""
+        assert self._admin is not None and self.group is not None
+        waiting: dict[tuple[str, int], tuple[int, int]] = {}
+        for topic in self.topics:
+            partitions = self._partitions.get(topic) or []
+            if not partitions:
+                continue
+            ends = kafka_clients.end_offsets(self._admin, topic, partitions) or {}
+            committed = kafka_clients.committed_offsets(self._admin, self.group, topic)
+            for p in partitions:
+                if ends.get(p, 0) > committed.get(p, 0):
+                    waiting[topic, p] = (ends.get(p, 0), committed.get(p, 0))
+        return waiting
 
     def _close(self) -> None:
         if self._admin is not None:

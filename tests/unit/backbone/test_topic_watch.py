@@ -89,3 +89,41 @@ async def test_records_seen_waiting_while_the_commit_trailed_the_last_batch_leav
     await watch.check()
     clock[0] += 31
     assert watch.handle.stalled(30)
+
+
+async def test_a_worker_without_partitions_counts_the_groups_unread_records_as_its_work_until_commits_move():
+    """Two workers after the broker came back empty: the group's rebalance never ended, neither worker has a
+    partition, records wait and nobody reads them. Each worker shows the work as its own and stalls; once the
+    group's commits move (another worker reads them), it has no work of its own."""
+    clock = [0.0]
+    watch = Scripted([{"a": "id-1", "b": "id-7"}] * 5)
+    watch.group = "pathway"
+    watch.handle = LoopHandle("consumer:test", now=lambda: clock[0])
+    watch._admin = object()  # type: ignore[assignment]  # the lag is scripted below
+    lag = [{("a", 0): (360, 0), ("a", 1): (311, 0)}]
+    watch._group_waiting = lambda: lag[0]
+    watch._records_waiting = lambda assigned: False  # nothing assigned here
+
+    await watch.check()
+    assert not watch.handle.has_work  # one look: no telling yet whether anyone reads them
+    await watch.check()
+    assert watch.handle.has_work  # the commits did not move
+    clock[0] += 31
+    assert watch.handle.stalled(30)
+
+    lag[0] = {("a", 0): (380, 120), ("a", 1): (311, 0)}  # a worker reads again: commits move
+    await watch.check()
+    assert not watch.handle.has_work and not watch.handle.stalled(30)
+
+
+async def test_a_worker_with_partitions_leaves_the_rest_of_the_group_to_its_owners():
+    watch = Scripted([{"a": "id-1", "b": "id-7"}] * 2)
+    watch.group = "pathway"
+    watch.handle = LoopHandle("consumer:test")
+    watch._admin = object()  # type: ignore[assignment]
+    watch.assigned = lambda: {("a", 0)}
+    watch._group_waiting = lambda: {("a", 1): (311, 0)}  # another worker's partition lags
+    watch._records_waiting = lambda assigned: False  # its own does not
+    await watch.check()
+    await watch.check()
+    assert not watch.handle.has_work
