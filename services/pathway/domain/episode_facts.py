@@ -82,7 +82,10 @@ def build_facts(events: Sequence[EventPayload], decision_date: date) -> EpisodeF
         if plan.graded_activity is not None:
             graded = {
                 **plan.graded_activity.model_dump(),
-                "logged_days": [e.day.model_dump() for e in events if isinstance(e, ActivityLogged)],
+                # A day logged ahead (a planned day not come yet) is no fact at this decision; a later one weighs it.
+                "logged_days": [
+                    e.day.model_dump() for e in events if isinstance(e, ActivityLogged) and e.day.on <= decision_date
+                ],
             }
         facts["treatment"] = {
             "start_date": plan.start_date,

@@ -9,6 +9,7 @@ from services.pathway.domain.guideline import evaluate
 from services.pathway.domain.reactions import PathwayMemory, react
 from shared.events import clinical
 from shared.events.intake import (
+    ActivityLogged,
     AssessmentCompleted,
     HistoryTaken,
     MeasurementRecorded,
@@ -199,3 +200,35 @@ def test_progress_at_the_evaluation_plans_the_next_one_without_escalation():
     assert completed.activities_participation_increased is True and completed.escalate_to_verwijzer is False
     assert completed.next_evaluation_due == week3 + timedelta(days=21)
     assert "EscalatedToReferrer" not in names(decided)
+
+
+def test_a_day_logged_ahead_is_no_fact_until_it_has_come():
+    from tests.unit.intake.test_episode_rules import PROGRAMME
+
+    first = PROGRAMME.start_date
+    plan = TreatmentPlanAgreed(
+        agreed_on=START,
+        start_date=START,
+        interventions=(clinical.PlannedIntervention(modality="exercise_therapy", main_component=True),),
+        graded_activity=PROGRAMME,
+    )
+
+    def day(on: date) -> ActivityLogged:
+        return ActivityLogged(
+            day=clinical.LoggedDay(activity="wandelen", on=on, duration_minutes=15, frequency_per_day=1, intensity=3.5)
+        )
+
+    events = [
+        sample_referral(),
+        history(START - timedelta(days=120), course=DEVIATING_COURSE),
+        AssessmentCompleted(assessed_on=START, scope=WITHIN),
+        plan,
+        day(first),
+        day(first + timedelta(days=3)),  # logged ahead
+    ]
+    facts = build_facts(events, first + timedelta(days=1))
+    assert facts is not None and facts.treatment is not None and facts.treatment.graded_activity is not None
+    assert [d.on for d in facts.treatment.graded_activity.logged_days] == [first]
+    later = build_facts(events, first + timedelta(days=3))
+    assert later is not None and later.treatment is not None and later.treatment.graded_activity is not None
+    assert [d.on for d in later.treatment.graded_activity.logged_days] == [first, first + timedelta(days=3)]
