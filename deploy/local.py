@@ -74,21 +74,28 @@ EPHEMERAL_PORTS = Path("/proc/sys/net/ipv4/ip_local_port_range")
 LISTEN_PORTS_FROM = 20000
 
 
+_HANDED_OUT: set[int] = set()  # ports this process picked: free when checked, maybe not bound yet
+
+
 def free_port() -> int:
-    """A port free to listen on, below the kernel's range for outgoing connections."""
+    """A port free to listen on, below the kernel's range for outgoing connections, and never one this process
+    picked before (two picks before either binds would otherwise collide: 'address already in use')."""
     try:
         below = int(EPHEMERAL_PORTS.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         below = 32768
     for _ in range(200):
         port = random.randrange(LISTEN_PORTS_FROM, max(below, LISTEN_PORTS_FROM + 1000))
+        if port in _HANDED_OUT:
+            continue
         with socket.socket() as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
             try:
                 s.bind(("127.0.0.1", port))
-                return port
             except OSError:
                 continue
+        _HANDED_OUT.add(port)
+        return port
     raise RuntimeError(f"no free port between {LISTEN_PORTS_FROM} and {below}")
 
 

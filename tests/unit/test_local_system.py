@@ -68,3 +68,9 @@ def test_a_free_port_lies_below_the_range_outgoing_connections_take_their_ports_
     assert len(ports) > 1  # picked at random, so two launchers seldom pick the same one
     with socket.socket() as s:
         s.bind(("127.0.0.1", ports.pop()))  # and free to listen on
+
+
+def test_one_process_never_hands_out_a_port_twice_even_before_it_is_bound():
+    # Two services given the same port before either bound it: one exits with 'address already in use'.
+    ports = [free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports)
