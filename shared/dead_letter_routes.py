@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
 from shared.auth import Caller, Role, allow
@@ -28,18 +28,8 @@ from shared.consumer.dead_letter_operations import (
 )
 from shared.consumer.idempotent import IdempotentConsumer
 from shared.consumer.parking import parked_episodes
+from shared.service import Runtime, RuntimeDep
 
-if TYPE_CHECKING:
-    from shared.service import Runtime
-
-
-def _runtime(request: Request) -> Runtime:
-    # Not shared.service.RuntimeDep: the service module mounts this router, and would import itself.
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-RuntimeDep = Annotated["Runtime", Depends(_runtime)]
 Operator = Annotated[Caller, allow(Role.OPERATOR)]
 _BIGINT = 2**63 - 1  # the ids are PostgreSQL BIGINTs
 LetterId = Annotated[int, Path(ge=1, le=_BIGINT, description="The dead letter's id, from the listing")]

@@ -18,7 +18,6 @@ from shared.clock import Clock
 from shared.consumer.faust_worker import attach_consumer, create_faust_app
 from shared.consumer.idempotent import BatchHandler, IdempotentConsumer
 from shared.db import create_pool, open_service_database
-from shared.dead_letter_routes import consumer_operations_router
 from shared.events import REGISTRY
 from shared.events.topics import TOPICS, dead_letter_topic, topic_produced_by, topics_consumed_by
 from shared.http import BodyLimitMiddleware, install_correlation, install_problem_handlers, operations_router
@@ -207,6 +206,8 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     install_openapi(app, definition.body_limits)
     app.include_router(operations_router())
     if definition.handlers:  # a consuming service's operators settle its dead letters
+        from shared.dead_letter_routes import consumer_operations_router  # it builds on this module's RuntimeDep
+
         app.include_router(consumer_operations_router())
     for router in definition.routers:
         app.include_router(router)

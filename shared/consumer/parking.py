@@ -22,14 +22,20 @@ import asyncpg
 
 from shared.consumer.dead_letters import Record
 
-# An event waits when its episode has an open dead letter of another event, or parked events; the stuck event
-# itself, delivered again, is not parked behind itself (it is tried again).
-_STUCK = """
-    b.subject IS DISTINCT FROM $4 AND (
-        EXISTS (SELECT 1 FROM dead_letters d WHERE d.consumer = $1 AND d.state = 'open' AND d.subject = b.subject
-                AND d.event_id IS DISTINCT FROM b.event_id)
-        OR EXISTS (SELECT 1 FROM parked_events p WHERE p.consumer = $1 AND p.subject = b.subject))
-"""
+
+def episode_waits(consumer: str, subject: str, event_id: str | None = None) -> str:
+    """SQL that is true while the episode `subject` waits for a stuck event of `consumer` (an open dead letter,
+    or parked events); with `event_id`, a letter of that very event does not count (the stuck event itself,
+    delivered again, is tried again rather than parked behind itself). The arguments are SQL expressions."""
+    own = f" AND d.event_id IS DISTINCT FROM {event_id}" if event_id else ""
+    return (
+        f"(EXISTS (SELECT 1 FROM dead_letters d WHERE d.consumer = {consumer} AND d.state = 'open'"
+        f" AND d.subject = {subject}{own})"
+        f" OR EXISTS (SELECT 1 FROM parked_events p WHERE p.consumer = {consumer} AND p.subject = {subject}))"
+    )
+
+
+_STUCK = "b.subject IS DISTINCT FROM $4 AND " + episode_waits("$1", "b.subject", "b.event_id")
 _CLAIM_UNLESS_STUCK = f"""
 WITH batch AS (SELECT * FROM unnest($2::uuid[], $3::text[]) AS b(event_id, subject)),
 stuck AS (SELECT b.event_id FROM batch b WHERE {_STUCK}),

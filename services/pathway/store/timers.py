@@ -30,6 +30,7 @@ from services.pathway.domain.evaluation_plan import (
     TimerWrite,
 )
 from services.pathway.domain.evaluation_schedule import EVALUATION_DUE, EVALUATION_OVERDUE, timer_id_for
+from shared.consumer import parking
 
 _COLUMNS = "timer_id, episode_id, kind, sequence, due_at, fired_at"
 
@@ -106,9 +107,7 @@ async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int, consume
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM timers t"
         " WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1"
-        " AND NOT EXISTS (SELECT 1 FROM dead_letters d"
-        "                 WHERE d.consumer = $3 AND d.state = 'open' AND d.subject = t.episode_id)"
-        " AND NOT EXISTS (SELECT 1 FROM parked_events p WHERE p.consumer = $3 AND p.subject = t.episode_id)"
+        f" AND NOT {parking.episode_waits('$3', 't.episode_id')}"
         " ORDER BY due_at LIMIT $2 FOR UPDATE OF t SKIP LOCKED",
         now,
         limit,
