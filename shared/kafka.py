@@ -10,8 +10,12 @@ from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
 
 def producer(bootstrap: str, client_id: str) -> KafkaProducer:
+    """A producer that never creates a topic: the relay creates its topic with the configured partitions
+    (`ensure_topics`). Publishing to a topic the broker lost waits for the relay to create it again; a topic
+    created by the producer's metadata request would get the broker's default partition count (tansu: 4), and
+    the consumer groups would have to follow a changed partition count."""
     # acks=all with the idempotent producer: a retried send is never written twice by the broker.
-    return KafkaProducer(
+    created = KafkaProducer(
         bootstrap_servers=bootstrap,
         client_id=client_id,
         acks="all",
@@ -21,8 +25,16 @@ def producer(bootstrap: str, client_id: str) -> KafkaProducer:
         max_in_flight_requests_per_connection=5,
         retries=10,
         request_timeout_ms=15000,
-        max_block_ms=15000,
+        # How long a send waits for the topic's metadata (or for room in the buffer) before it fails: a topic
+        # the broker lost is back only once the relay sees the failure and creates it.
+        max_block_ms=5000,
+        allow_auto_create_topics=False,
     )
+    # kafka-python 3.0 does not hand `allow_auto_create_topics` on to the metadata its requests are built from
+    # (kafka.net.manager makes the ClusterMetadata without it), so its metadata requests still ask the broker to
+    # create missing topics; the setting is applied there.
+    created._metadata.config["allow_auto_create_topics"] = False
+    return created
 
 
 def admin(bootstrap: str, client_id: str) -> KafkaAdminClient:

@@ -32,20 +32,40 @@ the partition's read offset (which would drop the new records below it). The inb
 again harmless. `shared.consumer.topic_watch` tells when a topic was recreated; it also looks when
 partitions are assigned, before the flow resumes, so that a rebalance on the emptied broker never reads
 on with what was known of the old topic.
+
+**A consumer never creates a topic by asking for it.** aiokafka asks for the metadata of the topics it reads
+with "create them if missing" (its MetadataRequest sets `allow_auto_topic_creation` and offers no setting for
+it), so after a broker came back empty the first consumer to ask recreated every topic with the broker's
+default partition count (tansu: 4) before the relay created it with the configured one (6), and groups of
+two workers never finished rebalancing over the change. `ClientThatCreatesNoTopics` asks without creating;
+a missing topic is created with the configured partitions by the consumer's topic watch (or the relay), and
+the watch has the consumer read the metadata at once. When a partition count changes all the same,
+`RejoinAsNewMember` makes the group rebalance for it on tansu too.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Mapping, Sequence
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from aiokafka.errors import IllegalStateError
+from aiokafka import AIOKafkaClient
+from aiokafka.client import ConnectionGroup
+from aiokafka.cluster import ClusterMetadata
+from aiokafka.errors import IllegalStateError, KafkaError
+from aiokafka.protocol.group import JoinGroupRequest, LeaveGroupRequest
+from aiokafka.protocol.metadata import MetadataRequest
 from faust.transport.drivers import aiokafka
 from faust.types import TP, Message
 from faust.types.tuples import ack_lock
 from mode.services import WaitResults
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 
 class _Resumed:
@@ -88,6 +108,79 @@ def run_until_it_waits(coro: Coroutine[Any, Any, Any]) -> tuple[bool, Any]:
     return False, _Resumed(coro, waiting_on)
 
 
+class ClientThatCreatesNoTopics(AIOKafkaClient):  # type: ignore[misc]
+    """aiokafka's client (aiokafka 0.14's `_metadata_update`, as it is but for the request's flag) whose
+    metadata requests never ask the broker to create a missing topic."""
+
+    async def _metadata_update(self, cluster_metadata: ClusterMetadata, topics: Any) -> bool:
+        metadata_request = MetadataRequest(list(topics) if topics else None, allow_auto_topic_creation=False)
+        nodeids: list[Any] = [b.nodeId for b in self.cluster.brokers()]
+        bootstrap_id = ("bootstrap", ConnectionGroup.DEFAULT)
+        if bootstrap_id in self._conns:
+            nodeids.append("bootstrap")
+        random.shuffle(nodeids)
+        for node_id in nodeids:
+            conn = await self._get_conn(node_id)
+            if conn is None:
+                continue
+            try:
+                metadata = await conn.send(metadata_request)
+            except (TimeoutError, KafkaError):
+                continue
+            if not metadata.brokers:  # no valid nodes: the topic may still be being created
+                return False
+            cluster_metadata.update_metadata(metadata)
+            # The bootstrap connection only serves until the cluster's layout is known.
+            if bootstrap_id in self._conns and len(self.cluster.brokers()):
+                self._conns.pop(bootstrap_id).close()
+            break
+        else:
+            cluster_metadata.failed_update(None)
+            return False
+        return True
+
+
+class RejoinAsNewMember:
+    """A listener on the consumer's cluster metadata: when a subscribed topic's partition count changes, the
+    worker leaves its group and joins again as a new member.
+
+    aiokafka rejoins the group with the same member id when a partition count changes (a topic created after
+    the worker joined, or created again after the broker came back empty). tansu (0.6) answers a member that
+    rejoins with unchanged metadata with the assignment it already had, in the same generation (its
+    generations stay 0): the leader's new assignment, computed with the new count, reached nobody, and the
+    partitions it added stayed unread for good — with one worker as with two. Kafka rebalances whenever the
+    leader rejoins; a new member makes every broker rebalance. (aiokafka sends no LeaveGroup in generation 0,
+    so it is sent here.)"""
+
+    def __init__(self, consumer: Any) -> None:
+        self._consumer = consumer
+        self._counts: dict[str, int] = {}
+        self._leaving: set[asyncio.Task[None]] = set()
+
+    def __call__(self, cluster: ClusterMetadata) -> None:
+        coordinator = self._consumer._coordinator
+        topics = self._consumer._subscription.topics
+        if coordinator is None or not topics:
+            return
+        counts = {topic: len(cluster.partitions_for_topic(topic) or ()) for topic in topics}
+        before, self._counts = self._counts, counts
+        changed = {t: (before[t], n) for t, n in counts.items() if t in before and before[t] != n}
+        if not changed or coordinator.member_id == JoinGroupRequest.UNKNOWN_MEMBER_ID:
+            return
+        log.info("consumer.partition_count_changed", group=coordinator.group_id, topics=changed)
+        leaving = asyncio.get_running_loop().create_task(self._leave(coordinator, coordinator.member_id))
+        self._leaving.add(leaving)
+        leaving.add_done_callback(self._leaving.discard)
+        coordinator.reset_generation()  # before the rejoin aiokafka requested for the change starts
+
+    @staticmethod
+    async def _leave(coordinator: Any, member_id: str) -> None:
+        try:
+            await coordinator._send_req(LeaveGroupRequest(coordinator.group_id, member_id))
+        except (KafkaError, TimeoutError) as error:  # best effort: the old member times out otherwise
+            log.info("consumer.leave_group_failed", group=coordinator.group_id, error=repr(error))
+
+
 class ConsumerThread(aiokafka.AIOKafkaConsumerThread):
     """The thread that runs aiokafka's consumer, which fetches with the transport's `fetch_max_wait_ms`."""
 
@@ -95,7 +188,15 @@ class ConsumerThread(aiokafka.AIOKafkaConsumerThread):
         assert isinstance(transport, Transport)  # the thread of `Consumer` below, which `Transport` makes
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = transport.fetch_max_wait_ms  # read by start() when it builds its fetcher
+        # The same client with one method more (no state of its own), before start() hands it to the fetcher
+        # and the group coordinator.
+        consumer._client.__class__ = ClientThatCreatesNoTopics
         return consumer
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        consumer = self._ensure_consumer()
+        consumer._client.cluster.add_listener(RejoinAsNewMember(consumer))
 
     # faust declares the offsets int; aiokafka's are None for a partition the group has no commit for.
     async def seek_to_committed(self) -> Mapping[TP, int | None]:  # type: ignore[override]
@@ -239,6 +340,17 @@ class Consumer(aiokafka.Consumer):
 
         sought: list[TP] = await thread.call_thread(seek_to_start)
         return sought
+
+    async def refresh_metadata(self) -> None:
+        """Have aiokafka read the cluster's metadata now (on the consumer's thread); nothing before it started."""
+        thread = self._thread
+        if thread is None or thread._consumer is None:
+            return
+
+        async def refresh() -> None:
+            await thread._ensure_consumer()._client.force_metadata_update()
+
+        await thread.call_thread(refresh)
 
     async def wait_first(self, *coros: Any, timeout: Any = None) -> WaitResults:
         first, *others = coros

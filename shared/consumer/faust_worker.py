@@ -47,6 +47,11 @@ def create_faust_app(settings: ServiceSettings) -> faust.App:
         broker_commit_interval=0.5,
         producer_acks=-1,
         stream_wait_empty=False,
+        # No faust leader: nothing here runs on one worker only (no tables, no leader timers), and the leader's
+        # topic (`<group>-__assignor-__leader`) is one more topic the group subscribes to; after the broker came
+        # back empty it was missing until a client's metadata request recreated it, and no worker creates
+        # topics any more (faust_transport), so the group would wait for it for good.
+        topic_disable_leader=True,
     )
     transport = Transport(app.conf.broker_consumer, app)
     transport.fetch_max_wait_ms = settings.consumer_fetch_max_wait_ms  # read by the transport's consumer thread
@@ -85,6 +90,8 @@ def attach_consumer(
         assigned=lambda: assigned_partitions(app, topics),
         handle=consumer.handle,
         fetched_unhandled=lambda: kafka_consumer(app).fetched_unhandled(),
+        partitions=app.conf.topic_partitions,
+        refresh=lambda: kafka_consumer(app).refresh_metadata(),
     )
 
     async def forget(topic: str) -> None:

@@ -9,6 +9,9 @@ It also tells the consumer's loop handle when records wait: a partition of this 
 past the group's committed offset, or records fetched that nothing handled yet. The consumer's batches mark
 progress; a consumer that stops fetching or handling (nothing else would notice: no batch, no error)
 therefore shows as stalled in `/health` once the loop stall time passes, and the orchestrator restarts it.
+A topic the consumer reads that is missing (a worker started before the relay that publishes it, or a broker
+that came back empty) is created with the configured partitions, and the consumer told to read its metadata.
+
 A worker that has no partition at all (a group whose rebalance never ended, seen with two workers after the
 broker came back empty) still counts the group's work as its own when records wait on some partition and
 the group's commits have not moved since its last look: nobody reads them, and it would otherwise look idle.
@@ -44,6 +47,8 @@ class TopicWatch:
         assigned: Callable[[], Collection[tuple[str, int]]] = frozenset,
         handle: LoopHandle | None = None,
         fetched_unhandled: Callable[[], bool] = lambda: False,
+        partitions: int | None = None,
+        refresh: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.topics = list(topics)
@@ -60,12 +65,15 @@ class TopicWatch:
         self._waiting_logged: dict[tuple[str, int], tuple[int, int]] = {}
         self._partitions: dict[str, list[int]] = {}  # topic → its partitions, at the last look
         self._unread_before: dict[tuple[str, int], int] | None = None  # group commits of waiting partitions
+        self.partitions = partitions  # a missing topic is created with this many partitions (None: left missing)
+        self.refresh = refresh  # asks the consumer to read the topics' metadata now
+        self._absent: set[str] = set()  # topics missing at the last look
 
     async def check(self, recreated: Callable[[str], Awaitable[object]] | None = None) -> list[str]:
         """Look once; hand every recreated topic to `recreated` (by default the one given at construction).
         Returns those topics."""
         try:
-            ids = await asyncio.to_thread(self._describe)
+            ids, came_back = await asyncio.to_thread(self._describe)
             assigned = set(self.assigned())
             waiting = await asyncio.to_thread(self._records_waiting, assigned)
             waiting = waiting or await asyncio.to_thread(self._group_not_reading, assigned)
@@ -85,6 +93,10 @@ class TopicWatch:
                 # which never comes while no new records do: a false stall.
                 self.handle.idle()
                 self._marked_busy = False
+        if came_back and self.refresh is not None:
+            # The consumer learns of a topic that appears only when it next reads metadata (aiokafka: minutes
+            # away); the group then assigns its partitions.
+            await self.refresh()
         started = []
         for topic, topic_id in ids.items():
             if topic_id is None:
@@ -98,15 +110,33 @@ class TopicWatch:
                 started.append(topic)
         return started
 
-    def _describe(self) -> dict[str, str | None]:
+    def _describe(self) -> tuple[dict[str, str | None], list[str]]:
+        """The topics' ids (None: missing), and the topics that are there now but were missing at the last
+        look or a moment ago. A missing topic is created with `partitions`: no client creates topics (a
+        metadata request would give them the broker's default partition count), and a consumer that started
+        before the relay that publishes the topic, or a broker that came back empty, would otherwise leave
+        the group with nothing to read until the relay's next look."""
         if self._admin is None:
             self._admin = kafka_clients.admin(self.bootstrap, f"{self.consumer_name}-topic-watch")
-        found = {}
+        found: dict[str, str | None] = {}
+        came_back = []
+        absent = set()
         for topic in self.topics:
             described = kafka_clients.describe_topic(self._admin, topic)
+            if described is None and self.partitions is not None:
+                if kafka_clients.ensure_topics(self._admin, [topic], self.partitions):
+                    log.info("consumer.topic_created", consumer=self.consumer_name, topic=topic)
+                described = kafka_clients.describe_topic(self._admin, topic)
+                if described is not None:
+                    came_back.append(topic)
+            if described is None:
+                absent.add(topic)
+            elif topic in self._absent and topic not in came_back:
+                came_back.append(topic)
             found[topic] = described[0] if described else None
             self._partitions[topic] = described[1] if described else []
-        return found
+        self._absent = absent
+        return found, came_back
 
     def _records_waiting(self, assigned: set[tuple[str, int]]) -> bool:
         """Whether a partition assigned here has records past the group's committed offset. The same records

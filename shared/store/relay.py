@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import asyncpg
 from kafka import KafkaAdminClient, KafkaProducer
+from kafka.errors import KafkaTimeoutError
 
 from shared import kafka as kafka_clients
 from shared.db import DATABASE_UNAVAILABLE
@@ -146,7 +147,15 @@ class Relay:
                 await lock.fetchval("SELECT 1")  # the lock's connection is gone: end, so as not to publish unled
                 await self.check_broker()
                 next_check = loop.time() + self.config.reset_check_seconds
-            published = await self.publish_once()
+            try:
+                published = await self.publish_once()
+            except KafkaTimeoutError as error:
+                # The producer found no metadata for the topic in time: the broker lost it (it came back empty)
+                # and producers never create topics. Look at the broker now: it creates the topic again and
+                # rewinds to what the consumers confirmed.
+                log.warning("relay.topic_unavailable", topic=self.config.topic, error=str(error))
+                next_check = 0.0
+                continue
             handle.progressed()
             if published == 0:
                 # Idle: look again soon while events come steadily, less often the longer nothing comes.

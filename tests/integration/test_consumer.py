@@ -23,6 +23,7 @@ from shared.consumer.idempotent import BatchHandler, ConsumedEvent, IdempotentCo
 from shared.consumer.topic_watch import TopicWatch
 from shared.events import REGISTRY, new_envelope
 from shared.events.intake import ReferralReceived, sample_referral
+from shared.kafka import describe_topic
 from shared.settings import ServiceSettings
 from shared.store.event_store import EventStore
 from shared.store.unit_of_work import UnitOfWork
@@ -292,21 +293,12 @@ async def test_records_go_on_being_handled_exactly_once_while_a_second_worker_jo
     assert handled_by["first"] and handled_by["second"]
 
 
-@pytest.mark.parametrize(
-    "more_partitions",
-    [
-        0,
-        3,
-    ],
-    ids=["same-partitions", "more-partitions"],
-)
 async def test_a_worker_that_keeps_running_while_the_broker_comes_back_empty_reads_the_new_topic_from_its_start(
-    store_pool, restartable_broker, monkeypatch, more_partitions
+    store_pool, restartable_broker, monkeypatch
 ):
-    """The broker loses everything while a worker runs: the topic comes back with offsets from 0 again, below
-    where the worker had read, and perhaps with more partitions (a client's metadata request created it with
-    the broker's default before anyone else did). Every record of the new topic is handled, none skipped as
-    'already read', none left on a partition the worker never heard of."""
+    """The broker loses everything while a worker runs: the topic comes back (the worker's watch creates it)
+    with offsets from 0 again, below where the worker had read. Every record of the new topic is handled,
+    none skipped as 'already read'."""
     await effects_table(store_pool)
     monkeypatch.setenv("KAFKA_TOPIC_PREFIX", unique("e") + ".")
     settings = ServiceSettings(
@@ -336,10 +328,12 @@ async def test_a_worker_that_keeps_running_while_the_broker_comes_back_empty_rea
         await app.start()
         send(60)
         await eventually(all_handled, timeout=60)
-        partitions = await asyncio.to_thread(topic_partitions, restartable_broker.bootstrap, topic)
         restartable_broker.restart_empty()
-        if more_partitions:
-            await asyncio.to_thread(create_topic, restartable_broker.bootstrap, topic, partitions + more_partitions)
+
+        async def recreated() -> bool:
+            return await asyncio.to_thread(topic_partitions, restartable_broker.bootstrap, topic) > 0
+
+        await eventually(recreated, timeout=30)
         send(90)  # offsets from 0 of the new topic: most of them below where the worker had read
         await eventually(all_handled, timeout=60)
     finally:
@@ -347,6 +341,119 @@ async def test_a_worker_that_keeps_running_while_the_broker_comes_back_empty_rea
     async with store_pool.acquire() as conn:
         effects = [r["event_id"] for r in await conn.fetch("SELECT event_id FROM effects")]
     assert sorted(effects) == sorted(sent)
+
+
+@pytest.mark.parametrize("partitions_before", [3, 2], ids=["as-configured", "fewer-than-configured"])
+async def test_a_worker_recreates_its_topic_with_the_configured_partitions_when_the_broker_came_back_empty(
+    store_pool, restartable_broker, monkeypatch, partitions_before
+):
+    """aiokafka asks for its topics' metadata with 'create them if missing': after the broker came back
+    empty the workers recreated every topic with the broker's default partition count (tansu: 4) before the
+    relay could create it with the configured one, and groups of two workers never finished rebalancing
+    over the change. No client creates a topic by asking for it now; the worker's topic watch creates a
+    missing topic with the configured partitions and the worker reads it. When that count differs from the
+    one the worker read before (here: an operator raised it), the worker reads the new partitions too: tansu
+    answers a member that rejoins with the assignment it already had, so the worker rejoins as a new member
+    (faust_transport.RejoinAsNewMember)."""
+    await effects_table(store_pool)
+    monkeypatch.setenv("KAFKA_TOPIC_PREFIX", unique("n") + ".")
+    settings = ServiceSettings(
+        service_name="nocreate", kafka_bootstrap_servers=restartable_broker.bootstrap, kafka_topic_partitions=3
+    )
+    topic, dead_letters = settings.topic("intake.events"), settings.topic("nocreate.dead-letters")
+    await asyncio.to_thread(create_topic, restartable_broker.bootstrap, topic, partitions_before)
+    app = create_faust_app(settings)
+    attach_consumer(app, consumer_for(store_pool, "nocreate"), [topic], dead_letters, batch_wait_ms=20)
+    admin = KafkaAdminClient(bootstrap_servers=restartable_broker.bootstrap)
+
+    async def reading() -> bool:
+        return len(app.consumer.assignment()) == partitions_before
+
+    async def recreated_as_configured() -> bool:
+        described = await asyncio.to_thread(describe_topic, admin, topic)
+        return described is not None and len(described[1]) == 3
+
+    try:
+        await app.start()
+        await eventually(reading, timeout=60)
+        restartable_broker.restart_empty()
+        admin.close()
+        admin = KafkaAdminClient(bootstrap_servers=restartable_broker.bootstrap)
+        await eventually(recreated_as_configured, timeout=30)
+        producer = KafkaProducer(bootstrap_servers=restartable_broker.bootstrap, acks="all")
+        sent = []
+        try:
+            for _ in range(30):
+                key, value, event_id = referral_record()
+                producer.send(topic, key=key, value=value)
+                sent.append(event_id)
+            producer.flush()
+        finally:
+            producer.close()
+
+        async def all_handled() -> bool:
+            async with store_pool.acquire() as conn:
+                return await conn.fetchval("SELECT count(*) FROM effects") == len(sent)
+
+        await eventually(all_handled, timeout=60)
+        assert {tp.partition for tp in app.consumer.assignment()} == {0, 1, 2}
+    finally:
+        admin.close()
+        await app.stop()
+
+
+async def test_a_worker_reads_every_partition_of_a_topic_created_again_late_with_more_partitions(
+    store_pool, restartable_broker, monkeypatch
+):
+    """tansu answers a member that rejoins its group with the assignment it already had (its generations stay
+    0): a worker that rejoined while its topic was missing, and rejoined again when the topic came back with
+    more partitions, was given its old three partitions and never read the other two. The worker rejoins as a
+    new member when a partition count changes (faust_transport.RejoinAsNewMember). The watch is kept from
+    creating the topic here, so that it stays missing until the test creates it."""
+
+    class WatchThatCreatesNothing(TopicWatch):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **{**kwargs, "partitions": None})
+
+    monkeypatch.setattr("shared.consumer.faust_worker.TopicWatch", WatchThatCreatesNothing)
+    await effects_table(store_pool)
+    monkeypatch.setenv("KAFKA_TOPIC_PREFIX", unique("m") + ".")
+    settings = ServiceSettings(
+        service_name="late", kafka_bootstrap_servers=restartable_broker.bootstrap, kafka_topic_partitions=3
+    )
+    topic, dead_letters = settings.topic("intake.events"), settings.topic("late.dead-letters")
+    await asyncio.to_thread(create_topic, restartable_broker.bootstrap, topic, 3)
+    app = create_faust_app(settings)
+    attach_consumer(app, consumer_for(store_pool, "late"), [topic], dead_letters, batch_wait_ms=20)
+
+    async def reading() -> bool:
+        return len(app.consumer.assignment()) == 3
+
+    try:
+        await app.start()
+        await eventually(reading, timeout=60)
+        restartable_broker.restart_empty()
+        await asyncio.sleep(8)  # the worker finds its member gone and rejoins while the topic is missing
+        await asyncio.to_thread(create_topic, restartable_broker.bootstrap, topic, 5)
+        producer = KafkaProducer(bootstrap_servers=restartable_broker.bootstrap, acks="all")
+        sent = []
+        try:
+            for _ in range(40):
+                key, value, event_id = referral_record()
+                producer.send(topic, key=key, value=value)
+                sent.append(event_id)
+            producer.flush()
+        finally:
+            producer.close()
+
+        async def all_handled() -> bool:
+            async with store_pool.acquire() as conn:
+                return await conn.fetchval("SELECT count(*) FROM effects") == len(sent)
+
+        await eventually(all_handled, timeout=60)
+        assert {tp.partition for tp in app.consumer.assignment()} == {0, 1, 2, 3, 4}
+    finally:
+        await app.stop()
 
 
 async def test_faust_reading_again_from_the_committed_offsets_reads_a_partition_without_a_commit_from_its_start(
@@ -395,9 +502,11 @@ async def test_faust_reading_again_from_the_committed_offsets_reads_a_partition_
 
 
 def topic_partitions(bootstrap: str, topic: str) -> int:
+    """How many partitions `topic` has (0: missing)."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        return len(admin.describe_topics([topic])[0]["partitions"])
+        described = describe_topic(admin, topic)
+        return len(described[1]) if described else 0
     finally:
         admin.close()
 

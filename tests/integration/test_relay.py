@@ -20,10 +20,11 @@ from shared.consumer.dead_letters import Record
 from shared.consumer.idempotent import BatchHandler, ConsumedEvent, IdempotentConsumer, Outcome
 from shared.events import REGISTRY
 from shared.events.intake import ReferralReceived, sample_referral
+from shared.kafka import describe_topic
 from shared.store.event_store import EventStore
 from shared.store.relay import STANDBY_SECONDS, Relay, RelayConfig
 from shared.store.unit_of_work import UnitOfWork
-from shared.supervisor import LoopHandle
+from shared.supervisor import LoopHandle, Supervisor
 from tests.conftest import eventually, unique
 from tests.integration.kafka_support import read_topic
 
@@ -65,6 +66,21 @@ async def drain(relay: Relay) -> int:
     while published := await relay.publish_once():
         total += published
     return total
+
+
+async def on_topic(bootstrap: str, topic: str, ids: set[uuid.UUID]) -> bool:
+    """Whether `topic` holds exactly the events `ids`."""
+
+    def read() -> set[uuid.UUID]:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            if describe_topic(admin, topic) is None:
+                return set()
+        finally:
+            admin.close()
+        return {uuid.UUID(json.loads(r.value)["id"]) for r in read_topic(bootstrap, topic, len(ids), timeout=2)}
+
+    return await asyncio.to_thread(read) == ids
 
 
 def relay_for(pool: asyncpg.Pool, bootstrap: str, topic: str, groups: list[str] | None = None) -> Relay:
@@ -216,6 +232,40 @@ async def test_a_broker_that_comes_back_empty_before_any_confirmation_gets_every
         await relay.close()
     records = read_topic(restartable_broker.bootstrap, topic, len(ids))
     assert sorted(uuid.UUID(json.loads(r.value)["id"]) for r in records) == sorted(ids)
+
+
+async def test_a_running_relay_creates_its_lost_topic_with_the_configured_partitions_never_the_brokers_default(
+    store_pool, restartable_broker
+):
+    """The relay's producer creates no topic by asking for it (a metadata request would give it tansu's
+    default of 4 partitions, and the consumer groups a changed partition count to follow): after the broker
+    came back empty, the relay, run as its service runs it (under the supervisor), creates the topic with the
+    configured 3 partitions, and everything goes out again, once."""
+    topic = unique("relay")
+    ids = await write(store_pool, streams=3, per_stream=3)
+    # It looks at the broker only at its start here, so that the send after the broker's restart comes first.
+    config = RelayConfig(topic=topic, consumer_groups=[], partitions=3, batch_size=7, reset_check_seconds=3600.0)
+    relay = Relay(store_pool, STORE, restartable_broker.bootstrap, config)
+    stop = asyncio.Event()
+    supervisor = Supervisor(stop, max_backoff_seconds=1.0)
+    supervisor.start("relay", lambda handle: relay.run(stop, handle), reset=relay.reset)
+    admin = None
+    try:
+        await eventually(lambda: on_topic(restartable_broker.bootstrap, topic, set(ids)), timeout=30)
+        restartable_broker.restart_empty()
+        more = await write(store_pool, streams=2, per_stream=2, start=100)
+        await eventually(lambda: on_topic(restartable_broker.bootstrap, topic, set(ids) | set(more)), timeout=60)
+        admin = KafkaAdminClient(bootstrap_servers=restartable_broker.bootstrap)
+        described = describe_topic(admin, topic)
+        assert described is not None and described[1] == [0, 1, 2]
+    finally:
+        stop.set()
+        await supervisor.wait_stopped()
+        await relay.close()
+        if admin is not None:
+            admin.close()
+    records = read_topic(restartable_broker.bootstrap, topic, len(ids) + len(more))
+    assert sorted(uuid.UUID(json.loads(r.value)["id"]) for r in records) == sorted(ids + more)  # each once
 
 
 async def test_one_relay_per_topic_publishes_and_a_standing_by_one_takes_over_when_it_stops(store_pool, infrastructure):

@@ -21,10 +21,11 @@ class Scripted(TopicWatch):
         self.answers = list(answers)
 
     def _describe(self):
+        """An answer is the topics' ids, or (ids, the topics that came back since the last look)."""
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        return answer if isinstance(answer, tuple) else (answer, [])
 
 
 async def test_a_topic_seen_with_a_new_id_is_started_again_once():
@@ -47,6 +48,22 @@ async def test_the_id_seen_before_the_broker_went_away_is_remembered_through_its
     for _ in range(3):
         assert await watch.check() == []
     assert await watch.check() == ["a", "b"]
+
+
+async def test_a_topic_that_came_back_has_the_consumer_read_its_metadata_at_once():
+    refreshed = []
+
+    async def refresh() -> None:
+        refreshed.append(True)
+
+    watch = Scripted([({"a": None, "b": "id-7"}, []), ({"a": "id-1", "b": "id-7"}, ["a"]), {"a": "id-1", "b": "id-7"}])
+    watch.refresh = refresh
+    await watch.check()
+    assert refreshed == []
+    await watch.check()
+    assert refreshed == [True]
+    await watch.check()
+    assert refreshed == [True]
 
 
 async def test_a_broker_without_topic_ids_never_starts_a_topic_again():
