@@ -595,8 +595,7 @@ def test_strimzi_topics_cover_every_topic_the_services_write_or_read() -> None:
 
     expected = {settings.topic(name) for name in TOPICS}
     expected |= {settings.topic(dead_letter_topic(name)) for name in CONSUMERS}
-    # faust's leader election topic, one per consumer group (faust/assignor/leader_assignor.py).
-    expected |= {f"{settings.group(_service_name(name))}-__assignor-__leader" for name in CONSUMERS}
+    # no faust leader topics: the workers run without faust's leader (shared/consumer/faust_worker.py)
     assert names == expected
 
 
@@ -613,7 +612,4 @@ def test_strimzi_topics_are_replicated_and_partitioned_as_the_services_expect() 
         spec = topic["spec"]
         replicas, min_insync = spec["replicas"], int(spec["config"]["min.insync.replicas"])
         assert replicas >= 3 and 2 <= min_insync < replicas, f"{name}: one broker down must not stop writes"
-        if name.endswith("-__assignor-__leader"):
-            assert spec["partitions"] == 1
-        else:
-            assert spec["partitions"] == int(config["KAFKA_TOPIC_PARTITIONS"]), name
+        assert spec["partitions"] == int(config["KAFKA_TOPIC_PARTITIONS"]), name
