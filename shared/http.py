@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_fastapi_instrumentator import Instrumentator, metrics
 from pydantic import BaseModel
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -198,6 +200,27 @@ def _title(status: int) -> str:
 _JSON: dict[str, Any] = {"content": {"application/json": {}}}  # /health and /ready answer their checks, not a problem
 
 
+def install_http_metrics(app: FastAPI) -> None:
+    """Requests per route (the path template, never an id), method and status, and their latency:
+    `ruggengraat_http_requests_total` and `ruggengraat_http_request_duration_seconds`, by
+    prometheus-fastapi-instrumentator. The probes and /metrics itself are left out; a path no route matches
+    is not counted (it would make a series per probed URL)."""
+    Instrumentator(
+        should_group_status_codes=False,
+        should_ignore_untemplated=True,
+        excluded_handlers=["/health", "/ready", "/metrics"],
+    ).add(_http_metrics()).instrument(app)
+
+
+@functools.cache
+def _http_metrics() -> Callable[[metrics.Info], None]:
+    """The library's default HTTP metrics, made once per process: every app built in it (tests build many)
+    counts into the same series, where a second set would be refused as a duplicate and count nothing."""
+    made = metrics.default(metric_namespace="ruggengraat")
+    assert made is not None
+    return made
+
+
 def operations_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -218,7 +241,8 @@ def operations_router() -> APIRouter:
         return JSONResponse({"status": "ready" if status == 200 else "not ready", "checks": checks}, status)
 
     @router.get("/metrics", operation_id="metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        await request.app.state.runtime.refresh_metrics()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router

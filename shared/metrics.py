@@ -49,3 +49,13 @@ BATCH_FALLBACKS = Counter(
     "Batches rolled back and handled one event at a time (a failing event, a conflict, a deadlock)",
     ["consumer"],
 )
+
+# What waits for an operator, read from the database when /metrics is scraped (shared.service.Runtime).
+DEAD_LETTERS_OPEN = Gauge(
+    "ruggengraat_dead_letters_open", "Dead letters neither re-driven nor discarded yet", ["consumer"]
+)
+DEAD_LETTER_OLDEST_SECONDS = Gauge(
+    "ruggengraat_dead_letter_oldest_open_age_seconds", "Age of the oldest open dead letter (0: none)", ["consumer"]
+)
+PARKED_EVENTS = Gauge("ruggengraat_parked_events", "Events parked behind their episode's stuck event", ["consumer"])
+PARKED_EPISODES = Gauge("ruggengraat_parked_episodes", "Episodes waiting for a stuck event", ["consumer"])

@@ -15,13 +15,21 @@ from aiokafka import AIOKafkaClient
 from fastapi import APIRouter, Depends, FastAPI, Request
 
 from shared.clock import Clock
+from shared.consumer import dead_letter_operations
 from shared.consumer.faust_worker import attach_consumer, create_faust_app
 from shared.consumer.idempotent import BatchHandler, IdempotentConsumer
-from shared.db import create_pool, open_service_database
+from shared.db import DATABASE_UNAVAILABLE, create_pool, open_service_database
 from shared.events import REGISTRY
 from shared.events.topics import TOPICS, dead_letter_topic, topic_produced_by, topics_consumed_by
-from shared.http import BodyLimitMiddleware, install_correlation, install_problem_handlers, operations_router
+from shared.http import (
+    BodyLimitMiddleware,
+    install_correlation,
+    install_http_metrics,
+    install_problem_handlers,
+    operations_router,
+)
 from shared.logging import configure_logging, get_logger
+from shared.metrics import DEAD_LETTER_OLDEST_SECONDS, DEAD_LETTERS_OPEN, PARKED_EPISODES, PARKED_EVENTS
 from shared.openapi import install_openapi
 from shared.settings import ServiceSettings
 from shared.store.event_store import EventStore
@@ -30,6 +38,8 @@ from shared.store.relay import Relay, RelayConfig
 from shared.supervisor import LoopBody, Supervisor
 
 log = get_logger(__name__)
+
+METRICS_QUERY_SECONDS = 2.0  # the longest a scrape waits for the database's gauges
 
 # Builds, once, a loop that runs for the life of the service under its supervisor (shared/supervisor.py),
 # which runs the body again after each failure; the loop is named after the builder.
@@ -62,6 +72,24 @@ class Runtime:
             checks["consumer"] = self.consumer_ready.is_set()
         checks.update({f"loop:{name}": ready for name, ready in self.supervisor.ready().items()})
         return checks
+
+    async def refresh_metrics(self) -> None:
+        """Set the gauges read from the database (what waits for an operator) before /metrics answers; with
+        the database away they keep their last values (`/ready` says why)."""
+        if self.consumer is None:
+            return
+        try:
+            async with asyncio.timeout(METRICS_QUERY_SECONDS):
+                async with self.pool.acquire() as conn:
+                    found = await dead_letter_operations.waiting(conn, self.consumer.name)
+        except DATABASE_UNAVAILABLE as error:  # a timed-out query too (TimeoutError is an OSError)
+            log.info("metrics.database_unavailable", error=repr(error))
+            return
+        name = self.consumer.name
+        DEAD_LETTERS_OPEN.labels(name).set(found.dead_letters_open)
+        DEAD_LETTER_OLDEST_SECONDS.labels(name).set(found.oldest_open_seconds or 0.0)
+        PARKED_EVENTS.labels(name).set(found.parked_events)
+        PARKED_EPISODES.labels(name).set(found.parked_episodes)
 
     def liveness(self) -> dict[str, object]:
         """Stalled loops (work and no progress for `loop_stall_seconds`) make the process not live."""
@@ -202,6 +230,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     app.state.jwt_secret = settings.jwt_secret
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limits=definition.body_limits)
+    install_http_metrics(app)
     install_correlation(app)  # the outermost: every answer names its correlation id, a 413 too
     install_openapi(app, definition.body_limits)
     app.include_router(operations_router())

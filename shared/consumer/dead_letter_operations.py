@@ -113,6 +113,30 @@ async def find_letters(conn: asyncpg.Connection, consumer: str, wanted: LetterFi
     return [_letter(r) for r in rows]
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """What waits for an operator in one consumer: open dead letters, and the events and episodes parked
+    behind them; the age of the oldest open letter (None: none open)."""
+
+    dead_letters_open: int
+    oldest_open_seconds: float | None
+    parked_events: int
+    parked_episodes: int
+
+
+async def waiting(conn: asyncpg.Connection, consumer: str) -> Waiting:
+    row = await conn.fetchrow(
+        "SELECT (SELECT count(*) FROM dead_letters WHERE consumer = $1 AND state = 'open') AS open,"
+        " (SELECT extract(epoch FROM now() - min(created_at)) FROM dead_letters"
+        "  WHERE consumer = $1 AND state = 'open') AS oldest,"
+        " (SELECT count(*) FROM parked_events WHERE consumer = $1) AS parked,"
+        " (SELECT count(DISTINCT subject) FROM parked_events WHERE consumer = $1) AS episodes",
+        consumer,
+    )
+    oldest = row["oldest"]
+    return Waiting(row["open"], float(oldest) if oldest is not None else None, row["parked"], row["episodes"])
+
+
 async def letter_of(conn: asyncpg.Connection, consumer: str, letter_id: int) -> Letter | None:
     row = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM dead_letters WHERE consumer = $1 AND id = $2", consumer, letter_id

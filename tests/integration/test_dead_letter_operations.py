@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.local import dev_headers
 from shared.auth import DEVELOPMENT_SECRET
@@ -20,7 +21,7 @@ from shared.consumer.idempotent import BatchHandler, ConsumedEvent, IdempotentCo
 from shared.dead_letter_routes import consumer_operations_router
 from shared.events import REGISTRY, new_envelope
 from shared.events.intake import ReferralReceived, sample_referral
-from shared.http import install_problem_handlers
+from shared.http import install_http_metrics, install_problem_handlers, operations_router
 from shared.service import Runtime
 from shared.settings import ServiceSettings
 from shared.store.event_store import EventStore
@@ -51,6 +52,16 @@ class Handler:
 
     async def handled(self) -> list[tuple[str, int]]:
         return [tuple(r) for r in await self.pool.fetch("SELECT subject, version FROM handled ORDER BY seq")]
+
+
+async def metric(api: httpx.AsyncClient, name: str, **labels: str) -> float:
+    """The value of the sample `name` with `labels` as /metrics shows it now (0 when absent)."""
+    text = (await api.get("/metrics")).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
 
 
 def record(episode: str, offset: int, version: int = 1) -> Record:
@@ -84,6 +95,8 @@ async def system(store_pool: asyncpg.Pool) -> AsyncIterator[tuple[httpx.AsyncCli
     runtime.consumer = consumer
     app.state.runtime = runtime
     install_problem_handlers(app)
+    install_http_metrics(app)
+    app.include_router(operations_router())
     app.include_router(consumer_operations_router())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         yield client, handler, consumer
@@ -200,9 +213,22 @@ async def test_an_episode_waits_for_its_stuck_event_while_others_flow_and_the_re
     assert await consumer.process(later) is Outcome.PARKED  # a later batch of the episode waits too
     assert await consumer.process(record("episode-b", 200, 4)) is Outcome.HANDLED
 
+    listed_before = await metric(
+        api, "ruggengraat_http_requests_total", handler="/v1/consumer/dead-letters", method="GET", status="200"
+    )
     [letter] = (await api.get("/v1/consumer/dead-letters", headers=OPERATOR)).json()
     parked = (await api.get("/v1/consumer/parked", headers=OPERATOR)).json()
     assert [(p["episode_id"], p["parked"], p["waiting_for"]) for p in parked] == [("episode-a", 3, [letter["id"]])]
+    # What an operator's alert reads: one open dead letter, three events of one episode parked behind it.
+    assert await metric(api, "ruggengraat_dead_letters_open", consumer="test") == 1
+    assert await metric(api, "ruggengraat_dead_letter_oldest_open_age_seconds", consumer="test") > 0
+    assert await metric(api, "ruggengraat_parked_events", consumer="test") == 3
+    assert await metric(api, "ruggengraat_parked_episodes", consumer="test") == 1
+    # Requests are counted per route template and status, by the instrumentation library.
+    listed_after = await metric(
+        api, "ruggengraat_http_requests_total", handler="/v1/consumer/dead-letters", method="GET", status="200"
+    )
+    assert listed_after == listed_before + 1
 
     handler.poison = set()
     [done] = (
@@ -211,6 +237,8 @@ async def test_an_episode_waits_for_its_stuck_event_while_others_flow_and_the_re
     assert (done["outcome"], done["released"]) == ("handled", 3)
     assert [at for at in await handler.handled() if at[0] == "episode-a"] == [("episode-a", v) for v in range(1, 6)]
     assert (await api.get("/v1/consumer/parked", headers=OPERATOR)).json() == []
+    assert await metric(api, "ruggengraat_dead_letters_open", consumer="test") == 0
+    assert await metric(api, "ruggengraat_parked_events", consumer="test") == 0
     assert await consumer.process(record("episode-a", 10, 6)) is Outcome.HANDLED  # it flows again
     assert await consumer.process_batch(a) == [Outcome.DUPLICATE] * 4  # and a redelivery changes nothing
 
