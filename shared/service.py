@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated
 
 import asyncpg
@@ -44,6 +45,8 @@ METRICS_QUERY_SECONDS = 2.0  # the longest a scrape waits for the database's gau
 # Builds, once, a loop that runs for the life of the service under its supervisor (shared/supervisor.py),
 # which runs the body again after each failure; the loop is named after the builder.
 BackgroundTask = Callable[["Runtime"], LoopBody]
+# Sets gauges from the service's database (a connection, the service clock's now) when /metrics is scraped.
+MetricsRefresh = Callable[[asyncpg.Connection, datetime], Awaitable[None]]
 
 
 @dataclass
@@ -60,6 +63,7 @@ class Runtime:
     faust_app: faust.App | None = None
     consumer: IdempotentConsumer | None = None
     consumer_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    metrics: Sequence[MetricsRefresh] = ()  # the service's own gauges read from its database at a scrape
 
     def __post_init__(self) -> None:
         self.supervisor = Supervisor(self.stop, stall_seconds=self.settings.loop_stall_seconds)
@@ -76,14 +80,20 @@ class Runtime:
     async def refresh_metrics(self) -> None:
         """Set the gauges read from the database (what waits for an operator) before /metrics answers; with
         the database away they keep their last values (`/ready` says why)."""
-        if self.consumer is None:
+        if self.consumer is None and not self.metrics:
             return
+        found = None
         try:
             async with asyncio.timeout(METRICS_QUERY_SECONDS):
                 async with self.pool.acquire() as conn:
-                    found = await dead_letter_operations.waiting(conn, self.consumer.name)
+                    if self.consumer is not None:
+                        found = await dead_letter_operations.waiting(conn, self.consumer.name)
+                    for refresh in self.metrics:
+                        await refresh(conn, self.clock.now())
         except DATABASE_UNAVAILABLE as error:  # a timed-out query too (TimeoutError is an OSError)
             log.info("metrics.database_unavailable", error=repr(error))
+            return
+        if self.consumer is None or found is None:
             return
         name = self.consumer.name
         DEAD_LETTERS_OPEN.labels(name).set(found.dead_letters_open)
@@ -137,6 +147,7 @@ class ServiceDefinition:
     handlers: Sequence[BatchHandler] = ()  # what the service's consumer does with the events it consumes
     background: Sequence[BackgroundTask] = ()
     migrations_package: str | None = None  # the service's own `migrations/` folder
+    metrics: Sequence[MetricsRefresh] = ()  # sets the service's own gauges from its database at a scrape
     # Routes (path templates) that take more than shared.http.DEFAULT_BODY_LIMIT bytes of body.
     body_limits: Mapping[str, int] = field(default_factory=dict)
 
@@ -153,7 +164,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(name, settings.log_level)
         pool = await open_service_database(settings.require_database_url(), name, definition.migrations())
-        runtime = Runtime(settings, pool, EventStore(name, REGISTRY), settings.clock())
+        runtime = Runtime(settings, pool, EventStore(name, REGISTRY), settings.clock(), metrics=definition.metrics)
         stop, supervisor = runtime.stop, runtime.supervisor
         app.state.runtime = runtime
         tasks: list[asyncio.Task[None]] = []

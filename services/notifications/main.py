@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.notifications import metrics
 from services.notifications.delivery_loop.dispatcher import delivery_dispatcher
 from services.notifications.handlers import batch_handler_for
 from services.notifications.routes import deliveries, escalations, subscriptions
@@ -40,6 +41,7 @@ def build(settings: NotificationsSettings | None = None) -> tuple[FastAPI, Notif
         handlers=[batch_handler_for(settings)],
         background=[delivery_dispatcher],
         migrations_package="services.notifications",
+        metrics=[metrics.refresh],
     )
     return create_service_app(definition), settings
 

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from services.notifications import metrics
 from services.notifications.delivery_loop.sender import USER_AGENT, AddressGuard, post
 from services.notifications.domain.breaker import Breaker
 from services.notifications.domain.messages import render, signed, signing_secrets
@@ -198,6 +199,7 @@ class Dispatcher:
             decision,
             now,
         )
+        metrics.attempted(decision.status)
         (log.debug if attempt.delivered else log.info)(
             "notifications.attempt",
             subscription_id=str(lane.subscription_id),

@@ -168,3 +168,22 @@ async def all_dead(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]
         " WHERE d.status = 'dead' ORDER BY d.dead_at, d.position LIMIT $1",
         limit,
     )
+
+
+_BACKLOG = """
+SELECT s.subscription_id, s.state, coalesce(s.breaker_open_until > $1, false) AS breaker_open,
+       count(d.delivery_id) FILTER (WHERE d.status = 'pending') AS pending,
+       count(d.delivery_id) FILTER (WHERE d.status = 'pending' AND d.attempts > 0) AS retrying,
+       count(d.delivery_id) FILTER (WHERE d.status = 'dead') AS dead,
+       extract(epoch FROM $1 - min(d.created_at) FILTER (WHERE d.status = 'pending')) AS oldest_pending_seconds
+FROM subscriptions s
+LEFT JOIN deliveries d ON d.subscription_id = s.subscription_id AND d.status <> 'delivered'
+WHERE s.state <> 'gone'
+GROUP BY s.subscription_id
+"""
+
+
+async def backlog(conn: asyncpg.Connection, now: datetime) -> list[asyncpg.Record]:
+    """Per live subscription: its state, whether its breaker is open at `now`, its deliveries pending, pending
+    after a failed attempt (the retry backlog), and dead, and the age of its oldest pending one (None: none)."""
+    return list(await conn.fetch(_BACKLOG, now))

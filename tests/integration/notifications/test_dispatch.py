@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from services.notifications import metrics
 from services.notifications.delivery_loop.dispatcher import Dispatcher
 from services.notifications.delivery_loop.sender import USER_AGENT
 from services.notifications.domain.filters import Party
@@ -139,6 +140,7 @@ async def test_a_slow_subscriber_never_delays_the_others_and_its_breaker_parks_i
     receiver.configure("slow", secret=slow.secret, delay_seconds=3)
     receiver.configure("fast", secret=fast.secret)
     feed = Feed(pool, clock, settings)
+    attempts_before = {o: metrics.WEBHOOK_ATTEMPTS.labels(o)._value.get() for o in ("delivered", "retry", "dead")}
     async with dispatching(pool, clock, settings):
         for n in range(20):
             await feed(feed.envelope(sample_referral(PRACTICE), f"episode-{n}"))
@@ -157,12 +159,32 @@ async def test_a_slow_subscriber_never_delays_the_others_and_its_breaker_parks_i
         clock.advance(timedelta(seconds=10))  # well past the retry delay, but the endpoint is parked
         await asyncio.sleep(0.5)
         assert await _attempts(pool, slow.subscription_id, 2)
+        # What an operator's dashboard and alerts read: the slow one's breaker open, its 20 deliveries
+        # waiting, one of them after failed attempts, the oldest 12 s old (by the service clock); the fast
+        # one has nothing waiting.
+        async with pool.acquire() as conn:
+            await metrics.refresh(conn, clock.now())
+        slow_id, fast_id = str(slow.subscription_id), str(fast.subscription_id)
+        assert metrics.BREAKER_OPEN.labels(slow_id)._value.get() == 1
+        assert metrics.PENDING.labels(slow_id)._value.get() == 20
+        assert metrics.RETRYING.labels(slow_id)._value.get() == 1
+        assert metrics.OLDEST_UNDELIVERED.labels(slow_id)._value.get() >= 12
+        assert (metrics.PENDING.labels(fast_id)._value.get(), metrics.BREAKER_OPEN.labels(fast_id)._value.get()) == (
+            0,
+            0,
+        )
 
         receiver.configure("slow", secret=slow.secret)  # it recovers; the probe finds out
         clock.advance(timedelta(seconds=20))
         slow_events = await received(receiver, "slow", 20)
     assert [e["sequence"] for e in slow_events] == list(range(1, 21))
     assert [r[1] for r in await attempt_log(pool, slow.subscription_id)][:3] == [None, None, 204]
+    async with pool.acquire() as conn:
+        await metrics.refresh(conn, clock.now())
+    assert metrics.PENDING.labels(slow_id)._value.get() == 0 and metrics.BREAKER_OPEN.labels(slow_id)._value.get() == 0
+    assert metrics.OLDEST_UNDELIVERED.labels(slow_id)._value.get() == 0
+    attempts = {o: metrics.WEBHOOK_ATTEMPTS.labels(o)._value.get() - attempts_before[o] for o in attempts_before}
+    assert attempts == {"delivered": 40, "retry": 2, "dead": 0}  # the slow one's two timeouts, then all 40
 
 
 async def test_two_dispatchers_never_send_one_subscribers_deliveries_twice_or_out_of_order(pool, clock, receiver):
