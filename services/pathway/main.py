@@ -10,7 +10,7 @@ from services.pathway import access
 from services.pathway.handlers import INTAKE_EVENTS
 from services.pathway.projection import EpisodeView
 from services.pathway.routes import episodes, escalations, guideline
-from services.pathway.scheduler import timer_scheduler
+from services.pathway.scheduler import refresh_metrics, timer_scheduler
 from services.pathway.settings import PathwaySettings
 from services.pathway.store import episodes as episode_tables
 from shared.access_log import access_log_router
@@ -43,6 +43,7 @@ def build(settings: PathwaySettings | None = None) -> tuple[FastAPI, PathwaySett
         handlers=[INTAKE_EVENTS],
         background=[timer_scheduler, episode_view],
         migrations_package="services.pathway",
+        metrics=[refresh_metrics],
     )
     return create_service_app(definition), settings
 

@@ -13,13 +13,18 @@ import asyncio
 import contextlib
 import functools
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 from prometheus_client import Counter, Gauge
 
 from services.pathway.domain.evaluation_plan import Firing
-from services.pathway.domain.evaluation_schedule import evaluation_correlation_id, is_due
+from services.pathway.domain.evaluation_schedule import (
+    EVALUATION_DUE,
+    EVALUATION_OVERDUE,
+    evaluation_correlation_id,
+    is_due,
+)
 from services.pathway.handlers import on_timer_due
 from services.pathway.settings import PathwaySettings
 from services.pathway.store import PathwayStore, timers
@@ -36,6 +41,22 @@ SCHEDULER_LAG = Gauge(
     "ruggengraat_timer_scheduler_lag_seconds",
     "Clock time minus the due time of the oldest due timer not yet fired (0 when none is due)",
 )
+
+TIMERS_DUE = Gauge(
+    "ruggengraat_timers_due", "Timers whose moment has come and that have not fired yet (read at a scrape)", ["kind"]
+)
+TIMERS_PLANNED = Gauge("ruggengraat_timers_planned", "Timers planned for later (read at a scrape)", ["kind"])
+
+
+async def refresh_metrics(conn: asyncpg.Connection, now: datetime) -> None:
+    """The timers due and planned per kind, by the service clock (`shared.service.Runtime.refresh_metrics`).
+    Overdue evaluations are counted as they fire: ruggengraat_timers_fired_total{kind="evaluation_overdue"}."""
+    waiting = await timers.waiting_by_kind(conn, now)
+    for kind in (EVALUATION_DUE, EVALUATION_OVERDUE, *waiting):
+        due, later = waiting.get(kind, (0, 0))
+        TIMERS_DUE.labels(kind).set(due)
+        TIMERS_PLANNED.labels(kind).set(later)
+
 
 __all__ = ["SchedulerConfig", "TimerScheduler", "evaluation_correlation_id", "timer_scheduler"]
 

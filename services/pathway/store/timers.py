@@ -129,6 +129,17 @@ async def oldest_unfired_due(conn: asyncpg.Connection) -> datetime | None:
     return await conn.fetchval("SELECT min(due_at) FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL")
 
 
+async def waiting_by_kind(conn: asyncpg.Connection, now: datetime) -> dict[str, tuple[int, int]]:
+    """Per kind, the timers not fired nor stopped: (due at `now` — the scheduler has yet to fire them — and
+    planned for later)."""
+    rows = await conn.fetch(
+        "SELECT kind, count(*) FILTER (WHERE due_at <= $1) AS due, count(*) FILTER (WHERE due_at > $1) AS later"
+        " FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL GROUP BY kind",
+        now,
+    )
+    return {r["kind"]: (r["due"], r["later"]) for r in rows}
+
+
 async def lock_episode(conn: asyncpg.Connection, episode_id: str) -> None:
     _require_transaction(conn)
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _episode_lock_key(episode_id))

@@ -20,7 +20,14 @@ from services.pathway.domain.evaluation_schedule import (
     RecordEvaluation,
     StopEvaluations,
 )
-from services.pathway.scheduler import SchedulerConfig, TimerScheduler, evaluation_correlation_id
+from services.pathway.scheduler import (
+    TIMERS_DUE,
+    TIMERS_PLANNED,
+    SchedulerConfig,
+    TimerScheduler,
+    evaluation_correlation_id,
+    refresh_metrics,
+)
 from services.pathway.store import episodes, timers
 from shared.clock import ManualClock
 from shared.consumer.dead_letters import DeadLetter, DeadLetterReason, Record, record_dead_letter
@@ -209,12 +216,24 @@ async def test_down_beyond_the_grace_period_an_evaluation_falls_due_and_then_ove
     episode = new_episode()
     await plan(pool, episode)
     clock = ManualClock(DUE + GRACE + timedelta(days=1))
+    # What an operator sees before the scheduler runs: one evaluation's timer has come and not fired.
+    async with pool.acquire() as conn:
+        await refresh_metrics(conn, clock.now())
+        assert TIMERS_DUE.labels(EVALUATION_DUE)._value.get() == 1
+        await refresh_metrics(conn, DUE - timedelta(days=1))
+        assert (TIMERS_DUE.labels(EVALUATION_DUE)._value.get(), TIMERS_PLANNED.labels(EVALUATION_DUE)._value.get()) == (
+            0,
+            1,
+        )
     s = scheduler(pool, clock)
     while (await s.run_once()).claimed:
         pass
     assert len(await events(pool, DUE_TYPE, episode)) == 1
     assert len(await events(pool, OVERDUE_TYPE, episode)) == 1
     assert await open_timers(pool, episode) == []
+    async with pool.acquire() as conn:
+        await refresh_metrics(conn, clock.now())
+    assert [TIMERS_DUE.labels(kind)._value.get() for kind in (EVALUATION_DUE, EVALUATION_OVERDUE)] == [0, 0]
 
 
 async def test_two_schedulers_on_one_database_fire_each_of_many_due_timers_exactly_once(pool, infrastructure):
