@@ -110,7 +110,11 @@ def run_against_database(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
 CHROMIUM = Path("/usr/bin/chromium")
 #: Debian packages the tests drive: chromium for the dashboard's browser test, poppler-utils (pdftoppm, pdftotext,
 #: pdffonts) to look at the letters' PDF pages as a GP sees them.
-TEST_PROGRAMS = {CHROMIUM: "chromium", Path("/usr/bin/pdftoppm"): "poppler-utils"}
+TEST_PROGRAMS = {
+    CHROMIUM: "chromium",
+    Path("/usr/bin/pdftoppm"): "poppler-utils",
+    Path("/usr/bin/prometheus"): "prometheus",  # the alert rules' end-to-end test (and its promtool)
+}
 
 
 def ensure_test_programs() -> None:
@@ -121,7 +125,7 @@ def ensure_test_programs() -> None:
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
         console.print(
-            f"installing with apt-get, for the browser and PDF tests (once): {' '.join(missing)}"
+            f"installing with apt-get, for the browser, PDF and alerting tests (once): {' '.join(missing)}"
             " (--no-install-recommends, no upgrade of anything else)",
             soft_wrap=True,
         )
@@ -134,7 +138,9 @@ def ensure_test_programs() -> None:
             stdout=subprocess.DEVNULL,
         )
     else:
-        console.print(f"[yellow]{', '.join(missing)} missing: install them with apt for the browser and PDF tests[/]")
+        console.print(
+            f"[yellow]{', '.join(missing)} missing: install them with apt for the browser, PDF and alerting tests[/]"
+        )
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
