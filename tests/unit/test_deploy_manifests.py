@@ -29,6 +29,9 @@ CLUSTER_SCOPED_KINDS = {"Namespace"}
 # The services that consume from Kafka (a faust agent in a consumer group): they scale on consumer lag.
 CONSUMERS = [name for name in SERVICES if topics_consumed_by(name)]
 STRIMZI_TOPICS_FILE = K8S_DIR / "strimzi" / "kafka-topics.yaml"
+MONITORING_FILE = K8S_DIR / "monitoring" / "monitoring.yaml"
+ALERTS_FILE = ROOT / "deploy" / "prometheus" / "alerts.yml"
+COMPOSE_PROMETHEUS_FILE = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 # Kubernetes' defaults when a probe leaves them out.
 PROBE_DEFAULT_PERIOD_SECONDS = 10
 PROBE_DEFAULT_FAILURE_THRESHOLD = 3
@@ -613,3 +616,41 @@ def test_strimzi_topics_are_replicated_and_partitioned_as_the_services_expect() 
         replicas, min_insync = spec["replicas"], int(spec["config"]["min.insync.replicas"])
         assert replicas >= 3 and 2 <= min_insync < replicas, f"{name}: one broker down must not stop writes"
         assert spec["partitions"] == int(config["KAFKA_TOPIC_PARTITIONS"]), name
+
+
+# --- monitoring: Prometheus in compose, the Prometheus operator's resources in k8s ----------------------------
+
+
+def _monitoring(kind: str) -> dict[str, Any]:
+    [found] = [d for d in yaml.safe_load_all(MONITORING_FILE.read_text()) if d and d["kind"] == kind]
+    return found
+
+
+def test_the_prometheus_rule_holds_the_alert_rules_exactly() -> None:
+    assert _monitoring("PrometheusRule")["spec"]["groups"] == yaml.safe_load(ALERTS_FILE.read_text())["groups"]
+
+
+def test_the_service_monitor_scrapes_every_services_metrics_port_with_the_service_name_as_job() -> None:
+    monitor = _monitoring("ServiceMonitor")["spec"]
+    [endpoint] = monitor["endpoints"]
+    for name in SERVICES:
+        [service] = [d for d in _k8s_objects("Service") if d["metadata"]["name"] == name]
+        labels = service["metadata"]["labels"]
+        assert monitor["selector"]["matchLabels"].items() <= labels.items()
+        assert labels[monitor["jobLabel"]] == name  # the alerts group by job
+        assert service["metadata"]["namespace"] in monitor["namespaceSelector"]["matchNames"]
+        assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
+    assert endpoint["path"] == "/metrics"
+
+
+def test_compose_runs_prometheus_on_the_rules_scraping_the_four_services_at_their_ports() -> None:
+    prometheus = _compose_service("prometheus")
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in prometheus["volumes"] if volume.startswith("./")}
+    assert mounts == {
+        "/etc/prometheus/prometheus.yml": "./deploy/prometheus/prometheus.yml",
+        "/etc/prometheus/alerts.yml": "./deploy/prometheus/alerts.yml",
+    }
+    config = yaml.safe_load(COMPOSE_PROMETHEUS_FILE.read_text())
+    assert config["rule_files"] == ["alerts.yml"]
+    scraped = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
+    assert scraped == {name: [f"{name}:{_environment(_compose_service(name))['HTTP_PORT']}"] for name in SERVICES}
