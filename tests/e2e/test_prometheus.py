@@ -27,7 +27,7 @@ PROMETHEUS, PROMTOOL = "/usr/bin/prometheus", "/usr/bin/promtool"
 pytestmark = pytest.mark.e2e
 
 
-def test_the_alert_rules_pass_promtools_check_and_their_unit_tests():
+def test_the_alert_rules_and_composes_prometheus_config_pass_promtools_checks_and_the_rules_unit_tests():
     checked = subprocess.run([PROMTOOL, "check", "rules", "alerts.yml"], cwd=RULES_DIR, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS: 10 rules found" in checked.stdout
@@ -35,6 +35,10 @@ def test_the_alert_rules_pass_promtools_check_and_their_unit_tests():
         [PROMTOOL, "test", "rules", "alerts.test.yml"], cwd=RULES_DIR, capture_output=True, text=True
     )
     assert tested.returncode == 0, tested.stdout + tested.stderr
+    config = subprocess.run(
+        [PROMTOOL, "check", "config", "prometheus.yml"], cwd=RULES_DIR, capture_output=True, text=True
+    )
+    assert config.returncode == 0, config.stdout + config.stderr
 
 
 async def test_prometheus_scrapes_every_service_and_fires_the_alert_for_an_endpoint_down_over_an_hour(
