@@ -306,6 +306,7 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         host=settings.http_host,
         port=settings.http_port,
         log_level="warning",
+        log_config=None,  # uvicorn's lines go through the root logger: JSON like every other (shared.logging)
         lifespan="on",
         loop="uvloop",
         http="httptools",
