@@ -310,19 +310,10 @@ async def test_a_worker_that_keeps_running_while_the_broker_comes_back_empty_rea
     sent: list[uuid.UUID] = []
 
     def send(count: int) -> None:
-        producer = KafkaProducer(bootstrap_servers=restartable_broker.bootstrap, acks="all")
-        try:
-            for _ in range(count):
-                key, value, event_id = referral_record()
-                producer.send(topic, key=key, value=value)
-                sent.append(event_id)
-            producer.flush()
-        finally:
-            producer.close()
+        sent.extend(send_referrals(restartable_broker.bootstrap, topic, count))
 
     async def all_handled():
-        async with store_pool.acquire() as conn:
-            return await conn.fetchval("SELECT count(*) FROM effects") == len(sent)
+        return await effects_are(store_pool, len(sent))
 
     try:
         await app.start()
@@ -380,22 +371,8 @@ async def test_a_worker_recreates_its_topic_with_the_configured_partitions_when_
         admin.close()
         admin = KafkaAdminClient(bootstrap_servers=restartable_broker.bootstrap)
         await eventually(recreated_as_configured, timeout=30)
-        producer = KafkaProducer(bootstrap_servers=restartable_broker.bootstrap, acks="all")
-        sent = []
-        try:
-            for _ in range(30):
-                key, value, event_id = referral_record()
-                producer.send(topic, key=key, value=value)
-                sent.append(event_id)
-            producer.flush()
-        finally:
-            producer.close()
-
-        async def all_handled() -> bool:
-            async with store_pool.acquire() as conn:
-                return await conn.fetchval("SELECT count(*) FROM effects") == len(sent)
-
-        await eventually(all_handled, timeout=60)
+        sent = await asyncio.to_thread(send_referrals, restartable_broker.bootstrap, topic, 30)
+        await eventually(lambda: effects_are(store_pool, len(sent)), timeout=60)
         assert {tp.partition for tp in app.consumer.assignment()} == {0, 1, 2}
     finally:
         admin.close()
@@ -435,22 +412,8 @@ async def test_a_worker_reads_every_partition_of_a_topic_created_again_late_with
         restartable_broker.restart_empty()
         await asyncio.sleep(8)  # the worker finds its member gone and rejoins while the topic is missing
         await asyncio.to_thread(create_topic, restartable_broker.bootstrap, topic, 5)
-        producer = KafkaProducer(bootstrap_servers=restartable_broker.bootstrap, acks="all")
-        sent = []
-        try:
-            for _ in range(40):
-                key, value, event_id = referral_record()
-                producer.send(topic, key=key, value=value)
-                sent.append(event_id)
-            producer.flush()
-        finally:
-            producer.close()
-
-        async def all_handled() -> bool:
-            async with store_pool.acquire() as conn:
-                return await conn.fetchval("SELECT count(*) FROM effects") == len(sent)
-
-        await eventually(all_handled, timeout=60)
+        sent = await asyncio.to_thread(send_referrals, restartable_broker.bootstrap, topic, 40)
+        await eventually(lambda: effects_are(store_pool, len(sent)), timeout=60)
         assert {tp.partition for tp in app.consumer.assignment()} == {0, 1, 2, 3, 4}
     finally:
         await app.stop()
@@ -499,6 +462,26 @@ async def test_faust_reading_again_from_the_committed_offsets_reads_a_partition_
     finally:
         release.set()
         await app.stop()
+
+
+def send_referrals(bootstrap: str, topic: str, count: int) -> list[uuid.UUID]:
+    """Publish `count` referral records to `topic`; their event ids."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    sent = []
+    try:
+        for _ in range(count):
+            key, value, event_id = referral_record()
+            producer.send(topic, key=key, value=value)
+            sent.append(event_id)
+        producer.flush()
+    finally:
+        producer.close()
+    return sent
+
+
+async def effects_are(pool: asyncpg.Pool, count: int) -> bool:
+    async with pool.acquire() as conn:
+        return await conn.fetchval("SELECT count(*) FROM effects") == count
 
 
 def topic_partitions(bootstrap: str, topic: str) -> int:
