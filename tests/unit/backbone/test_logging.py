@@ -29,19 +29,21 @@ def configured():
 
 def test_library_lines_are_json_with_the_service_the_level_and_the_correlation_id(configured):
     with correlation("c-1", episode_id="e-1"):
-        logging.getLogger("faust.transport").warning("rebalance took %d s", 3)
-        logging.getLogger("uvicorn.error").error("boom")
+        # Loggers of the test's own under the libraries' names (another test's uvicorn may have disabled
+        # `uvicorn.error` itself with its dictConfig).
+        logging.getLogger("faust.transport.test_logging").warning("rebalance took %d s", 3)
+        logging.getLogger("uvicorn.test_logging").error("boom")
         get_logger("shared.test").info("relay.leading", topic="intake.events")
     faust, uvicorn, ours = configured()
     assert {k: faust[k] for k in ("event", "level", "logger", "service", "correlation_id", "episode_id")} == {
         "event": "rebalance took 3 s",
         "level": "warning",
-        "logger": "faust.transport",
+        "logger": "faust.transport.test_logging",
         "service": "pathway",
         "correlation_id": "c-1",
         "episode_id": "e-1",
     }
-    assert (uvicorn["event"], uvicorn["level"], uvicorn["logger"]) == ("boom", "error", "uvicorn.error")
+    assert (uvicorn["event"], uvicorn["level"], uvicorn["logger"]) == ("boom", "error", "uvicorn.test_logging")
     assert (ours["event"], ours["topic"], ours["service"], ours["correlation_id"]) == (
         "relay.leading",
         "intake.events",
@@ -55,12 +57,12 @@ def test_a_library_exception_is_one_json_line_with_its_traceback(configured):
     try:
         raise ValueError("bad record")
     except ValueError:
-        logging.getLogger("mode").exception("crashed")
+        logging.getLogger("mode.test_logging").exception("crashed")
     [line] = configured()
     assert line["event"] == "crashed" and "ValueError: bad record" in line["exception"]
 
 
 def test_the_noisy_libraries_say_only_warnings(configured):
-    logging.getLogger("kafka.conn").info("connecting")
-    logging.getLogger("pathway.mine").info("kept")
+    logging.getLogger("kafka.test_logging").info("connecting")
+    logging.getLogger("pathway.test_logging").info("kept")
     assert [line["event"] for line in configured()] == ["kept"]
