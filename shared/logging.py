@@ -42,6 +42,13 @@ def configure_logging(service: str, level: str = "INFO", stream: TextIO | None =
     # Library chatter (kafka-python connection lines, faust start-up) drowns what matters.
     for noisy in ("kafka", "aiokafka", "faust", "mode", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # uvicorn's own dictConfig (if anything in the process ran it) gives its loggers plain-text handlers that
+    # stop propagation; its lines go through ours instead.
+    for library in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        library_logger = logging.getLogger(library)
+        library_logger.handlers.clear()
+        library_logger.propagate = True
+        library_logger.disabled = False
     structlog.configure(
         processors=[*stamped, structlog.processors.format_exc_info, structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import logging.config
 
 import pytest
 import structlog
+import uvicorn.config
 
 from shared.logging import configure_logging, correlation, get_logger
 
@@ -17,6 +19,8 @@ def configured():
     root = logging.getLogger()
     before_handlers, before_level = list(root.handlers), root.level
     written = io.StringIO()
+    # Another app in the process may have run uvicorn's own logging config (plain text, no propagation).
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
     configure_logging("pathway", "INFO", io.StringIO())
     configure_logging("pathway", "INFO", written)  # again, as a second app in one process does: ours replaced
     try:
@@ -29,10 +33,8 @@ def configured():
 
 def test_library_lines_are_json_with_the_service_the_level_and_the_correlation_id(configured):
     with correlation("c-1", episode_id="e-1"):
-        # Loggers of the test's own under the libraries' names (another test's uvicorn may have disabled
-        # `uvicorn.error` itself with its dictConfig).
         logging.getLogger("faust.transport.test_logging").warning("rebalance took %d s", 3)
-        logging.getLogger("uvicorn.test_logging").error("boom")
+        logging.getLogger("uvicorn.error").error("boom")
         get_logger("shared.test").info("relay.leading", topic="intake.events")
     faust, uvicorn, ours = configured()
     assert {k: faust[k] for k in ("event", "level", "logger", "service", "correlation_id", "episode_id")} == {
@@ -43,7 +45,7 @@ def test_library_lines_are_json_with_the_service_the_level_and_the_correlation_i
         "correlation_id": "c-1",
         "episode_id": "e-1",
     }
-    assert (uvicorn["event"], uvicorn["level"], uvicorn["logger"]) == ("boom", "error", "uvicorn.test_logging")
+    assert (uvicorn["event"], uvicorn["level"], uvicorn["logger"]) == ("boom", "error", "uvicorn.error")
     assert (ours["event"], ours["topic"], ours["service"], ours["correlation_id"]) == (
         "relay.leading",
         "intake.events",
