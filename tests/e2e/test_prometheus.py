@@ -1,11 +1,12 @@
 """The alert rules, checked and unit-tested by promtool, and a real Prometheus (Debian's `prometheus`, installed by
 the test command as it installs Chromium) that scrapes the four services and sees the webhook alert fire while a
-GP system's endpoint stays down."""
+GP system's endpoint stays down; every panel of the Grafana dashboard runs its query on that Prometheus."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -20,6 +21,7 @@ from shared.clock import OffsetFileClock
 from tests.conftest import eventually
 from tests.e2e.conftest import running_system
 from tests.support import patient, referrer, subscriber
+from tests.unit.test_dashboard import panel_queries
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
 PROMETHEUS, PROMTOOL = "/usr/bin/prometheus", "/usr/bin/promtool"
@@ -105,6 +107,18 @@ async def test_prometheus_scrapes_every_service_and_fires_the_alert_for_an_endpo
                     f"subscription {subscription}: an event waits for delivery for over an hour"
                 )
 
+                # Every panel of the Grafana dashboard runs on the real data: no query is refused, and the
+                # panels about this outage show it.
+                answers = {}
+                for query in panel_queries():
+                    answered = (await client.get(f"{api}/api/v1/query", params={"query": query})).json()
+                    assert answered["status"] == "success", (query, answered)
+                    answers[query] = answered["data"]["result"]
+                oldest = "max by (subscription) (ruggengraat_webhook_oldest_undelivered_age_seconds)"
+                [series] = [s for s in answers[oldest] if s["metric"]["subscription"] == subscription]
+                assert float(series["value"][1]) > 3600
+                assert float(answers["sum(ruggengraat_webhook_deliveries_pending)"][0]["value"][1]) >= 1
+
 
 @contextmanager
 def prometheus(run_dir: Path, targets: dict[str, str]) -> Iterator[str]:
@@ -134,6 +148,11 @@ def prometheus(run_dir: Path, targets: dict[str, str]) -> Iterator[str]:
     )
     try:
         wait_for_port("127.0.0.1", port, 30)
+        # It listens before its storage is open and answers 503 "Service Unavailable" (not JSON) until then.
+        deadline = time.monotonic() + 60
+        while httpx.get(f"http://127.0.0.1:{port}/-/ready").status_code != 200:
+            assert time.monotonic() < deadline, (run_dir / "prometheus.log").read_text()[-2000:]
+            time.sleep(0.2)
         yield f"http://127.0.0.1:{port}"
     finally:
         stop_process(process)
