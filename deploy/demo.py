@@ -272,6 +272,8 @@ class Demo:
             ("reporting overview", f"{reporting}/v1/episodes/{self.episode}"),
             ("network dashboard", f"{reporting}/network"),
             ("  its token", "./ruggengraat token --role network --org network"),
+            ("operator's page", f"{system.url('notifications')}/operations"),
+            ("  its token", "./ruggengraat token --role operator --org ops"),
             ("visitation report (PDF)", visitation),
             ("  fetch it", f"curl -H \"authorization: Bearer {network_token}\" -o visitatie.pdf '{visitation}'"),
             ("logs", str(self.run_dir)),

@@ -245,6 +245,9 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     install_correlation(app)  # the outermost: every answer names its correlation id, a 413 too
     install_openapi(app, definition.body_limits)
     app.include_router(operations_router())
+    from shared.status_routes import status_router  # it builds on this module's RuntimeDep
+
+    app.include_router(status_router())
     if definition.handlers:  # a consuming service's operators settle its dead letters
         from shared.dead_letter_routes import consumer_operations_router  # it builds on this module's RuntimeDep
 

@@ -3,7 +3,8 @@
 - A subscriber reaches only its own subscriptions, their deliveries and its escalations: another's answer
   404, like one that does not exist. SQL narrows by the subscriber `subscriber_of` decides.
 - A subscription covers only episodes within the scope of the subscriber's credentials.
-- An operator reads every subscription's dead letters, read only, without the events.
+- An operator reads every subscription's dead letters, read only, without the events, sees every
+  subscription's backlog and breaker, and pauses and resumes any subscription (the reason names the operator).
 
 The routes use them through one dependency (`routes.dependencies`).
 """
@@ -17,7 +18,7 @@ SUBSCRIBERS = (Role.SUBSCRIBER,)
 """The roles that manage subscriptions and read their deliveries and escalations."""
 
 OPERATORS = (Role.OPERATOR,)
-"""The roles that read every subscription's dead letters."""
+"""The roles that read every subscription's dead letters and backlog, and pause and resume any subscription."""
 
 
 def subscriber_of(caller: Caller) -> str:

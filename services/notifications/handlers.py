@@ -198,13 +198,13 @@ async def _refused_by_resolution(url: str, allow_loopback: bool) -> str | None:
 
 
 async def pause_subscription(
-    store: NotificationsStore, subscription: subscriptions.Subscription, now: datetime
+    store: NotificationsStore, subscription: subscriptions.Subscription, now: datetime, by: str = "the subscriber"
 ) -> subscriptions.Subscription:
-    """Stop sending (events keep being queued), unless the subscription is gone."""
+    """Stop sending (events keep being queued), unless the subscription is gone; `by` is kept as the reason."""
     refusal = pause_refusal(subscription.state)
     if refusal is not None:
         raise DomainRejected(refusal, "state")
-    return await _change_state(store, subscription.subscription_id, PAUSED, "paused by the subscriber", now)
+    return await _change_state(store, subscription.subscription_id, PAUSED, f"paused by {by}", now)
 
 
 async def resume_subscription(
@@ -222,6 +222,11 @@ async def _change_state(
         changed = await subscriptions.get(conn, subscription_id)
     assert changed is not None
     return changed
+
+
+async def subscription_backlogs(store: NotificationsStore, now: datetime) -> list[asyncpg.Record]:
+    """Every live subscription with its backlog, oldest undelivered event and breaker (for operators)."""
+    return await store.run(deliveries.backlog, now)
 
 
 async def delete_subscription(store: NotificationsStore, subscription_id: uuid.UUID) -> None:

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from services.notifications import metrics
 from services.notifications.delivery_loop.dispatcher import delivery_dispatcher
 from services.notifications.handlers import batch_handler_for
-from services.notifications.routes import deliveries, escalations, subscriptions
+from services.notifications.routes import deliveries, escalations, operations, subscriptions
 from services.notifications.settings import NotificationsSettings
 from services.notifications.store import episodes
 from shared.access_log import access_log_router
@@ -36,6 +36,8 @@ def build(settings: NotificationsSettings | None = None) -> tuple[FastAPI, Notif
             deliveries.router,
             deliveries.operations,
             escalations.router,
+            operations.router,
+            operations.page_router,
             access_log_router(_episode_parties),
         ],
         handlers=[batch_handler_for(settings)],

@@ -14,6 +14,9 @@ from shared.auth import Caller, Role
 READERS = (Role.PRACTICE, Role.REFERRER)
 """The roles that read the pathway's episodes and escalations: the practice and the verwijzer."""
 
+OPERATORS = (Role.OPERATOR,)
+"""Who sees, per practice, how many escalations are open and evaluations overdue (counts, no clinical content)."""
+
 Party = Literal["practice", "referrer"]
 
 

@@ -11,7 +11,8 @@ statement) and appends every decision in one statement.
 `on_timer_due` fires one durable timer the scheduler claimed: the episode's events in, what the timer raises
 decided from them (`EvaluationPlan.firing`), the timer and the event written.
 
-`read_episode` and `open_escalations` answer the routes' queries, deciding access with `access`.
+`read_episode`, `open_escalations` and `attention_by_practice` answer the routes' queries, deciding access
+with `access`.
 """
 
 from __future__ import annotations
@@ -198,6 +199,12 @@ async def read_episode(
             conn, caller, Access("pathway", Action.READ, "GET /v1/episodes/{episode_id}", episode_id), clock.now()
         )
     return record
+
+
+async def attention_by_practice(store: PathwayStore) -> list[asyncpg.Record]:
+    """Per practice: open escalations and overdue evaluations (counts; operators, `access.OPERATORS`)."""
+    async with store.connection() as conn:
+        return await episodes.attention_by_practice(conn)
 
 
 async def open_escalations(store: PathwayStore, caller: Caller) -> list[tuple[str, list[dict]]]:

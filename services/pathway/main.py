@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from services.pathway import access
 from services.pathway.handlers import INTAKE_EVENTS
 from services.pathway.projection import EpisodeView
-from services.pathway.routes import episodes, escalations, guideline
+from services.pathway.routes import episodes, escalations, guideline, operations
 from services.pathway.scheduler import refresh_metrics, timer_scheduler
 from services.pathway.settings import PathwaySettings
 from services.pathway.store import episodes as episode_tables
@@ -39,7 +39,13 @@ def build(settings: PathwaySettings | None = None) -> tuple[FastAPI, PathwaySett
         settings=settings,
         title="Ruggengraat pathway",
         description="Applies the KNGF low-back-pain guideline to each episode and plans its evaluations.",
-        routers=[episodes.router, escalations.router, guarded_guideline, access_log_router(_episode_parties)],
+        routers=[
+            episodes.router,
+            escalations.router,
+            operations.router,
+            guarded_guideline,
+            access_log_router(_episode_parties),
+        ],
         handlers=[INTAKE_EVENTS],
         background=[timer_scheduler, episode_view],
         migrations_package="services.pathway",

@@ -4,6 +4,7 @@ of the clock, so no evaluation races its timer), and each run starts with fresh 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,7 @@ def run_demo(run_root: Path) -> str:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "every process stopped" in done.stdout
+    assert re.search(r"operator's page +http://127\.0\.0\.1:\d+/operations\n", done.stdout)  # where to look
     return done.stdout
 
 

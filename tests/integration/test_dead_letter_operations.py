@@ -24,6 +24,7 @@ from shared.events.intake import ReferralReceived, sample_referral
 from shared.http import install_http_metrics, install_problem_handlers, operations_router
 from shared.service import Runtime
 from shared.settings import ServiceSettings
+from shared.status_routes import status_router
 from shared.store.event_store import EventStore
 from shared.store.unit_of_work import UnitOfWork
 
@@ -98,6 +99,7 @@ async def system(store_pool: asyncpg.Pool) -> AsyncIterator[tuple[httpx.AsyncCli
     install_http_metrics(app)
     app.include_router(operations_router())
     app.include_router(consumer_operations_router())
+    app.include_router(status_router())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         yield client, handler, consumer
 
@@ -224,6 +226,18 @@ async def test_an_episode_waits_for_its_stuck_event_while_others_flow_and_the_re
     assert await metric(api, "ruggengraat_dead_letter_oldest_open_age_seconds", consumer="test") > 0
     assert await metric(api, "ruggengraat_parked_events", consumer="test") == 3
     assert await metric(api, "ruggengraat_parked_episodes", consumer="test") == 1
+    # What the operator's page reads of this service.
+    status = (await api.get("/v1/operations/status", headers=OPERATOR)).json()
+    assert (status["service"], status["relay_topic"], status["loops"], status["checks"]["postgres"]) == (
+        "test",
+        None,
+        [],
+        True,
+    )
+    waiting = {k: v for k, v in status["consumer"].items() if k != "oldest_open_seconds"}
+    assert waiting == {"name": "test", "lag": None, "dead_letters_open": 1, "parked_episodes": 1, "parked_events": 3}
+    assert status["consumer"]["oldest_open_seconds"] > 0
+    assert (await api.get("/v1/operations/status", headers=dev_headers("network", "n"))).status_code == 403
     # Requests are counted per route template and status, by the instrumentation library.
     listed_after = await metric(
         api, "ruggengraat_http_requests_total", handler="/v1/consumer/dead-letters", method="GET", status="200"

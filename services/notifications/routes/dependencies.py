@@ -39,6 +39,13 @@ class Access:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"subscription {subscription_id} is not known")
         return found
 
+    async def any_subscription(self, subscription_id: uuid.UUID) -> subscriptions.Subscription:
+        """Any subscriber's subscription, for an operator (`access.OPERATORS`); 404 when it does not exist."""
+        found = await self.store.run(subscriptions.get, subscription_id)
+        if found is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"subscription {subscription_id} is not known")
+        return found
+
 
 def _notifications(runtime: RuntimeDep, caller: Caller) -> Access:
     assert isinstance(runtime.settings, NotificationsSettings)

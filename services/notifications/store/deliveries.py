@@ -171,7 +171,8 @@ async def all_dead(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]
 
 
 _BACKLOG = """
-SELECT s.subscription_id, s.state, coalesce(s.breaker_open_until > $1, false) AS breaker_open,
+SELECT s.subscription_id, s.subscriber, s.endpoint_url, s.state, s.state_reason,
+       coalesce(s.breaker_open_until > $1, false) AS breaker_open,
        count(d.delivery_id) FILTER (WHERE d.status = 'pending') AS pending,
        count(d.delivery_id) FILTER (WHERE d.status = 'pending' AND d.attempts > 0) AS retrying,
        count(d.delivery_id) FILTER (WHERE d.status = 'dead') AS dead,
@@ -184,6 +185,7 @@ GROUP BY s.subscription_id
 
 
 async def backlog(conn: asyncpg.Connection, now: datetime) -> list[asyncpg.Record]:
-    """Per live subscription: its state, whether its breaker is open at `now`, its deliveries pending, pending
-    after a failed attempt (the retry backlog), and dead, and the age of its oldest pending one (None: none)."""
+    """Per live subscription: its subscriber, endpoint, state (and why), whether its breaker is open at `now`,
+    its deliveries pending, pending after a failed attempt (the retry backlog), and dead, and the age of its
+    oldest pending one (None: none)."""
     return list(await conn.fetch(_BACKLOG, now))

@@ -39,6 +39,7 @@ class ViewRow:
     evaluations_due: int = 0
     evaluations_completed: int = 0
     evaluations_overdue: int = 0
+    overdue_open: list[int] = field(default_factory=list)  # evaluations gone overdue and not recorded since
     escalations: list[dict[str, Any]] = field(default_factory=list)
     consults: list[str] = field(default_factory=list)
     decisions: int = 0
@@ -70,8 +71,12 @@ def fold(row: ViewRow | None, event: StoredEvent, payload: EventPayload) -> View
             row.evaluations_due += 1
         case EvaluationOverdue():
             row.evaluations_overdue += 1
+            if payload.evaluation_number not in row.overdue_open:
+                row.overdue_open.append(payload.evaluation_number)
         case EvaluationCompleted():
             row.evaluations_completed += 1
+            if payload.evaluation_number in row.overdue_open:
+                row.overdue_open.remove(payload.evaluation_number)
         case EscalatedToReferrer():
             row.escalations.append(
                 {

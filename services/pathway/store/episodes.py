@@ -106,6 +106,7 @@ async def view_rows_for_update(conn: asyncpg.Connection, episode_ids: Sequence[s
             plan_components=list(values["plan_components"]),
             flagged_modalities=list(values["flagged_modalities"]),
             consults=list(values["consults"]),
+            overdue_open=list(values["overdue_open"]),
             escalations=json.loads(record["escalations_json"]),
         )
         rows[record["episode_id"]] = ViewRow(**values)
@@ -144,6 +145,23 @@ async def open_escalations(conn: asyncpg.Connection, party: Party, agb: str) -> 
         EpisodeClosed.event_type,
     )
     return [(row["episode_id"], json.loads(row["escalations"])) for row in rows]
+
+
+async def attention_by_practice(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Per practice with any, among its episodes intake has not closed: those with an escalation, and the
+    evaluations gone overdue and not recorded since (the episode view's `overdue_open`), by AGB code."""
+    return list(
+        await conn.fetch(
+            "SELECT p.practice_agb,"
+            " count(*) FILTER (WHERE jsonb_array_length(v.escalations) > 0) AS open_escalations,"
+            " coalesce(sum(cardinality(v.overdue_open)), 0)::int AS overdue_evaluations"
+            " FROM episode_view v JOIN episode_parties p USING (episode_id)"
+            " WHERE (jsonb_array_length(v.escalations) > 0 OR cardinality(v.overdue_open) > 0)"
+            " AND NOT EXISTS (SELECT 1 FROM intake_events c WHERE c.episode_id = v.episode_id AND c.event_type = $1)"
+            " GROUP BY p.practice_agb ORDER BY p.practice_agb",
+            EpisodeClosed.event_type,
+        )
+    )
 
 
 async def is_closed(conn: asyncpg.Connection, episode_id: str) -> bool:

@@ -14,7 +14,6 @@ from importlib import resources
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
-from fastapi.responses import HTMLResponse
 
 from services.reporting import access
 from services.reporting.documents.network.quality_csv import to_csv
@@ -24,9 +23,9 @@ from services.reporting.domain.network.figures import QualityReport, build_repor
 from services.reporting.domain.network.visitation import Visitation, visitation
 from services.reporting.handlers import read_network_cells
 from services.reporting.routes.dependencies import NetworkReaderDep, Reporting
+from shared.pages import static_page_router
 
 router = APIRouter(prefix="/v1/network", tags=["network"])
-page_router = APIRouter(tags=["network"])
 
 MONTH = r"^20\d{2}-(0[1-9]|1[0-2])$"  # 2000–2099, as the visitation year: a year 1000 asked 12,000 months of trend
 MAX_MONTHS = 120  # the longest period one request covers: ten years of trends
@@ -138,31 +137,11 @@ async def practice_visitation_pdf(
     )
 
 
-_STATIC = resources.files("services.reporting.documents") / "dashboard"
-STATIC_FILES = {
-    "chart.umd.min.js": "text/javascript; charset=utf-8",
-    "dashboard.js": "text/javascript; charset=utf-8",
-    "dashboard.css": "text/css; charset=utf-8",
-}
-# The page loads only its own scripts and talks only to this service: no CDN, no inline script.
-PAGE_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self';"
-    " img-src 'self' data: blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The dashboard: the shell and its own scripts (`documents/dashboard/`), open; the figures come from the API.
+page_router = static_page_router(
+    "/network",
+    resources.files("services.reporting.documents") / "dashboard",
+    "network.html",
+    ["chart.umd.min.js", "dashboard.js", "dashboard.css"],
+    tag="network",
 )
-
-
-@page_router.get("/network", include_in_schema=False, response_class=HTMLResponse)
-async def network_page() -> HTMLResponse:
-    """The dashboard shell: no figures inside; its script asks for them with the coordinator's token."""
-    html = (_STATIC / "network.html").read_text(encoding="utf-8")
-    return HTMLResponse(html, headers={"content-security-policy": PAGE_POLICY, "cache-control": "no-store"})
-
-
-@page_router.get("/network/static/{name}", include_in_schema=False)
-async def network_static(name: str) -> Response:
-    media_type = STATIC_FILES.get(name)
-    if media_type is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no such file: {name}")
-    return Response(
-        (_STATIC / name).read_bytes(), media_type=media_type, headers={"cache-control": "public, max-age=3600"}
-    )

@@ -30,4 +30,5 @@ MATRIX: Matrix = {
     ("GET", "/v1/patients/{patient_id}/access-log"): only(Role.PRACTICE),
     ("GET", "/v1/retention/due"): only(Role.OPERATOR),
     ("GET", "/v1/access-log"): only(Role.PRACTICE, Role.SERVICE),
+    ("GET", "/v1/operations/status"): only(Role.OPERATOR),
 }

@@ -30,4 +30,12 @@ MATRIX: Matrix = {
     ("POST", "/v1/consumer/dead-letters/redrive"): only(Role.OPERATOR),
     ("POST", "/v1/consumer/dead-letters/{letter_id}/discard"): only(Role.OPERATOR),
     ("GET", "/v1/consumer/parked"): only(Role.OPERATOR),
+    ("GET", "/v1/operations/status"): only(Role.OPERATOR),
+    ("GET", "/v1/operations/overview"): only(Role.OPERATOR),
+    ("GET", "/v1/operations/subscriptions"): only(Role.OPERATOR),
+    ("POST", "/v1/operations/subscriptions/{subscription_id}/pause"): only(Role.OPERATOR),
+    ("POST", "/v1/operations/subscriptions/{subscription_id}/resume"): only(Role.OPERATOR),
+    ("GET", "/v1/operations/services/{service}/dead-letters"): only(Role.OPERATOR),
+    ("POST", "/v1/operations/services/{service}/dead-letters/{letter_id}/redrive"): only(Role.OPERATOR),
+    ("POST", "/v1/operations/services/{service}/dead-letters/{letter_id}/discard"): only(Role.OPERATOR),
 }

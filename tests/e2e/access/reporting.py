@@ -23,4 +23,5 @@ MATRIX: Matrix = {
     ("POST", "/v1/consumer/dead-letters/redrive"): only(Role.OPERATOR),
     ("POST", "/v1/consumer/dead-letters/{letter_id}/discard"): only(Role.OPERATOR),
     ("GET", "/v1/consumer/parked"): only(Role.OPERATOR),
+    ("GET", "/v1/operations/status"): only(Role.OPERATOR),
 }

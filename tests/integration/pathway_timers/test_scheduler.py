@@ -8,11 +8,13 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
 from prometheus_client import REGISTRY as METRICS
 
+from services.pathway.domain.episode_view import ViewRow
 from services.pathway.domain.evaluation_plan import EvaluationPlan, PlanDecision, ScheduleTimer, StopAllTimers
 from services.pathway.domain.evaluation_schedule import (
     EVALUATION_DUE,
@@ -20,6 +22,7 @@ from services.pathway.domain.evaluation_schedule import (
     RecordEvaluation,
     StopEvaluations,
 )
+from services.pathway.projection import EpisodeView
 from services.pathway.scheduler import (
     TIMERS_DUE,
     TIMERS_PLANNED,
@@ -33,11 +36,12 @@ from shared.clock import ManualClock
 from shared.consumer.dead_letters import DeadLetter, DeadLetterReason, Record, record_dead_letter
 from shared.db import create_pool
 from shared.events import REGISTRY
-from shared.events.intake import EpisodeClosed
+from shared.events.intake import EpisodeClosed, sample_referral
 from shared.events.pathway import EvaluationDue, EvaluationOverdue, EvaluationScheduled
 from shared.events.payload import EventPayload
 from shared.store.event_store import EventStore
 from shared.store.migrate import migrate, migrations_in
+from shared.store.projection import ProjectionRunner
 from shared.store.unit_of_work import UnitOfWork
 from tests.conftest import eventually
 from tests.unit.pathway_timers.test_evaluation_plan_changes import completed
@@ -51,6 +55,7 @@ THREE_WEEKS = timedelta(days=21)
 STORE = EventStore("pathway", REGISTRY)
 DUE_TYPE = EvaluationDue.event_type
 OVERDUE_TYPE = EvaluationOverdue.event_type
+MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "pathway" / "migrations"
 
 
 @pytest.fixture
@@ -478,3 +483,44 @@ async def test_the_timers_of_an_episode_that_waits_for_a_stuck_event_fire_only_o
     await pool.execute("UPDATE dead_letters SET state = 'discarded' WHERE subject = $1", stuck)
     assert (await s.run_once()).fired == 1
     assert sorted(e["stream_id"] for e in await events(pool, DUE_TYPE)) == sorted([flowing, stuck])
+
+
+async def test_the_operators_counts_per_practice_are_unrecorded_overdue_evaluations_and_escalations_of_open_episodes(
+    pool,
+):
+    a, b, quiet = "04000001", "04000002", "04000003"
+    late, recorded_late, closed_late, on_time, escalated, escalated_closed = (new_episode() for _ in range(6))
+    practice = {late: a, recorded_late: a, closed_late: a, on_time: quiet, escalated: b, escalated_closed: b}
+    async with pool.acquire() as conn:
+        await episodes.record_parties(conn, [(e, sample_referral(agb)) for e, agb in practice.items()])
+    for episode in (late, recorded_late, closed_late):
+        await plan(pool, episode)
+    await plan(pool, on_time, due_at=DUE + timedelta(days=60))
+    clock = ManualClock(DUE + GRACE + timedelta(days=1))
+    s = scheduler(pool, clock)
+    while (await s.run_once()).claimed:
+        pass
+    await record(pool, recorded_late, 1, clock.now())  # recorded after it went overdue: no longer counted
+    await intake_closes(pool, closed_late, clock.now())
+    view = ProjectionRunner(pool, STORE, EpisodeView())
+    while await view.run_once():
+        pass
+    escalation = {"reason": "no_progress", "section": "3.3", "explanation_nl": "Geen vooruitgang", "at": "x"}
+    async with pool.acquire() as conn:
+        await episodes.save_view_rows(
+            conn, [ViewRow(e, START, escalations=[escalation]) for e in (escalated, escalated_closed)]
+        )
+    await intake_closes(pool, escalated_closed, clock.now())
+
+    async def counts() -> list[tuple]:
+        async with pool.acquire() as conn:
+            return [tuple(row) for row in await episodes.attention_by_practice(conn)]
+
+    assert await counts() == [(a, 0, 1), (b, 1, 0)]  # the quiet practice is left out
+    # Rows folded before the view kept `overdue_open` get it from the events, as migration 0007 does.
+    backfill = (MIGRATIONS / "0007_episode_view_overdue_open.sql").read_text().split(";", 1)[1]
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE episode_view SET overdue_open = '{}'")
+        assert await counts() == [(b, 1, 0)]
+        await conn.execute(backfill)
+    assert await counts() == [(a, 0, 1), (b, 1, 0)]

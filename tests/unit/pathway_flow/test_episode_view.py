@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from services.pathway.domain.episode_view import fold
 from shared.events.intake import AssessmentCompleted, sample_referral
-from shared.events.pathway import EvaluationCompleted, EvaluationDue, EvaluationScheduled
+from shared.events.pathway import EvaluationCompleted, EvaluationDue, EvaluationOverdue, EvaluationScheduled
 from shared.store.event_store import GlobalPosition, StoredEvent
 from tests.unit.pathway_flow.test_reactions import START, WITHIN, decide, history
 
@@ -51,3 +51,17 @@ def test_a_batch_of_decisions_folds_into_the_row_the_read_api_shows():
     assert (row.evaluations_due, row.evaluations_completed, row.evaluations_overdue) == (1, 1, 0)
     assert row.decisions == len(log) and row.last_event_at == AT + timedelta(minutes=len(log) - 1)
     assert row.escalations == [] and row.consults == []
+
+
+def test_an_overdue_evaluation_stays_open_until_it_is_recorded_and_twice_overdue_counts_once():
+    def overdue(number: int) -> EvaluationOverdue:
+        return EvaluationOverdue(timer_id=uuid.uuid4(), evaluation_number=number, due_at=AT, overdue_since=AT)
+
+    log = [overdue(1), overdue(2), overdue(1), EvaluationCompleted.model_construct(evaluation_number=1)]
+    row = None
+    opened = []
+    for n, payload in enumerate(log):
+        row = fold(row, stored("e-2", payload, AT + timedelta(minutes=n)), payload)
+        opened.append(list(row.overdue_open))
+    assert opened == [[1], [1, 2], [1, 2], [2]]
+    assert row is not None and row.evaluations_overdue == 3  # the network counts every overdue event
