@@ -2,17 +2,52 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from playwright.async_api import BrowserContext, async_playwright
 
 from deploy.local import SERVICES, LocalSystem, free_port, stop_process, wait_for_port
 from tests.conftest import unique
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by the test command when missing
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[BrowserContext]:
+    """Headless Chromium driven by Playwright, on a profile of the test's own; closed and removed afterwards."""
+    profile = tempfile.mkdtemp(prefix="rg-chromium-")
+    try:
+        async with async_playwright() as playwright:
+            context = await playwright.chromium.launch_persistent_context(
+                profile,
+                executable_path=CHROMIUM,
+                headless=True,
+                args=CHROMIUM_ARGS,
+                viewport={"width": 1400, "height": 1800},
+            )
+            try:
+                yield context
+            finally:
+                await context.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 @contextmanager

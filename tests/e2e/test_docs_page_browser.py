@@ -4,9 +4,7 @@ every operation and its Authorize button offers the bearer scheme."""
 from __future__ import annotations
 
 import importlib
-import shutil
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -14,12 +12,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
-from playwright.async_api import Route, async_playwright
+from playwright.async_api import BrowserContext, Route
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 
 @pytest.fixture(params=["intake", "pathway", "reporting", "notifications"])
@@ -42,7 +37,7 @@ def docs_url(request) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-async def test_the_docs_page_renders_offline_with_the_authorize_button(docs_url: str):
+async def test_the_docs_page_renders_offline_with_the_authorize_button(docs_url: str, chromium: BrowserContext):
     elsewhere: list[str] = []
     failed: list[str] = []
 
@@ -53,24 +48,13 @@ async def test_the_docs_page_renders_offline_with_the_authorize_button(docs_url:
             elsewhere.append(route.request.url)
             await route.abort()
 
-    profile = tempfile.mkdtemp(prefix="rg-chromium-")
-    try:
-        async with async_playwright() as playwright:
-            context = await playwright.chromium.launch_persistent_context(
-                profile, executable_path=CHROMIUM, headless=True, args=ARGS
-            )
-            try:
-                await context.route("**/*", only_the_service)
-                page = await context.new_page()
-                page.on("requestfailed", lambda request: failed.append(request.url))
-                await page.goto(docs_url)
-                await page.locator(".opblock").first.wait_for(timeout=15_000)
-                assert await page.locator(".opblock").count() >= 3
-                await page.locator("button.authorize").first.click()
-                await page.get_by_text("HTTPBearer").first.wait_for(timeout=5_000)
-            finally:
-                await context.close()
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    await chromium.route("**/*", only_the_service)
+    page = await chromium.new_page()
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    await page.goto(docs_url)
+    await page.locator(".opblock").first.wait_for(timeout=15_000)
+    assert await page.locator(".opblock").count() >= 3
+    await page.locator("button.authorize").first.click()
+    await page.get_by_text("HTTPBearer").first.wait_for(timeout=5_000)
     assert elsewhere == [], elsewhere
     assert failed == [], failed

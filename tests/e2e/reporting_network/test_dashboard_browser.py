@@ -7,30 +7,17 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
-import tempfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.async_api import BrowserContext, Page, async_playwright
+from playwright.async_api import BrowserContext, Page
 
 from deploy.local import dev_headers
 from tests.e2e.reporting_network.conftest import PRACTICE_A, PRACTICE_B, Cohort
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 NETWORK_SERIES = (0x2F, 0x5D, 0x8A)  # dashboard.js NETWORK
 SUPPRESSED_MARK = (0x6B, 0x6B, 0x6B)  # dashboard.js SUPPRESSED
 CHARTS = [
@@ -49,22 +36,6 @@ RAW_CODES = re.compile(r"\b[a-z]+_[a-z_]+\b")
 
 def token(role: str, org: str) -> str:
     return dev_headers(role, org, user="coordinator")["authorization"].removeprefix("Bearer ")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[BrowserContext]:
-    profile = tempfile.mkdtemp(prefix="rg-chromium-")
-    try:
-        async with async_playwright() as playwright:
-            context = await playwright.chromium.launch_persistent_context(
-                profile, executable_path=CHROMIUM, headless=True, args=ARGS, viewport={"width": 1400, "height": 1800}
-            )
-            try:
-                yield context
-            finally:
-                await context.close()
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 async def drawn_pixels(page: Page, canvas_id: str) -> int:
@@ -87,10 +58,10 @@ def colour_pixels(shot: bytes, colour: tuple[int, int, int]) -> int:
 
 
 async def test_a_coordinator_reads_the_page_in_dutch_filters_switches_to_english_and_sees_suppressed_marks(
-    cohort: Cohort, browser
+    cohort: Cohort, chromium: BrowserContext
 ):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page = await browser.new_page()
+    page = await chromium.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
@@ -147,8 +118,10 @@ async def test_a_coordinator_reads_the_page_in_dutch_filters_switches_to_english
     assert errors == []
 
 
-async def test_a_practice_token_shows_its_own_figures_and_not_another_practice(cohort: Cohort, browser):
-    page = await browser.new_page()
+async def test_a_practice_token_shows_its_own_figures_and_not_another_practice(
+    cohort: Cohort, chromium: BrowserContext
+):
+    page = await chromium.new_page()
     await page.goto(f"{cohort.system.url('reporting')}/network?token={token('practice', PRACTICE_B)}")
     await page.wait_for_selector("body[data-state=drawn]")
     assert "token=" not in page.url  # taken into sessionStorage, gone from the address bar
