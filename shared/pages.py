@@ -6,6 +6,7 @@ in the page."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import PurePosixPath
 
@@ -17,6 +18,8 @@ PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self';"
     " img-src 'self' data: blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
+SHARED_ASSETS = resources.files("shared") / "page_assets"
+SHARED_FILES = ("token.js",)  # the entered token, kept per tab (every page loads it before its own script)
 MEDIA_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -35,11 +38,13 @@ def static_page_router(path: str, folder: Traversable, html: str, files: Sequenc
 
     @router.get(path + "/static/{name}", include_in_schema=False)
     async def static(name: str) -> Response:
-        media_type = MEDIA_TYPES.get(PurePosixPath(name).suffix) if name in files else None
-        if media_type is None:
+        source = folder if name in files else SHARED_ASSETS if name in SHARED_FILES else None
+        if source is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no such file: {name}")
         return Response(
-            (folder / name).read_bytes(), media_type=media_type, headers={"cache-control": "public, max-age=3600"}
+            (source / name).read_bytes(),
+            media_type=MEDIA_TYPES[PurePosixPath(name).suffix],
+            headers={"cache-control": "public, max-age=3600"},
         )
 
     return router

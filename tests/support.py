@@ -48,6 +48,20 @@ def patient(seed: int = 0, name: str | None = None) -> dict[str, str]:
     }
 
 
+def gp_referral(referral_id: str, seed: int, request_for_help: str = "Weer kunnen fietsen") -> dict[str, Any]:
+    """A GP's referral as `POST /v1/referrals` takes it, to the test practice from the test verwijzer."""
+    return {
+        "referral_id": referral_id,
+        "route": "gp_referral",
+        "practice_agb": PRACTICE_AGB,
+        "referrer_agb": REFERRER_AGB,
+        "referred_on": "2026-11-20",
+        "patient": patient(seed),
+        "request_for_help": request_for_help,
+        "reason": "Aspecifieke lage rugpijn",
+    }
+
+
 class LoggedPool:
     """Stands in for a pool: hands out its connections with a query logger, so a test can count the round trips
     a piece of code makes. `statements` holds every statement sent (whitespace collapsed), in order."""

@@ -18,7 +18,7 @@ from playwright.async_api import BrowserContext, expect
 from deploy.local import dev_headers
 from tests.conftest import eventually
 from tests.e2e.conftest import running_system
-from tests.support import patient, referrer, subscriber
+from tests.support import gp_referral, referrer, subscriber
 
 pytestmark = pytest.mark.e2e
 
@@ -44,16 +44,7 @@ async def test_an_operator_redrives_and_discards_a_dead_letter_and_pauses_a_subs
                 headers=subscriber(),
             )
             assert created.status_code == 201, created.text
-            referral = {
-                "referral_id": "HIS-OPS-1",
-                "route": "gp_referral",
-                "practice_agb": "04123456",
-                "referrer_agb": "01234567",
-                "referred_on": "2026-11-20",
-                "patient": patient(11),
-                "request_for_help": "Weer kunnen tuinieren",
-                "reason": "Aspecifieke lage rugpijn",
-            }
+            referral = gp_referral("HIS-OPS-1", 11, "Weer kunnen tuinieren")
             posted = await client.post(f"{system.url('intake')}/v1/referrals", json=referral, headers=referrer())
             assert posted.status_code == 201, posted.text
 

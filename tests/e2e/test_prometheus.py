@@ -20,7 +20,7 @@ from deploy.local import free_port, stop_process, wait_for_port
 from shared.clock import OffsetFileClock
 from tests.conftest import eventually
 from tests.e2e.conftest import running_system
-from tests.support import patient, referrer, subscriber
+from tests.support import gp_referral, referrer, subscriber
 from tests.unit.test_dashboard import panel_queries
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
@@ -58,16 +58,7 @@ async def test_prometheus_scrapes_every_service_and_fires_the_alert_for_an_endpo
             )
             assert created.status_code == 201, created.text
             subscription = created.json()["subscription_id"]
-            referral = {
-                "referral_id": "HIS-PROM-1",
-                "route": "gp_referral",
-                "practice_agb": "04123456",
-                "referrer_agb": "01234567",
-                "referred_on": "2026-11-20",
-                "patient": patient(7),
-                "request_for_help": "Weer kunnen fietsen",
-                "reason": "Aspecifieke lage rugpijn",
-            }
+            referral = gp_referral("HIS-PROM-1", 7)
             posted = await client.post(f"{system.url('intake')}/v1/referrals", json=referral, headers=referrer())
             assert posted.status_code == 201, posted.text
 

@@ -259,11 +259,15 @@ async def test_the_page_and_its_scripts_are_served_by_the_service_and_hold_no_fi
         "data:,",  # no favicon request
         "/network/static/dashboard.css",
         "/network/static/chart.umd.min.js",
+        "/network/static/token.js",  # the token kept per tab, shared by every page
         "/network/static/dashboard.js",
     }
     assert PRACTICE_A not in page.text
     chart = await api.get("/network/static/chart.umd.min.js")
     assert chart.status_code == 200 and "Chart.js v4" in chart.text[:200]
     assert (await api.get("/network/static/dashboard.js")).status_code == 200
+    shared = await api.get("/network/static/token.js")
+    assert shared.status_code == 200 and "RuggengraatToken" in shared.text
+    assert shared.headers["content-type"] == "text/javascript; charset=utf-8"
     assert (await api.get("/network/static/..%2Froutes.py")).status_code == 404
     assert (await api.get("/network/static/NOTICE")).status_code == 404

@@ -1,28 +1,16 @@
 // The operator's page: reads /v1/operations/overview with the operator's token and acts through the same API
-// (re-drive, discard, pause, resume). The token lives in sessionStorage (gone when the tab closes); ?token= is
-// taken once and removed from the address bar. Everything shown is set as text, never as markup.
+// (re-drive, discard, pause, resume). The token is kept per tab (shared/page_assets/token.js). Everything shown is
+// set as text, never as markup.
 (function () {
   "use strict";
-  const TOKEN_KEY = "ruggengraat.operations.token";
+  const stored = window.RuggengraatToken("ruggengraat.operations.token");
   const REFRESH_MS = 15000;
   const $ = (id) => document.getElementById(id);
   let timer = null;
   let busy = false; // an action under way holds the periodic refresh back
   let discarding = null; // {service, id, reason}: a discard being typed, kept across refreshes
 
-  function token() {
-    return sessionStorage.getItem(TOKEN_KEY) || "";
-  }
-
-  function takeTokenFromAddress() {
-    const url = new URL(window.location.href);
-    const given = url.searchParams.get("token");
-    if (given) {
-      sessionStorage.setItem(TOKEN_KEY, given);
-      url.searchParams.delete("token");
-      window.history.replaceState(null, "", url.pathname + url.search + url.hash);
-    }
-  }
+  const token = stored.get;
 
   function say(text, isError) {
     $("status").textContent = text;
@@ -183,29 +171,31 @@
 
   function askDiscard(actions, service, id) {
     if (!discarding || discarding.service !== service || discarding.id !== id) discarding = { service, id, reason: "" };
-    if (actions.querySelector("form")) return;
-    const form = document.createElement("form");
+    if (actions.querySelector(".discard-form")) return;
+    // No <form>: nothing here can submit natively (a navigation would drop the page's state).
+    const form = document.createElement("div");
     form.className = "discard-form";
     const reason = document.createElement("input");
     reason.name = "reason";
     reason.placeholder = "why it is given up on (at least 10 characters)";
-    reason.minLength = 10;
-    reason.required = true;
     reason.value = discarding.reason;
     reason.addEventListener("input", () => { discarding.reason = reason.value; });
-    const confirm = document.createElement("button");
-    confirm.type = "submit";
-    confirm.textContent = "Discard";
-    form.append(reason, confirm, button("Cancel", () => { form.remove(); discarding = null; }));
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
+    const confirm = button("Discard", async () => {
+      const given = reason.value.trim();
+      if (given.length < 10) {
+        say("Say why the letter is given up on, in at least 10 characters.", true);
+        reason.focus();
+        return;
+      }
       discarding = null;
       await act(async () => {
-        const result = await api("POST", "/v1/operations/services/" + service + "/dead-letters/" + id + "/discard", { reason: reason.value });
+        const result = await api("POST", "/v1/operations/services/" + service + "/dead-letters/" + id + "/discard", { reason: given });
         const followed = result.released ? "; " + result.released + " parked event(s) followed" : "";
         return [service + " dead letter " + id + ": discarded" + followed, false];
       });
     });
+    reason.addEventListener("keydown", (event) => { if (event.key === "Enter") confirm.click(); });
+    form.append(reason, confirm, button("Cancel", () => { form.remove(); discarding = null; }));
     actions.appendChild(form);
     reason.focus();
   }
@@ -299,14 +289,13 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
-    takeTokenFromAddress();
     $("token-form").addEventListener("submit", (event) => {
       event.preventDefault();
-      sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
+      stored.set($("token").value);
       $("token").value = "";
       refresh(false);
     });
-    $("forget-token").addEventListener("click", () => { sessionStorage.removeItem(TOKEN_KEY); refresh(false); });
+    $("forget-token").addEventListener("click", () => { stored.forget(); refresh(false); });
     $("refresh").addEventListener("click", () => refresh(false));
     refresh(false);
     schedule();

@@ -1,13 +1,13 @@
 // The network dashboard: fetches the figures from the reporting API with the coordinator's token and
 // draws them with Chart.js (served by this service). The page holds no data and computes no figure: every
-// count, share, mean, trend and funnel comes from the API (rounded to fives there). The token lives in
-// sessionStorage (gone when the tab closes); ?token= is taken once and removed from the address bar.
+// count, share, mean, trend and funnel comes from the API (rounded to fives there). The token is kept
+// per tab (shared/page_assets/token.js).
 // Words of the domain (categories, figures, denominators) come from the API's labels; the page's own
 // words are below, in Dutch and English.
 "use strict";
 
 (function () {
-  const TOKEN_KEY = "ruggengraat.network.token";
+  const stored = window.RuggengraatToken("ruggengraat.network.token");
   const LANG_KEY = "ruggengraat.network.lang";
   const COLOURS = ["#2f5d8a", "#c0504d", "#4f9a4f", "#8064a2", "#d38b1f", "#4aacc6", "#7f7f7f"];
   const NETWORK = "#2f5d8a";
@@ -162,19 +162,7 @@
     Object.entries(fill || {}).reduce((text, [k, v]) => text.replaceAll("{" + k + "}", v), TEXT[lang()][key]);
   const words = () => (lastReport ? lastReport.labels[lang()] : null);
 
-  function token() {
-    return sessionStorage.getItem(TOKEN_KEY) || "";
-  }
-
-  function takeTokenFromAddress() {
-    const url = new URL(window.location.href);
-    const given = url.searchParams.get("token");
-    if (given) {
-      sessionStorage.setItem(TOKEN_KEY, given);
-      url.searchParams.delete("token");
-      window.history.replaceState(null, "", url.pathname + url.search + url.hash);
-    }
-  }
+  const token = stored.get;
 
   function say(text, isError) {
     const status = $("status");
@@ -651,7 +639,6 @@
   }
 
   document.addEventListener("DOMContentLoaded", () => {
-    takeTokenFromAddress();
     applyLanguage();
     say(t("need_token"));
     for (const button of document.querySelectorAll("[data-lang-choice]")) {
@@ -664,12 +651,12 @@
     }
     $("token-form").addEventListener("submit", (event) => {
       event.preventDefault();
-      sessionStorage.setItem(TOKEN_KEY, $("token").value.trim().replace(/^Bearer\s+/i, ""));
+      stored.set($("token").value);
       $("token").value = "";
       load();
     });
     $("forget-token").addEventListener("click", () => {
-      sessionStorage.removeItem(TOKEN_KEY);
+      stored.forget();
       lastReport = null;
       for (const id of Object.keys(charts)) {
         charts[id].destroy();
