@@ -1,13 +1,16 @@
 """The operator's page in a real browser (Debian's Chromium, headless, driven by Playwright), on the four services
-as processes with the real broker and Postgres: a record no consumer can read lands in the dead letters; the
-operator enters a token, sees every service ready, the dead letter in each consuming service and a GP system's
-subscription with its backlog; re-drives the letter from the page (it fails again, as a record that cannot be read
-does), discards it with a reason, and pauses the subscription. Each service keeps who acted. Screenshots are left
-in .run/operations-page/."""
+as processes with the real broker and Postgres: a record of an episode that no consumer can take lands in the dead
+letters and the episode's next event is parked behind it; the operator enters a token, sees every service ready,
+the dead letter and the waiting episode in each consuming service and a GP system's subscription with its
+backlog; re-drives the letter from the page (it fails again, as a record that is no referral does), discards it
+with a reason (the parked event follows), and pauses and resumes the subscription. Each service keeps who acted.
+Screenshots are left in .run/operations-page/."""
 
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -16,9 +19,12 @@ from kafka import KafkaProducer
 from playwright.async_api import BrowserContext, expect
 
 from deploy.local import dev_headers
+from shared.events import new_envelope
+from shared.events.intake import sample_referral
 from tests.conftest import eventually
 from tests.e2e.conftest import running_system
-from tests.support import gp_referral, referrer, subscriber
+from tests.e2e.test_intake_recording import HISTORY
+from tests.support import gp_referral, practice, referrer, subscriber
 
 pytestmark = pytest.mark.e2e
 
@@ -48,11 +54,27 @@ async def test_an_operator_redrives_and_discards_a_dead_letter_and_pauses_a_subs
             posted = await client.post(f"{system.url('intake')}/v1/referrals", json=referral, headers=referrer())
             assert posted.status_code == 201, posted.text
 
-            # A record nobody can read, on intake's topic (the relay made it for the referral).
-            topic = system.extra_env["KAFKA_TOPIC_PREFIX"] + "intake.events"
+            episode = posted.json()["episode_id"]
+
+            async def pathway_knows_it() -> bool:
+                known = await client.get(f"{system.url('pathway')}/v1/episodes/{episode}", headers=practice())
+                return known.status_code == 200
+
+            await eventually(pathway_knows_it, timeout=90, interval=0.5)
+            # A record of the episode that no consumer can take (its data is not a referral), on intake's topic;
+            # then the practice records the history: the consumers park it behind the stuck record.
+            bad = new_envelope(
+                sample_referral(),
+                service="intake",
+                subject=episode,
+                stream_version=50,
+                time=datetime.now(UTC),
+                correlation_id=uuid.uuid4(),
+            ).model_copy(update={"data": {"route": "gp_referral"}})
             producer = KafkaProducer(bootstrap_servers=infrastructure.bootstrap)
             try:
-                producer.send(topic, key=b"not-an-episode", value=b"{not json").get(timeout=30)
+                topic = system.extra_env["KAFKA_TOPIC_PREFIX"] + "intake.events"
+                producer.send(topic, key=episode.encode(), value=bad.to_json()).get(timeout=30)
             finally:
                 producer.close()
 
@@ -65,6 +87,18 @@ async def test_an_operator_redrives_and_discards_a_dead_letter_and_pauses_a_subs
 
             await eventually(letters_everywhere, timeout=90, interval=0.5)
             [letter] = (await client.get(f"{system.url('pathway')}/v1/consumer/dead-letters", headers=OPERATOR)).json()
+            recorded = await client.post(
+                f"{system.url('intake')}/v1/episodes/{episode}/history",
+                json=HISTORY,
+                headers={**practice(), "If-Match": '"1"'},
+            )
+            assert recorded.status_code == 201, recorded.text
+
+            async def parked_in_pathway() -> list:
+                return (await client.get(f"{system.url('pathway')}/v1/consumer/parked", headers=OPERATOR)).json()
+
+            [waiting] = await eventually(parked_in_pathway, timeout=60, interval=0.5)
+            assert (waiting["episode_id"], waiting["parked"], waiting["waiting_for"]) == (episode, 1, [letter["id"]])
 
             page = await chromium.new_page()
             errors: list[str] = []
@@ -89,7 +123,9 @@ async def test_an_operator_redrives_and_discards_a_dead_letter_and_pauses_a_subs
             for service in CONSUMERS:
                 await page.locator(f'#letters div[data-service="{service}"] tr[data-letter]').first.wait_for()
             row = page.locator(f'#letters div[data-service="pathway"] tr[data-letter="{letter["id"]}"]')
-            assert "unparseable" in await row.inner_text()
+            assert "invalid" in await row.inner_text() and episode in await row.inner_text()
+            parked = page.locator(f'#letters div[data-service="pathway"] tr[data-episode="{episode}"]')
+            assert (await parked.inner_text()).split("\t")[1] == "1"  # one event parked behind the letter
             subscription = page.locator(f'#subscriptions tr[data-subscription="{created.json()["subscription_id"]}"]')
             assert "gp-his" in await subscription.inner_text() and down in await subscription.inner_text()
             await page.screenshot(path=str(SHOTS / "operations.png"), full_page=True)
@@ -103,6 +139,9 @@ async def test_an_operator_redrives_and_discards_a_dead_letter_and_pauses_a_subs
             await row.locator("input[name=reason]").fill("unreadable test record, sent by hand")
             await row.get_by_role("button", name="Discard", exact=True).click()
             await expect(page.locator("#status")).to_contain_text("discarded", timeout=30_000)
+            assert f"pathway dead letter {letter['id']}: discarded; 1 parked event(s) followed" in (
+                await page.inner_text("#status")
+            )
             await page.locator(f'#letters div[data-service="pathway"] tr[data-letter="{letter["id"]}"]').wait_for(
                 state="detached"
             )
@@ -128,6 +167,7 @@ async def test_an_operator_redrives_and_discards_a_dead_letter_and_pauses_a_subs
                 await client.get(f"{system.url('pathway')}/v1/consumer/dead-letters/{letter['id']}", headers=OPERATOR)
             ).json()
             assert shown["state"] == "discarded"
+            assert await parked_in_pathway() == []
             assert [(a["action"], a["outcome"], a["by"], a["reason"]) for a in shown["actions"]] == [
                 ("redrive", "failed", "nadia", None),
                 ("discard", "discarded", "nadia", "unreadable test record, sent by hand"),

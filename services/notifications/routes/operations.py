@@ -4,8 +4,8 @@
 - `GET /v1/operations/overview`: every service's health, loops, relay and consumer lag, dead letters and parked
   episodes; every subscription's backlog and breaker; the pathway's open escalations and overdue evaluations
   per practice.
-- `…/services/{service}/dead-letters` with re-drive and discard: passed on to the service that holds them,
-  which decides and keeps who acted and why.
+- `…/services/{service}/dead-letters` with re-drive and discard, and `…/parked` (the episodes waiting behind
+  them): passed on to the service that holds them, which decides and keeps who acted and why.
 - `…/subscriptions/{id}/pause` and `/resume`: any subscriber's subscription (the reason names the operator).
 
 Operators only (`access.OPERATORS`)."""
@@ -24,7 +24,13 @@ from services.notifications import handlers
 from services.notifications.peers import Peers, PeerUnreachable, practice_attention, statuses
 from services.notifications.routes.dependencies import OperatorDep
 from services.notifications.routes.subscriptions import SubscriptionView, view
-from shared.dead_letter_routes import DeadLetterSummary, DiscardRequest, DiscardResult, RedriveResult
+from shared.dead_letter_routes import (
+    DeadLetterSummary,
+    DiscardRequest,
+    DiscardResult,
+    ParkedEpisodeOut,
+    RedriveResult,
+)
 from shared.pages import static_page_router
 from shared.status_routes import PracticeAttention, ServiceStatus
 
@@ -175,6 +181,23 @@ async def list_service_dead_letters(
     """The service's consumer's open dead letters, oldest first."""
     found = await _pass_on(operator, request, service, "GET", "/v1/consumer/dead-letters", params={"limit": limit})
     return [DeadLetterSummary.model_validate(letter) for letter in found]
+
+
+@router.get(
+    "/services/{service}/parked",
+    operation_id="list_service_parked_episodes",
+    response_model=list[ParkedEpisodeOut],
+    responses=_PEER_ERRORS,
+)
+async def list_service_parked_episodes(
+    service: ServiceName,
+    operator: OperatorDep,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[ParkedEpisodeOut]:
+    """The service's episodes whose later events wait behind an open dead letter, the longest waiting first."""
+    found = await _pass_on(operator, request, service, "GET", "/v1/consumer/parked", params={"limit": limit})
+    return [ParkedEpisodeOut.model_validate(episode) for episode in found]
 
 
 @router.post(

@@ -36,6 +36,7 @@ MATRIX: Matrix = {
     ("POST", "/v1/operations/subscriptions/{subscription_id}/pause"): only(Role.OPERATOR),
     ("POST", "/v1/operations/subscriptions/{subscription_id}/resume"): only(Role.OPERATOR),
     ("GET", "/v1/operations/services/{service}/dead-letters"): only(Role.OPERATOR),
+    ("GET", "/v1/operations/services/{service}/parked"): only(Role.OPERATOR),
     ("POST", "/v1/operations/services/{service}/dead-letters/{letter_id}/redrive"): only(Role.OPERATOR),
     ("POST", "/v1/operations/services/{service}/dead-letters/{letter_id}/discard"): only(Role.OPERATOR),
 }

@@ -8,6 +8,7 @@
   const $ = (id) => document.getElementById(id);
   let timer = null;
   let busy = false; // an action under way holds the periodic refresh back
+  let generation = 0; // only the latest refresh shows what it read: an older one still reading gives way
   let discarding = null; // {service, id, reason}: a discard being typed, kept across refreshes
 
   const token = stored.get;
@@ -108,14 +109,25 @@
     }
   }
 
-  async function renderLetters(services) {
-    const holder = $("letters");
+  async function readLetters(services) {
     const waiting = services.filter((c) => c.reachable && c.status.consumer && c.status.consumer.dead_letters_open);
-    const blocks = [];
+    const found = [];
     for (const card of waiting) {
-      const letters = await api("GET", "/v1/operations/services/" + card.service + "/dead-letters");
-      blocks.push(letterTable(card.service, letters));
+      const base = "/v1/operations/services/" + card.service;
+      const letters = await api("GET", base + "/dead-letters");
+      const parked = card.status.consumer.parked_episodes ? await api("GET", base + "/parked") : [];
+      found.push({ service: card.service, letters, parked });
     }
+    return found;
+  }
+
+  function renderLetters(found) {
+    const holder = $("letters");
+    const blocks = found.map(({ service, letters, parked }) => {
+      const block = letterTable(service, letters);
+      if (parked.length) block.appendChild(parkedTable(parked));
+      return block;
+    });
     holder.replaceChildren(...blocks);
     if (!blocks.length) {
       const none = document.createElement("p");
@@ -123,6 +135,32 @@
       none.textContent = "No dead letters open.";
       holder.appendChild(none);
     }
+  }
+
+  function parkedTable(parked) {
+    const holder = document.createElement("div");
+    holder.className = "parked";
+    const title = document.createElement("p");
+    title.className = "muted";
+    title.textContent = "Episodes waiting behind these letters (their later events are parked in order, their timers do not fire):";
+    const table = document.createElement("table");
+    const head = table.createTHead().insertRow();
+    for (const name of ["Episode", "Events parked", "Waiting", "For letter"]) {
+      const th = document.createElement("th");
+      th.textContent = name;
+      head.appendChild(th);
+    }
+    const body = table.createTBody();
+    for (const episode of parked) {
+      const row = body.insertRow();
+      row.dataset.episode = episode.episode_id;
+      cell(row, episode.episode_id);
+      cell(row, episode.parked, "number");
+      cell(row, since(episode.since));
+      cell(row, episode.waiting_for.join(", "));
+    }
+    holder.append(title, table);
+    return holder;
   }
 
   function letterTable(service, letters) {
@@ -259,16 +297,20 @@
   }
 
   async function refresh(keepStatus) {
+    const mine = ++generation;
     if (!token()) {
       document.body.dataset.state = "empty";
       for (const id of ["services-section", "letters-section", "subscriptions-section", "practices-section"]) $(id).hidden = true;
       say("Enter an operator token to see the system.");
       return;
     }
+    if (!keepStatus) document.body.dataset.state = "loading";
     try {
       const overview = await api("GET", "/v1/operations/overview");
+      const letters = await readLetters(overview.services);
+      if (mine !== generation) return; // a later refresh (after an action) shows what it read
       renderServices(overview.services);
-      await renderLetters(overview.services);
+      renderLetters(letters);
       renderSubscriptions(overview.subscriptions);
       renderPractices(overview.practices, overview.practices_error);
       for (const id of ["services-section", "letters-section", "subscriptions-section", "practices-section"]) $(id).hidden = false;
@@ -276,6 +318,7 @@
       $("refreshed").textContent = "as of " + new Date(overview.at).toLocaleTimeString();
       if (!keepStatus) say("");
     } catch (error) {
+      if (mine !== generation) return;
       document.body.dataset.state = "error";
       if (error.status === 401) say("The token is not valid (or expired).", true);
       else if (error.status === 403) say("This token has no operator role.", true);
