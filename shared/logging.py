@@ -10,17 +10,21 @@ from typing import TextIO
 
 import structlog
 
+from shared.tracing import add_trace_ids
+
 _HANDLER = "ruggengraat-json"
 
 
 def configure_logging(service: str, level: str = "INFO", stream: TextIO | None = None) -> None:
-    """Every line JSON, with the service, level, time and the correlation id bound where one is handled: the
+    """Every line JSON, with the service, level, time, the correlation id bound where one is handled and the
+    trace and span ids while a span is current: the
     service's own (structlog) and those of the libraries that log through the standard library (faust, mode,
     aiokafka, kafka-python, uvicorn, asyncpg), which structlog's ProcessorFormatter renders the same way."""
     stamped: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_trace_ids,  # the current span's ids, when traces are on (shared.tracing)
     ]
     stream = stream or sys.stderr
     handler = logging.StreamHandler(stream)

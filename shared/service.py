@@ -14,6 +14,7 @@ import asyncpg
 import faust
 from aiokafka import AIOKafkaClient
 from fastapi import APIRouter, Depends, FastAPI, Request
+from opentelemetry import trace
 
 from shared.clock import Clock
 from shared.consumer import dead_letter_operations
@@ -37,6 +38,7 @@ from shared.store.event_store import EventStore
 from shared.store.migrate import Migration, event_store_migrations, migrations_in
 from shared.store.relay import Relay, RelayConfig
 from shared.supervisor import LoopBody, Supervisor
+from shared.tracing import install_tracing, provider_from_environment
 
 log = get_logger(__name__)
 
@@ -228,6 +230,8 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
                 await runtime.relay.close()
                 await runtime.relay.pool.close()
             await pool.close()
+            if tracer_provider is not None:
+                tracer_provider.shutdown()  # the spans still queued go out
             log.info("service.stopped")
 
     app = FastAPI(
@@ -239,6 +243,10 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
         redoc_url=None,
     )
     app.state.jwt_secret = settings.jwt_secret
+    tracer_provider = provider_from_environment(name)
+    if tracer_provider is not None:  # OTEL_* says where traces go; off otherwise (shared/tracing.py)
+        trace.set_tracer_provider(tracer_provider)
+        install_tracing(app, tracer_provider)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limits=definition.body_limits)
     install_http_metrics(app)
