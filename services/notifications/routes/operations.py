@@ -46,6 +46,7 @@ page_router = static_page_router(
 ServiceName = Annotated[
     Literal["intake", "pathway", "reporting", "notifications"], Path(description="The service holding the letters")
 ]
+Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many")]
 LetterId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The dead letter's id in that service")]
 PEER_RETRY_AFTER_SECONDS = 5
 _PEER_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -151,7 +152,8 @@ async def operator_resume(subscription_id: uuid.UUID, operator: OperatorDep) -> 
 async def _pass_on(
     operator: OperatorDep, request: Request, service: str, method: str, path: str, body: Any = None, params: Any = None
 ) -> Any:
-    """The service's answer (JSON) to the operator's request; its refusals (4xx) as they were."""
+    """The service's answer (JSON) to the operator's request, which the route's response model checks; its
+    refusals (4xx) as they were."""
     try:
         answer = await _peers(operator).call(service, method, path, _authorization(request), body, params)
     except PeerUnreachable as error:
@@ -173,14 +175,10 @@ async def _pass_on(
     responses=_PEER_ERRORS,
 )
 async def list_service_dead_letters(
-    service: ServiceName,
-    operator: OperatorDep,
-    request: Request,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[DeadLetterSummary]:
+    service: ServiceName, operator: OperatorDep, request: Request, limit: Limit = 100
+) -> Any:
     """The service's consumer's open dead letters, oldest first."""
-    found = await _pass_on(operator, request, service, "GET", "/v1/consumer/dead-letters", params={"limit": limit})
-    return [DeadLetterSummary.model_validate(letter) for letter in found]
+    return await _pass_on(operator, request, service, "GET", "/v1/consumer/dead-letters", params={"limit": limit})
 
 
 @router.get(
@@ -190,14 +188,10 @@ async def list_service_dead_letters(
     responses=_PEER_ERRORS,
 )
 async def list_service_parked_episodes(
-    service: ServiceName,
-    operator: OperatorDep,
-    request: Request,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[ParkedEpisodeOut]:
+    service: ServiceName, operator: OperatorDep, request: Request, limit: Limit = 100
+) -> Any:
     """The service's episodes whose later events wait behind an open dead letter, the longest waiting first."""
-    found = await _pass_on(operator, request, service, "GET", "/v1/consumer/parked", params={"limit": limit})
-    return [ParkedEpisodeOut.model_validate(episode) for episode in found]
+    return await _pass_on(operator, request, service, "GET", "/v1/consumer/parked", params={"limit": limit})
 
 
 @router.post(
@@ -208,12 +202,12 @@ async def list_service_parked_episodes(
 )
 async def redrive_service_dead_letter(
     service: ServiceName, letter_id: LetterId, operator: OperatorDep, request: Request
-) -> RedriveResult:
+) -> Any:
     """Hand the letter's record to the service's consumer again (the service keeps who did it)."""
     [result] = await _pass_on(
         operator, request, service, "POST", "/v1/consumer/dead-letters/redrive", body={"ids": [letter_id]}
     )
-    return RedriveResult.model_validate(result)
+    return result
 
 
 @router.post(
@@ -224,9 +218,8 @@ async def redrive_service_dead_letter(
 )
 async def discard_service_dead_letter(
     service: ServiceName, letter_id: LetterId, operator: OperatorDep, request: Request, body: DiscardRequest
-) -> DiscardResult:
+) -> Any:
     """Give up on the letter for the reason given (the service keeps it with who and when)."""
-    discarded = await _pass_on(
+    return await _pass_on(
         operator, request, service, "POST", f"/v1/consumer/dead-letters/{letter_id}/discard", body=body.model_dump()
     )
-    return DiscardResult.model_validate(discarded)

@@ -137,19 +137,24 @@
     }
   }
 
+  function headedTable(names) {
+    const table = document.createElement("table");
+    const head = table.createTHead().insertRow();
+    for (const name of names) {
+      const th = document.createElement("th");
+      th.textContent = name;
+      head.appendChild(th);
+    }
+    return table;
+  }
+
   function parkedTable(parked) {
     const holder = document.createElement("div");
     holder.className = "parked";
     const title = document.createElement("p");
     title.className = "muted";
     title.textContent = "Episodes waiting behind these letters (their later events are parked in order, their timers do not fire):";
-    const table = document.createElement("table");
-    const head = table.createTHead().insertRow();
-    for (const name of ["Episode", "Events parked", "Waiting", "For letter"]) {
-      const th = document.createElement("th");
-      th.textContent = name;
-      head.appendChild(th);
-    }
+    const table = headedTable(["Episode", "Events parked", "Waiting", "For letter"]);
     const body = table.createTBody();
     for (const episode of parked) {
       const row = body.insertRow();
@@ -169,13 +174,7 @@
     const title = document.createElement("h3");
     title.textContent = service + " · " + letters.length + " open";
     block.appendChild(title);
-    const table = document.createElement("table");
-    const head = table.createTHead().insertRow();
-    for (const name of ["Id", "Event type", "Episode", "Reason", "Error", "Attempts", "Waiting", ""]) {
-      const th = document.createElement("th");
-      th.textContent = name;
-      head.appendChild(th);
-    }
+    const table = headedTable(["Id", "Event type", "Episode", "Reason", "Error", "Attempts", "Waiting", ""]);
     const body = table.createTBody();
     for (const letter of letters) {
       const row = body.insertRow();
