@@ -3,24 +3,51 @@
 or `OTEL_SDK_DISABLED=true` keeps them off; `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` and the exporter's own
 `OTEL_EXPORTER_OTLP_*` variables (headers, timeout, compression) are read as the specification says.
 
-What is traced so far: every HTTP request a service serves (opentelemetry-instrumentation-fastapi; a W3C
-`traceparent` header from the caller makes the request's span part of the caller's trace; probes and /metrics
-left out), and every log line written while a span is current carries its `trace_id` and `span_id`. Off, no
-middleware is installed and nothing is imported beyond the API.
+One referral is one trace, across every service it passes:
+- every HTTP request a service serves (opentelemetry-instrumentation-fastapi; a W3C `traceparent` header from the
+  caller makes the request's span part of the caller's trace; probes and /metrics left out);
+- every event appended carries the trace context of the work that appended it (`traceparent_for`), stored with
+  the event and sent with it as the CloudEvents distributed-tracing extension `traceparent`;
+- the relay's publishing of each event (`publishing`, a PRODUCER span, child of the event's context);
+- each consumer's handling of each event (`consuming`, a CONSUMER span, child of the event's context; what the
+  handler appends carries that span's context, also when a batch handles many events at once);
+- a step of interest inside a handler (`span`, e.g. the pathway's guideline decision);
+- each webhook delivery attempt (a CLIENT span, child of the event's context, its W3C `traceparent` header sent).
+Every log line written while a span is current carries its `trace_id` and `span_id`.
+
+Off (the default), no middleware is installed, nothing is imported beyond the API, no span is made and events
+carry no `traceparent`: each hook above is one check of `enabled()`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, MutableMapping
-from typing import Any
+import uuid
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+if TYPE_CHECKING:
+    from shared.events.envelope import Envelope
+    from shared.store.event_store import StoredEvent
 
 UNTRACED_URLS = "/health,/ready,/metrics"
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+_NOTHING: AbstractContextManager[None] = nullcontext()
+_tracer: Tracer | None = None  # set while traces are on
+# The context of each event being consumed now, by event id: what a handler appends because of it follows it.
+_consumed: ContextVar[Mapping[uuid.UUID, Context]] = ContextVar("consumed_events", default=MappingProxyType({}))
 
 
 def provider_from_environment(service: str, environ: Mapping[str, str] = os.environ) -> TracerProvider | None:
@@ -51,6 +78,167 @@ def install_tracing(app: FastAPI, provider: TracerProvider) -> None:
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls=UNTRACED_URLS)
+
+
+def enable(provider: TracerProvider) -> None:
+    """Traces on for this process: its spans go to `provider`."""
+    global _tracer
+    _tracer = provider.get_tracer("ruggengraat")
+
+
+def disable() -> None:
+    global _tracer
+    _tracer = None
+
+
+def enabled() -> bool:
+    return _tracer is not None
+
+
+def traceparent_of(context: Context | None = None) -> str | None:
+    """The W3C `traceparent` of `context` (the current one when None), or None when it holds no valid span."""
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier, context)
+    return carrier.get("traceparent")
+
+
+def context_of(traceparent: str | None) -> Context:
+    """The context a `traceparent` names, to start a child span in; an empty one (a new trace) for None."""
+    return _PROPAGATOR.extract({"traceparent": traceparent}) if traceparent else Context()
+
+
+def traceparent_for(causation_id: uuid.UUID | None) -> str | None:
+    """What an event appended now carries: the context of the consumer's span for the event that caused it, when
+    that is being consumed now, else the current span's (the HTTP request's); None while traces are off."""
+    if _tracer is None:
+        return None
+    consumed = _consumed.get().get(causation_id) if causation_id is not None else None
+    return traceparent_of(consumed)
+
+
+def span(
+    name: str,
+    *,
+    cause: uuid.UUID | None = None,
+    kind: SpanKind = SpanKind.INTERNAL,
+    attributes: Mapping[str, str | int] | None = None,
+) -> AbstractContextManager[Span | None]:
+    """A span for a step of work, current while it runs: the child of the consumer's span for event `cause` when
+    that is being consumed now, else of the current span. Yields None while traces are off."""
+    if _tracer is None:
+        return _NOTHING
+    parent = _consumed.get().get(cause) if cause is not None else None
+    return _tracer.start_as_current_span(name, context=parent, kind=kind, attributes=attributes)
+
+
+def child_of_event(
+    name: str, envelope: Envelope, kind: SpanKind, attributes: Mapping[str, str | int]
+) -> AbstractContextManager[Span | None]:
+    """A span, current while it runs, continuing the trace the event carries (a new trace when it carries none).
+    Yields None while traces are off."""
+    if _tracer is None:
+        return _NOTHING
+    return _tracer.start_as_current_span(
+        name,
+        context=context_of(envelope.traceparent),
+        kind=kind,
+        attributes={**_event_attributes(envelope), **attributes},
+    )
+
+
+@contextmanager
+def consuming(consumer: str, envelopes: Sequence[Envelope]) -> Iterator[None]:
+    """A CONSUMER span per event while a handler handles them (together, in one transaction), each a child of its
+    event's context; what the handler appends because of an event carries that event's span. One event alone:
+    its span is also current, so the handler's own spans nest in it."""
+    if _tracer is None or not envelopes:
+        yield
+        return
+    spans = {
+        envelope.id: _tracer.start_span(
+            f"process {envelope.type}",
+            context=context_of(envelope.traceparent),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                **_event_attributes(envelope),
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.consumer.group.name": consumer,
+            },
+        )
+        for envelope in envelopes
+    }
+    token = _consumed.set(MappingProxyType({event_id: trace.set_span_in_context(s) for event_id, s in spans.items()}))
+    try:
+        if len(spans) == 1:
+            with trace.use_span(next(iter(spans.values())), end_on_exit=False):
+                yield
+        else:
+            yield
+    except BaseException as error:
+        for s in spans.values():
+            s.record_exception(error)
+            s.set_status(Status(StatusCode.ERROR, repr(error)[:200]))
+        raise
+    finally:
+        _consumed.reset(token)
+        for s in spans.values():
+            s.end()
+
+
+@contextmanager
+def publishing(topic: str, events: Sequence[StoredEvent]) -> Iterator[Callable[[uuid.UUID, int, int], None]]:
+    """A PRODUCER span per event while the relay sends them, each a child of the context the event was appended
+    in; yields `landed(event_id, partition, offset)` to note where each went. Nothing while traces are off."""
+    if _tracer is None:
+        yield _nowhere
+        return
+    spans = {
+        event.event_id: _tracer.start_span(
+            f"publish {event.event_type}",
+            context=context_of(event.traceparent),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "cloudevents.event_id": str(event.event_id),
+                "cloudevents.event_type": event.event_type,
+                "cloudevents.event_subject": event.stream_id,
+                "messaging.system": "kafka",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": topic,
+            },
+        )
+        for event in events
+    }
+
+    def landed(event_id: uuid.UUID, partition: int, offset: int) -> None:
+        spans[event_id].set_attributes(
+            {"messaging.destination.partition.id": str(partition), "messaging.kafka.offset": offset}
+        )
+
+    try:
+        yield landed
+    except BaseException as error:
+        for s in spans.values():
+            s.record_exception(error)
+            s.set_status(Status(StatusCode.ERROR, repr(error)[:200]))
+        raise
+    finally:
+        for s in spans.values():
+            s.end()
+
+
+def _nowhere(event_id: uuid.UUID, partition: int, offset: int) -> None:
+    pass
+
+
+def _event_attributes(envelope: Envelope) -> dict[str, str | int]:
+    """The CloudEvents semantic conventions' attributes (the subject is the pseudonymous episode id)."""
+    return {
+        "cloudevents.event_id": str(envelope.id),
+        "cloudevents.event_source": envelope.source,
+        "cloudevents.event_type": envelope.type,
+        "cloudevents.event_subject": envelope.subject,
+    }
 
 
 def add_trace_ids(logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

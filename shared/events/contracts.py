@@ -139,7 +139,9 @@ def asyncapi_document() -> dict[str, Any]:
             "title": "Ruggengraat events",
             "version": "1.0.0",
             "description": "Every topic of the low-back-pain care pathway. Events are CloudEvents 1.0 in "
-            "structured JSON mode; the subject is a pseudonymous episode id and the Kafka key.",
+            "structured JSON mode; the subject is a pseudonymous episode id and the Kafka key. While traces are on, "
+            "each event carries the CloudEvents distributed-tracing extension `traceparent` (W3C Trace Context) of "
+            "the work that recorded it.",
         },
         "defaultContentType": "application/cloudevents+json",
         "servers": {

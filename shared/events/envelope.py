@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shared.events.payload import EventPayload
 
 SOURCE_PREFIX = "/ruggengraat/"
+TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")  # W3C Trace Context
 
 
 class Envelope(BaseModel):
@@ -20,7 +22,9 @@ class Envelope(BaseModel):
     Required context attributes: `id`, `source`, `type`, `specversion`; we also always set `time`,
     `subject` (the pseudonymous episode id — never a name or a BSN), `datacontenttype` and
     `dataschema`. Extension attributes (lower-case alphanumerics as the spec demands): `streamversion`,
-    `dataversion`, `correlationid`, `causationid`, `guidelineversion`.
+    `dataversion`, `correlationid`, `causationid`, `guidelineversion`, and `traceparent` (the CloudEvents
+    distributed-tracing extension: the W3C trace context of the work that recorded the event, set while traces
+    are on; a malformed one is ignored, as W3C Trace Context asks, rather than costing the event).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -38,6 +42,7 @@ class Envelope(BaseModel):
     correlationid: uuid.UUID
     causationid: uuid.UUID | None = None
     guidelineversion: str | None = None
+    traceparent: str | None = Field(default=None, json_schema_extra={"pattern": TRACEPARENT.pattern})
     data: dict[str, Any]
 
     @field_validator("time")
@@ -46,6 +51,11 @@ class Envelope(BaseModel):
         if value.tzinfo is None:
             raise ValueError("time must carry a timezone")
         return value
+
+    @field_validator("traceparent", mode="before")
+    @classmethod
+    def _trace_context(cls, value: object) -> object:
+        return value if isinstance(value, str) and TRACEPARENT.match(value) else None
 
     def to_json(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()
@@ -64,6 +74,8 @@ class Envelope(BaseModel):
             ext["causationid"] = str(self.causationid)
         if self.guidelineversion is not None:
             ext["guidelineversion"] = self.guidelineversion
+        if self.traceparent is not None:
+            ext["traceparent"] = self.traceparent
         return ext
 
 
@@ -82,6 +94,7 @@ def new_envelope(
     causation_id: uuid.UUID | None = None,
     guideline_version: str | None = None,
     event_id: uuid.UUID | None = None,
+    traceparent: str | None = None,
 ) -> Envelope:
     return Envelope(
         id=event_id or uuid.uuid4(),
@@ -95,5 +108,6 @@ def new_envelope(
         correlationid=correlation_id,
         causationid=causation_id,
         guidelineversion=guideline_version,
+        traceparent=traceparent,
         data=json.loads(payload.model_dump_json()),
     )

@@ -71,6 +71,7 @@ class StoredEvent:
     guideline_version: str | None
     data_json: str
     service: str
+    traceparent: str | None = None  # W3C trace context of the work that appended it (while traces are on)
 
     def payload(self, registry: EventRegistry) -> EventPayload:
         return registry.decode_json(self.event_type, self.data_version, self.data_json)
@@ -88,6 +89,7 @@ class StoredEvent:
             correlationid=self.correlation_id,
             causationid=self.causation_id,
             guidelineversion=self.guideline_version,
+            traceparent=self.traceparent,
             data=json.loads(self.data_json),
         )
 
@@ -110,13 +112,15 @@ class StoredEvent:
             attributes["causationid"] = str(self.causation_id)
         if self.guideline_version is not None:
             attributes["guidelineversion"] = self.guideline_version
+        if self.traceparent is not None:
+            attributes["traceparent"] = self.traceparent
         head = json.dumps(attributes, separators=(",", ":"))
         return f'{head[:-1]},"data":{self.data_json}}}'.encode()
 
 
 _COLUMNS = (
     "transaction_id::text::bigint AS tx, position, stream_id, stream_version, event_id, event_type, "
-    "data_version, occurred_at, correlation_id, causation_id, guideline_version, data::text AS data"
+    "data_version, occurred_at, correlation_id, causation_id, guideline_version, data::text AS data, traceparent"
 )
 
 # One stream's append, its parameters named so that `_append_sql` can number them from wherever a statement
@@ -130,6 +134,7 @@ _APPEND_PARAMETERS = (
     "correlation_id",
     "causation_id",
     "guideline_version",
+    "traceparent",
     "data_versions",
     "datas",
     "expected_version",
@@ -139,9 +144,9 @@ _AT_EXPECTED_VERSION = (
 )
 _APPEND = """
 INSERT INTO events (stream_id, stream_version, event_id, event_type, data_version, occurred_at,
-                    correlation_id, causation_id, guideline_version, data)
+                    correlation_id, causation_id, guideline_version, traceparent, data)
 SELECT {stream_id}, v.version, v.event_id, v.event_type, v.data_version, {time}, {correlation_id}, {causation_id},
-       {guideline_version}, v.data::jsonb
+       {guideline_version}, {traceparent}::text, v.data::jsonb
 FROM unnest({versions}::int[], {event_ids}::uuid[], {event_types}::text[], {data_versions}::smallint[],
             {datas}::text[])
      AS v(version, event_id, event_type, data_version, data)
@@ -202,6 +207,7 @@ class AppendStatement:
                 v["guideline_version"],
                 v["datas"][i],
                 self.service,
+                v["traceparent"],
             )
             for i, row in enumerate(rows)
         ]
@@ -209,13 +215,13 @@ class AppendStatement:
 
 _APPEND_MANY = """
 INSERT INTO events (stream_id, stream_version, event_id, event_type, data_version, occurred_at,
-                    correlation_id, causation_id, guideline_version, data)
+                    correlation_id, causation_id, guideline_version, traceparent, data)
 SELECT v.stream_id, v.version, v.event_id, v.event_type, v.data_version, $1, v.correlation_id, v.causation_id,
-       v.guideline_version, v.data::jsonb
+       v.guideline_version, v.traceparent, v.data::jsonb
 FROM unnest($2::text[], $3::int[], $4::uuid[], $5::text[], $6::smallint[], $7::uuid[], $8::uuid[], $9::text[],
-            $10::text[], $11::int[])
+            $10::text[], $11::int[], $12::text[])
      AS v(stream_id, version, event_id, event_type, data_version, correlation_id, causation_id, guideline_version,
-          data, expected)
+          data, expected, traceparent)
 WHERE coalesce((SELECT max(stream_version) FROM events e WHERE e.stream_id = v.stream_id), 0) = v.expected
 RETURNING stream_id, transaction_id::text::bigint AS tx, position
 """
@@ -230,6 +236,7 @@ class PendingEvent:
     correlation_id: uuid.UUID
     causation_id: uuid.UUID | None = None
     guideline_version: str | None = None
+    traceparent: str | None = None
 
 
 _READ_ALL = f"""
@@ -262,6 +269,7 @@ class EventStore:
         causation_id: uuid.UUID | None = None,
         guideline_version: str | None = None,
         event_ids: Sequence[uuid.UUID] | None = None,
+        traceparent: str | None = None,
     ) -> list[StoredEvent]:
         """Append after `expected_version` (0 for a new stream) or raise ConcurrencyConflict.
 
@@ -279,6 +287,7 @@ class EventStore:
             causation_id=causation_id,
             guideline_version=guideline_version,
             event_ids=event_ids,
+            traceparent=traceparent,
         )
         try:
             rows = await conn.fetch(statement.sql, *statement.parameters)
@@ -303,6 +312,7 @@ class EventStore:
         causation_id: uuid.UUID | None = None,
         guideline_version: str | None = None,
         event_ids: Sequence[uuid.UUID] | None = None,
+        traceparent: str | None = None,
         first_parameter: int = 1,
         guard: str | None = None,
     ) -> AppendStatement:
@@ -328,6 +338,7 @@ class EventStore:
             "correlation_id": correlation_id,
             "causation_id": causation_id,
             "guideline_version": guideline_version,
+            "traceparent": traceparent,
             "data_versions": [p.event_version for p in payloads],
             "datas": [p.model_dump_json() for p in payloads],
             "expected_version": expected_version,
@@ -372,6 +383,7 @@ class EventStore:
                 [e.guideline_version for e in events],
                 datas,
                 [expected_versions[e.stream_id] for e in events],
+                [e.traceparent for e in events],
             )
         except asyncpg.UniqueViolationError as error:
             if _duplicate_event_id(error):
@@ -396,6 +408,7 @@ class EventStore:
                 event.guideline_version,
                 datas[i],
                 self.service,
+                event.traceparent,
             )
             for i, (row, event) in enumerate(zip(rows, events, strict=True))
         ]
@@ -471,4 +484,5 @@ class EventStore:
             row[10],
             row[11],
             self.service,
+            row[12],
         )

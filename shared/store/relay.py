@@ -33,6 +33,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.errors import KafkaTimeoutError
 
 from shared import kafka as kafka_clients
+from shared import tracing
 from shared.db import DATABASE_UNAVAILABLE
 from shared.logging import get_logger
 from shared.metrics import BROKER_RESETS, EVENTS_PUBLISHED, EVENTS_REPUBLISHED, RELAY_LAG
@@ -205,23 +206,25 @@ class Relay:
 
     def _produce(self, batch: Sequence[StoredEvent]) -> list[Placed]:
         assert self._producer is not None, "start() the relay first"
-        futures = [
-            (
-                event,
-                self._producer.send(
-                    self.config.topic,
-                    key=event.stream_id.encode(),
-                    value=event.cloudevent_json(),
-                    headers=[("content-type", b"application/cloudevents+json; charset=UTF-8")],
-                ),
-            )
-            for event in batch
-        ]
-        self._producer.flush()
-        placed = []
-        for event, future in futures:
-            meta = future.get(timeout=0)  # raises the send's error, if any: the batch is not checkpointed
-            placed.append(Placed(event, meta.partition, meta.offset))
+        with tracing.publishing(self.config.topic, batch) as landed:
+            futures = [
+                (
+                    event,
+                    self._producer.send(
+                        self.config.topic,
+                        key=event.stream_id.encode(),
+                        value=event.cloudevent_json(),
+                        headers=[("content-type", b"application/cloudevents+json; charset=UTF-8")],
+                    ),
+                )
+                for event in batch
+            ]
+            self._producer.flush()
+            placed = []
+            for event, future in futures:
+                meta = future.get(timeout=0)  # raises the send's error, if any: the batch is not checkpointed
+                placed.append(Placed(event, meta.partition, meta.offset))
+                landed(event.event_id, meta.partition, meta.offset)
         return placed
 
     async def _record(self, placed: Sequence[Placed]) -> None:

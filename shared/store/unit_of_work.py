@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from shared import tracing
 from shared.clock import Clock
 from shared.events.envelope import Envelope
 from shared.events.payload import EventPayload
@@ -55,7 +57,13 @@ class UnitOfWork:
         return self.store.append_statement(stream_id, expected_version, payloads, **self._appended_by(), guard=guard)
 
     async def append_many(self, expected_versions: dict[str, int], events: Sequence[PendingEvent]) -> list[StoredEvent]:
-        """Append to several streams at once (a batch handler's decisions), each event with its own cause."""
+        """Append to several streams at once (a batch handler's decisions), each event with its own cause (and,
+        while traces are on, the trace context of its cause's handling)."""
+        if tracing.enabled():
+            events = [
+                e if e.traceparent else dataclasses.replace(e, traceparent=tracing.traceparent_for(e.causation_id))
+                for e in events
+            ]
         return self._counted(await self.store.append_many(self.conn, expected_versions, events, time=self.clock.now()))
 
     def count(self, appended: Sequence[StoredEvent | EventPayload]) -> None:
@@ -68,9 +76,12 @@ class UnitOfWork:
         return stored
 
     def _appended_by(self) -> dict[str, Any]:
-        """What this unit of work sets on every event it appends: the time, correlation and causation."""
+        """What this unit of work sets on every event it appends: the time, correlation, causation and (while
+        traces are on) the trace context it is appended in."""
+        causation_id = self.cause.id if self.cause else None
         return {
             "time": self.clock.now(),
             "correlation_id": self.correlation_id or (self.cause.correlationid if self.cause else uuid.uuid4()),
-            "causation_id": self.cause.id if self.cause else None,
+            "causation_id": causation_id,
+            "traceparent": tracing.traceparent_for(causation_id),
         }

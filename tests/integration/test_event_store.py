@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import uuid
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
+from shared import tracing
+from shared.clock import ManualClock
 from shared.events import REGISTRY
+from shared.events.envelope import new_envelope
 from shared.events.intake import ReferralReceived, sample_referral
 from shared.events.pathway import EvaluationScheduled
 from shared.store.event_store import START, ConcurrencyConflict, EventStore, GlobalPosition, PendingEvent
+from shared.store.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -200,3 +206,57 @@ async def test_an_append_to_several_streams_writes_all_or_nothing(store_pool: as
                 await STORE.append_many(conn, {first: 3, second: 1}, [pending(first, 8), pending(second, 9)], time=NOW)
         assert (conflict.value.stream_id, conflict.value.actual_version) == (second, 3)
         assert await STORE.stream_version(conn, first) == 3
+
+
+async def test_while_traces_are_on_every_append_path_keeps_the_trace_context_it_ran_in(store_pool: asyncpg.Pool):
+    """A request's own append and a statement's append carry the current span; a batch's appends carry the consumer
+    span of each one's cause. Read back, the context is on the event, its envelope and the CloudEvent sent."""
+    provider = TracerProvider()
+    tracing.enable(provider)
+    try:
+        request, by_statement, consumed = (str(uuid.uuid4()) for _ in range(3))
+        causes = [
+            new_envelope(
+                referral(n),
+                service="intake",
+                subject=consumed,
+                stream_version=n,
+                time=NOW,
+                correlation_id=uuid.uuid4(),
+                traceparent=f"00-{n:032x}-{n:016x}-01",
+            )
+            for n in (1, 2)
+        ]
+        async with store_pool.acquire() as conn:
+            uow = UnitOfWork(conn, STORE, ManualClock(NOW))
+            with provider.get_tracer("test").start_as_current_span("POST /v1/referrals") as span:
+                current = tracing.traceparent_of()
+                await uow.append(request, 0, [referral(1)])
+                statement = uow.append_statement(by_statement, 0, [referral(2)])
+                await conn.fetch(statement.sql, *statement.parameters)
+            with tracing.consuming("pathway", causes):
+                expected = [tracing.traceparent_for(c.id) for c in causes]
+                await uow.append_many(
+                    {consumed: 0},
+                    [PendingEvent(consumed, referral(10 + i), c.correlationid, c.id) for i, c in enumerate(causes)],
+                )
+            streams = await STORE.read_streams(conn, [request, by_statement, consumed])
+            tail = [e for e in await STORE.read_all(conn, START, 100_000) if e.stream_id == request]
+    finally:
+        tracing.disable()
+        provider.shutdown()
+    assert current is not None and current.split("-")[2] == format(span.get_span_context().span_id, "016x")
+    assert [e.traceparent for e in streams[request]] == [current] and tail[0].traceparent == current
+    assert [e.traceparent for e in streams[by_statement]] == [current]
+    assert [e.traceparent for e in streams[consumed]] == expected
+    assert [t.split("-")[1] for t in expected] == [f"{1:032x}", f"{2:032x}"]  # each in its own cause's trace
+    assert streams[consumed][1].envelope().traceparent == expected[1]
+    assert json.loads(streams[consumed][0].cloudevent_json())["traceparent"] == expected[0]
+
+
+async def test_while_traces_are_off_events_carry_no_trace_context(store_pool: asyncpg.Pool):
+    stream = str(uuid.uuid4())
+    async with store_pool.acquire() as conn:
+        await UnitOfWork(conn, STORE, ManualClock(NOW)).append(stream, 0, [referral(1)])
+        [event] = await STORE.read_stream(conn, stream)
+    assert event.traceparent is None and "traceparent" not in json.loads(event.cloudevent_json())
