@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaClient
 from fastapi import APIRouter, Depends, FastAPI, Request
 from opentelemetry import trace
 
+from shared import tracing
 from shared.clock import Clock
 from shared.consumer import dead_letter_operations
 from shared.consumer.faust_worker import attach_consumer, create_faust_app
@@ -231,6 +232,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
                 await runtime.relay.pool.close()
             await pool.close()
             if tracer_provider is not None:
+                tracing.disable()
                 tracer_provider.shutdown()  # the spans still queued go out
             log.info("service.stopped")
 
@@ -246,6 +248,7 @@ def create_service_app(definition: ServiceDefinition) -> FastAPI:
     tracer_provider = provider_from_environment(name)
     if tracer_provider is not None:  # OTEL_* says where traces go; off otherwise (shared/tracing.py)
         trace.set_tracer_provider(tracer_provider)
+        tracing.enable(tracer_provider)
         install_tracing(app, tracer_provider)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, limits=definition.body_limits)

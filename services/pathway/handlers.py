@@ -37,6 +37,7 @@ from services.pathway.domain.evaluation_schedule import (
 from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY, evaluate
 from services.pathway.domain.reactions import PathwayMemory, react
 from services.pathway.store import PathwayStore, episodes, timers
+from shared import tracing
 from shared.access_log import Access, Action, log_access
 from shared.auth import Caller
 from shared.clock import Clock
@@ -48,6 +49,7 @@ from shared.store.unit_of_work import UnitOfWork
 
 RULES = DEFAULT_REGISTRY.get(CURRENT)
 EVALUATION_INTERVAL = timedelta(days=RULES.evaluation_interval_days)
+_DECIDING = {"ruggengraat.guideline_version": RULES.version}  # the span of each event's guideline decision
 
 
 @dataclass
@@ -83,7 +85,10 @@ async def on_intake_events(events: Sequence[ConsumedEvent], uow: UnitOfWork) -> 
     pending: list[PendingEvent] = []
     writes: list[tuple[str, TimerWrite]] = []
     for event in events:
-        decided, plan_writes = _decide(states[event.envelope.subject], event)
+        with tracing.span("guideline decide", cause=event.envelope.id, attributes=_DECIDING) as span:
+            decided, plan_writes = _decide(states[event.envelope.subject], event)
+            if span is not None:
+                span.set_attribute("ruggengraat.decisions", [p.event_type for p in decided])
         writes += [(event.envelope.subject, write) for write in plan_writes]
         pending += [
             PendingEvent(event.envelope.subject, p, event.envelope.correlationid, event.envelope.id, RULES.version)

@@ -16,6 +16,7 @@ from enum import StrEnum
 import asyncpg
 from pydantic import ValidationError
 
+from shared import tracing
 from shared.clock import Clock
 from shared.consumer import parking
 from shared.consumer.dead_letters import DeadLetter, DeadLetterReason, Record, record_dead_letter
@@ -179,10 +180,11 @@ class IdempotentConsumer:
         return _Claimed(fresh, still)
 
     async def _run_handlers(self, conn: asyncpg.Connection, events: list[ConsumedEvent]) -> None:
-        for types, handle in self.handlers:
-            wanted = [e for e in events if e.envelope.type in types]
-            if wanted:
-                await handle(wanted, UnitOfWork(conn, self.store, self.clock))
+        with tracing.consuming(self.name, [e.envelope for e in events]):
+            for types, handle in self.handlers:
+                wanted = [e for e in events if e.envelope.type in types]
+                if wanted:
+                    await handle(wanted, UnitOfWork(conn, self.store, self.clock))
 
     async def _handle_alone(self, record: Record, event: ConsumedEvent, releasing: str | None) -> Outcome:
         envelope = event.envelope

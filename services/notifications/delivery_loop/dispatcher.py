@@ -22,8 +22,11 @@ import socket
 import time
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import httpx
+from cloudevents.core.bindings.http import HTTPMessage
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from services.notifications import metrics
 from services.notifications.delivery_loop.sender import USER_AGENT, AddressGuard, post
@@ -34,6 +37,7 @@ from services.notifications.domain.outcome import DeliveryStatus, decide
 from services.notifications.handlers import release_overdue
 from services.notifications.settings import NotificationsSettings
 from services.notifications.store import NotificationsStore, lanes
+from shared import tracing
 from shared.clock import Clock
 from shared.db import DATABASE_UNAVAILABLE
 from shared.logging import get_logger
@@ -179,14 +183,27 @@ class Dispatcher:
         message = signed(
             render(item.envelope, item.sequence, lane.content_mode), str(item.delivery_id), datetime.now(UTC), secrets
         )
-        async with self.slots:
-            attempt = await post(
-                self._client(lane.subscription_id),
-                self.guard,
-                lane.endpoint_url,
-                message,
-                self.settings.delivery_timeout_seconds,
-            )
+        # While traces are on, the attempt is a span of the event's trace and the receiver gets its W3C context.
+        with tracing.child_of_event(
+            f"deliver {item.envelope.type}", item.envelope, SpanKind.CLIENT, _attempt_attributes(lane, item)
+        ) as span:
+            if span is not None:
+                message = HTTPMessage(
+                    headers={**message.headers, "traceparent": str(tracing.traceparent_of())}, body=message.body
+                )
+            async with self.slots:
+                attempt = await post(
+                    self._client(lane.subscription_id),
+                    self.guard,
+                    lane.endpoint_url,
+                    message,
+                    self.settings.delivery_timeout_seconds,
+                )
+            if span is not None:
+                if attempt.status_code is not None:
+                    span.set_attribute("http.response.status_code", attempt.status_code)
+                if not attempt.delivered:
+                    span.set_status(Status(StatusCode.ERROR, attempt.error))
         now = self.clock.now()
         decision = decide(attempt, item.round_attempts, breaker, now, self.retry, self.breaker_policy)
         state = await self.store.run(
@@ -217,6 +234,16 @@ class Dispatcher:
                 delivery_id=str(item.delivery_id),
             )
         return decision.status is DeliveryStatus.DELIVERED and state == "active", decision.breaker
+
+
+def _attempt_attributes(lane: lanes.Lane, item: lanes.Outgoing) -> dict[str, str | int]:
+    return {
+        "http.request.method": "POST",
+        "server.address": urlsplit(lane.endpoint_url).hostname or "",
+        "ruggengraat.subscription_id": str(lane.subscription_id),
+        "ruggengraat.delivery_id": str(item.delivery_id),
+        "ruggengraat.delivery_sequence": item.sequence,
+    }
 
 
 def delivery_dispatcher(runtime: Runtime) -> LoopBody:
