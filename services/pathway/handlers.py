@@ -3,8 +3,8 @@
 `on_intake_events` is the consumer's: intake events in, guideline decisions and evaluation plans out.
 Events arrive in batches. A batch keeps its copies and parties in one statement each, loads what it needs of
 every episode it touches in three (its own events, intake's copies, the referrers), decides event by event in
-arrival order in memory (each decision sees the episode as it stood after the events before it: the guideline
-in `domain.reactions`; the evaluation plan, folded from the episode's events, in `domain.evaluation_plan`),
+arrival order in memory (`domain.episode_decisions.decide`, the fold the network's what-if runs too: each
+decision sees the episode as it stood after the events before it),
 then writes the timers the plans decided (`store.timers.write_plans`, consecutive new timers in one
 statement) and appends every decision in one statement.
 
@@ -19,23 +19,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
 
 from services.pathway import access
-from services.pathway.domain.episode_facts import build_facts
+from services.pathway.domain.episode_decisions import EpisodeState, IntakeFact, Rules, decide
 from services.pathway.domain.evaluation_plan import EvaluationPlan, Firing, TimerWrite, overdue_check
 from services.pathway.domain.evaluation_schedule import (
     evaluation_correlation_id,
     evaluation_due,
     evaluation_overdue,
     fired_event_id,
-    plan_changes,
 )
-from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY, evaluate
-from services.pathway.domain.reactions import PathwayMemory, react
+from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY
 from services.pathway.store import PathwayStore, episodes, timers
 from shared import tracing
 from shared.access_log import Access, Action, log_access
@@ -48,24 +46,8 @@ from shared.store.event_store import EventStore, PendingEvent, StoredEvent
 from shared.store.unit_of_work import UnitOfWork
 
 RULES = DEFAULT_REGISTRY.get(CURRENT)
-EVALUATION_INTERVAL = timedelta(days=RULES.evaluation_interval_days)
+RULES_IN_FORCE = Rules(RULES)
 _DECIDING = {"ruggengraat.guideline_version": RULES.version}  # the span of each event's guideline decision
-
-
-@dataclass
-class EpisodeState:
-    """One episode as the batch sees it: intake's events so far, the pathway's own, who referred it, and its
-    evaluation plan as those events tell it."""
-
-    version: int  # of the pathway's stream before this batch
-    plan: EvaluationPlan
-    intake_events: list[tuple[int, EventPayload]] = field(default_factory=list)  # (stream version, payload)
-    # The pathway's own, incl. this batch's decisions (the evaluations newly planned included).
-    decided: list[EventPayload] = field(default_factory=list)
-    referrer_agb: str | None = None
-
-    def intake_until(self, stream_version: int) -> list[EventPayload]:
-        return [payload for version, payload in self.intake_events if version <= stream_version]
 
 
 async def on_intake_events(events: Sequence[ConsumedEvent], uow: UnitOfWork) -> None:
@@ -85,8 +67,9 @@ async def on_intake_events(events: Sequence[ConsumedEvent], uow: UnitOfWork) -> 
     pending: list[PendingEvent] = []
     writes: list[tuple[str, TimerWrite]] = []
     for event in events:
+        fact = IntakeFact(event.envelope.streamversion, event.envelope.time, event.payload)
         with tracing.span("guideline decide", cause=event.envelope.id, attributes=_DECIDING) as span:
-            decided, plan_writes = _decide(states[event.envelope.subject], event)
+            decided, plan_writes = decide(states[event.envelope.subject], fact, RULES_IN_FORCE)
             if span is not None:
                 span.set_attribute("ruggengraat.decisions", [p.event_type for p in decided])
         writes += [(event.envelope.subject, write) for write in plan_writes]
@@ -96,33 +79,6 @@ async def on_intake_events(events: Sequence[ConsumedEvent], uow: UnitOfWork) -> 
         ]
     await timers.write_plans(uow.conn, writes)
     await uow.append_many({subject: state.version for subject, state in states.items()}, pending)
-
-
-def _decide(episode: EpisodeState, event: ConsumedEvent) -> tuple[list[EventPayload], list[TimerWrite]]:
-    """What the pathway records because of one intake event (the first evaluation planned on a referral, every
-    guideline decision that changed, the evaluations the change of plan planned) and what the store writes to
-    the timers for it. In memory only: `episode` takes the decisions."""
-    plan = episode.plan
-    decided: list[EventPayload] = []
-    writes: list[TimerWrite] = []
-    if isinstance(event.payload, intake.ReferralReceived):
-        first = plan.first_evaluation(event.envelope.time, EVALUATION_INTERVAL)
-        decided += first.announced
-        writes += first.writes
-    history = episode.intake_until(event.envelope.streamversion)
-    facts = build_facts(history, event.envelope.time.date())
-    if facts is not None:
-        memory = PathwayMemory.rebuild([*episode.decided, *decided])
-        reactions = react(memory, evaluate(facts, version=RULES.version), event.payload, episode.referrer_agb)
-        decided += reactions
-        for change in plan_changes(event.payload, event.envelope.time, reactions, EVALUATION_INTERVAL):
-            changed = plan.decide(change, EVALUATION_INTERVAL)
-            decided += changed.announced
-            writes += changed.writes
-    for payload in [event.payload, *decided]:
-        plan.see(payload)
-    episode.decided.extend(decided)
-    return decided, writes
 
 
 async def _load(uow: UnitOfWork, first_versions: dict[str, int]) -> dict[str, EpisodeState]:

@@ -1,0 +1,90 @@
+"""What the pathway records because of one intake event, given the episode as it stood: the one decision fold
+both the consumer (live, batch by batch) and the network's what-if (over history, under a draft protocol) run.
+
+An intake event in, in the episode's order: a referral plans the first evaluation; the guideline decides on the
+facts so far (`guideline.evaluate` under the rules given) and `reactions.react` records what changed; the changes
+of plan that follow (`evaluation_schedule.plan_changes`) move or plan evaluations one interval on. The episode
+state takes the decisions, so the next event is decided on top of them. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from services.pathway.domain.episode_facts import build_facts
+from services.pathway.domain.evaluation_plan import EvaluationPlan, TimerWrite
+from services.pathway.domain.evaluation_schedule import plan_changes
+from services.pathway.domain.guideline import RuleRegistry, RuleSet, evaluate
+from services.pathway.domain.reactions import PathwayMemory, react
+from shared.events import intake
+from shared.events.payload import EventPayload
+
+
+@dataclass(frozen=True)
+class IntakeFact:
+    """One intake event as the pathway keeps it: its place in the episode's stream, when it happened, what it says."""
+
+    stream_version: int
+    occurred_at: datetime
+    payload: EventPayload
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What decides: the guideline's rules (a protocol's values in place) and the evaluation interval."""
+
+    rule_set: RuleSet
+    registry: RuleRegistry = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "registry", RuleRegistry([self.rule_set]))
+
+    @property
+    def evaluation_interval(self) -> timedelta:
+        return timedelta(days=self.rule_set.evaluation_interval_days)
+
+
+@dataclass
+class EpisodeState:
+    """One episode as the fold sees it: intake's events so far, the pathway's own, who referred it, and its
+    evaluation plan as those events tell it."""
+
+    version: int  # of the pathway's stream before the events being decided
+    plan: EvaluationPlan
+    intake_events: list[tuple[int, EventPayload]] = field(default_factory=list)  # (stream version, payload)
+    # The pathway's own, incl. the decisions made since (the evaluations newly planned included).
+    decided: list[EventPayload] = field(default_factory=list)
+    referrer_agb: str | None = None
+
+    def intake_until(self, stream_version: int) -> list[EventPayload]:
+        return [payload for version, payload in self.intake_events if version <= stream_version]
+
+
+def decide(episode: EpisodeState, fact: IntakeFact, rules: Rules) -> tuple[list[EventPayload], list[TimerWrite]]:
+    """What the pathway records because of one intake event (the first evaluation planned on a referral, every
+    guideline decision that changed, the evaluations the change of plan planned) and what the store writes to
+    the timers for it. `episode` takes the decisions."""
+    plan = episode.plan
+    interval = rules.evaluation_interval
+    decided: list[EventPayload] = []
+    writes: list[TimerWrite] = []
+    if isinstance(fact.payload, intake.ReferralReceived):
+        first = plan.first_evaluation(fact.occurred_at, interval)
+        decided += first.announced
+        writes += first.writes
+    history = episode.intake_until(fact.stream_version)
+    facts = build_facts(history, fact.occurred_at.date())
+    if facts is not None:
+        memory = PathwayMemory.rebuild([*episode.decided, *decided])
+        assessment = evaluate(facts, version=rules.rule_set.version, registry=rules.registry)
+        reactions = react(memory, assessment, fact.payload, episode.referrer_agb)
+        decided += reactions
+        for change in plan_changes(fact.payload, fact.occurred_at, reactions, interval):
+            changed = plan.decide(change, interval)
+            decided += changed.announced
+            writes += changed.writes
+    for payload in [fact.payload, *decided]:
+        plan.see(payload)
+    episode.decided.extend(decided)
+    return decided, writes
