@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any, TypeVar, overload
 
 from services.pathway.domain.guideline import EpisodeFacts
+from shared.events.clinical import Measurement
 from shared.events.intake import (
     ActivityLogged,
     AssessmentCompleted,
@@ -54,6 +55,17 @@ def referral_facts(referral: ReferralReceived) -> dict[str, Any]:
     }
 
 
+def measurements_by_day(measurements: Sequence[Measurement], decision_date: date) -> list[dict[str, Any]]:
+    """The measurements as the guideline takes them: one per day, in the order recorded, an instrument recorded
+    again that day replacing the earlier score (intake records a second measurement of a day, e.g. a correction
+    or the PSK after the QBPDS); a measurement dated after the decision is no fact yet."""
+    by_day: dict[date, dict[str, Any]] = {}
+    for measurement in measurements:
+        if measurement.taken_on <= decision_date:
+            by_day.setdefault(measurement.taken_on, {}).update(measurement.model_dump(exclude_none=True))
+    return list(by_day.values())
+
+
 def build_facts(events: Sequence[EventPayload], decision_date: date) -> EpisodeFacts | None:
     """The facts on `decision_date`, or None while the referral, history or assessment is missing."""
     referral = next((e for e in events if isinstance(e, ReferralReceived)), None)
@@ -64,7 +76,9 @@ def build_facts(events: Sequence[EventPayload], decision_date: date) -> EpisodeF
     plan = _last(events, TreatmentPlanAgreed)
     closed = _last(events, EpisodeClosed)
     consent = _last(events, (ReportConsentGiven, ReportObjectionRecorded))
-    measurements = [e.measurement.model_dump() for e in events if isinstance(e, MeasurementRecorded)]
+    measurements = measurements_by_day(
+        [e.measurement for e in events if isinstance(e, MeasurementRecorded)], decision_date
+    )
     facts: dict[str, Any] = {
         "decision_date": decision_date,
         "onset_date": history.onset_date,
@@ -77,7 +91,9 @@ def build_facts(events: Sequence[EventPayload], decision_date: date) -> EpisodeF
         "care_context": history.care_context.model_dump(),
         "measurements": measurements,
     }
-    if plan is not None:
+    # A plan whose first session lies ahead (agreed today, starting next week) is no treatment fact yet: the
+    # guideline judges a treatment from its start, and a decision after that day weighs it.
+    if plan is not None and plan.start_date <= decision_date:
         graded = None
         if plan.graded_activity is not None:
             graded = {

@@ -16,7 +16,7 @@ from shared.events.intake import (
     TreatmentPlanAgreed,
     sample_referral,
 )
-from shared.events.pathway import EscalationReason
+from shared.events.pathway import EscalationReason, TreatmentPlanProposed
 
 START = date(2026, 11, 20)
 NORMAL_COURSE = clinical.CourseObservations(
@@ -232,3 +232,47 @@ def test_a_day_logged_ahead_is_no_fact_until_it_has_come():
     later = build_facts(events, first + timedelta(days=3))
     assert later is not None and later.treatment is not None and later.treatment.graded_activity is not None
     assert [d.on for d in later.treatment.graded_activity.logged_days] == [first, first + timedelta(days=3)]
+
+
+def test_a_plan_starting_ahead_is_no_treatment_fact_until_its_first_session_day():
+    """A practice agrees a plan today whose first session is next week (intake allows it): deciding today must
+    not fail (it once sent the event to the dead letters and parked the episode), and weighs the plan from then."""
+    onset = START - timedelta(days=120)
+    start = START + timedelta(days=5)
+    plan = TreatmentPlanAgreed(
+        agreed_on=START,
+        start_date=start,
+        interventions=(clinical.PlannedIntervention(modality="traction", main_component=True),),
+    )
+    events = [
+        sample_referral(),
+        history(onset, course=DEVIATING_COURSE),
+        AssessmentCompleted(assessed_on=START, scope=WITHIN),
+        plan,
+    ]
+    assert build_facts(events, START).treatment is None
+    assert build_facts(events, start).treatment.start_date == start
+    flagged_today = [e for e in decide(events, on=START) if isinstance(e, TreatmentPlanProposed)]
+    flagged_then = [e for e in decide(events, on=start) if isinstance(e, TreatmentPlanProposed)]
+    assert all(not p.flagged_modalities for p in flagged_today)
+    assert [m.modality for p in flagged_then for m in p.flagged_modalities] == ["traction"]
+
+
+def test_two_measurements_of_one_day_are_one_fact_the_later_score_of_an_instrument_replacing_the_earlier():
+    """Intake records a second measurement of a day (a correction, or the PSK after the QBPDS): deciding must not
+    fail on "two measurements on one day" (it once dead-lettered the event and parked the episode)."""
+    psk = clinical.PskAnswers(scale="0-10", activities=(clinical.PskActivityScore(activity="lopen", score=7),))
+    events = [
+        sample_referral(),
+        history(START - timedelta(days=120), course=DEVIATING_COURSE),
+        AssessmentCompleted(assessed_on=START, scope=WITHIN),
+        MeasurementRecorded(occasion="intake", measurement=qbpds(3)),
+        MeasurementRecorded(occasion="intake", measurement=clinical.Measurement(taken_on=START, psk=psk, nprs=4)),
+        MeasurementRecorded(
+            occasion="intake", measurement=clinical.Measurement(taken_on=START + timedelta(days=2), nprs=1)
+        ),
+    ]
+    [measurement] = build_facts(events, START).measurements  # the one dated ahead is no fact yet
+    assert measurement.qbpds is not None and measurement.psk is not None and measurement.nprs == 4
+    assert len(build_facts(events, START + timedelta(days=2)).measurements) == 2
+    assert decide(events)  # decides without error
