@@ -1,0 +1,55 @@
+"""The facts as the pathway recorded them, for re-deciding history: which episodes were referred in a period, and
+each one's intake events (the pathway's own copies, in stream order) with its practice and referrer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from services.pathway.domain.episode_decisions import IntakeFact
+from services.pathway.domain.what_if import EpisodeHistory
+from shared.events.intake import ReferralReceived
+from shared.events.registry import EventRegistry
+
+
+async def referred_between(
+    conn: asyncpg.Connection, start: datetime, end: datetime, practice_agb: str | None = None
+) -> list[str]:
+    """The episodes whose referral the pathway received in [start, end), of one practice when given, in the
+    order they were referred."""
+    rows = await conn.fetch(
+        "SELECT i.episode_id FROM intake_events i JOIN episode_parties p USING (episode_id)"
+        " WHERE i.event_type = $1 AND i.occurred_at >= $2 AND i.occurred_at < $3"
+        " AND ($4::text IS NULL OR p.practice_agb = $4) ORDER BY i.occurred_at, i.episode_id",
+        ReferralReceived.event_type,
+        start,
+        end,
+        practice_agb,
+    )
+    return [row["episode_id"] for row in rows]
+
+
+async def histories(
+    conn: asyncpg.Connection, registry: EventRegistry, episode_ids: Sequence[str]
+) -> list[EpisodeHistory]:
+    """Each episode's kept intake events, decoded, with its practice and referrer (in `episode_ids` order)."""
+    rows = await conn.fetch(
+        "SELECT i.episode_id, p.practice_agb, p.referrer_agb, i.stream_version, i.occurred_at, i.event_type,"
+        " i.data_version, i.data::text AS data FROM intake_events i JOIN episode_parties p USING (episode_id)"
+        " WHERE i.episode_id = ANY($1::text[]) ORDER BY i.episode_id, i.stream_version",
+        list(episode_ids),
+    )
+    facts: dict[str, list[IntakeFact]] = {}
+    parties: dict[str, tuple[str, str | None]] = {}
+    for row in rows:
+        episode_id = row["episode_id"]
+        parties[episode_id] = (row["practice_agb"], row["referrer_agb"])
+        payload = registry.decode_json(row["event_type"], row["data_version"], row["data"])
+        facts.setdefault(episode_id, []).append(IntakeFact(row["stream_version"], row["occurred_at"], payload))
+    return [
+        EpisodeHistory(episode_id, parties[episode_id][0], parties[episode_id][1], facts[episode_id])
+        for episode_id in episode_ids
+        if episode_id in facts
+    ]
