@@ -22,7 +22,8 @@ class Envelope(BaseModel):
     Required context attributes: `id`, `source`, `type`, `specversion`; we also always set `time`,
     `subject` (the pseudonymous episode id — never a name or a BSN), `datacontenttype` and
     `dataschema`. Extension attributes (lower-case alphanumerics as the spec demands): `streamversion`,
-    `dataversion`, `correlationid`, `causationid`, `guidelineversion`, and `traceparent` (the CloudEvents
+    `dataversion`, `correlationid`, `causationid`, `guidelineversion`, `protocolversion` (the network protocol a
+    pathway decision was made under, beside the guideline version), and `traceparent` (the CloudEvents
     distributed-tracing extension: the W3C trace context of the work that recorded the event, set while traces
     are on; a malformed one is ignored, as W3C Trace Context asks, rather than costing the event).
     """
@@ -42,6 +43,7 @@ class Envelope(BaseModel):
     correlationid: uuid.UUID
     causationid: uuid.UUID | None = None
     guidelineversion: str | None = None
+    protocolversion: str | None = None
     traceparent: str | None = Field(default=None, json_schema_extra={"pattern": TRACEPARENT.pattern})
     data: dict[str, Any]
 
@@ -74,6 +76,8 @@ class Envelope(BaseModel):
             ext["causationid"] = str(self.causationid)
         if self.guidelineversion is not None:
             ext["guidelineversion"] = self.guidelineversion
+        if self.protocolversion is not None:
+            ext["protocolversion"] = self.protocolversion
         if self.traceparent is not None:
             ext["traceparent"] = self.traceparent
         return ext
@@ -95,6 +99,7 @@ def new_envelope(
     guideline_version: str | None = None,
     event_id: uuid.UUID | None = None,
     traceparent: str | None = None,
+    protocol_version: str | None = None,
 ) -> Envelope:
     return Envelope(
         id=event_id or uuid.uuid4(),
@@ -109,5 +114,6 @@ def new_envelope(
         causationid=causation_id,
         guidelineversion=guideline_version,
         traceparent=traceparent,
+        protocolversion=protocol_version,
         data=json.loads(payload.model_dump_json()),
     )

@@ -72,6 +72,7 @@ class StoredEvent:
     data_json: str
     service: str
     traceparent: str | None = None  # W3C trace context of the work that appended it (while traces are on)
+    protocol_version: str | None = None  # the network protocol a decision was made under
 
     def payload(self, registry: EventRegistry) -> EventPayload:
         return registry.decode_json(self.event_type, self.data_version, self.data_json)
@@ -90,6 +91,7 @@ class StoredEvent:
             causationid=self.causation_id,
             guidelineversion=self.guideline_version,
             traceparent=self.traceparent,
+            protocolversion=self.protocol_version,
             data=json.loads(self.data_json),
         )
 
@@ -112,6 +114,8 @@ class StoredEvent:
             attributes["causationid"] = str(self.causation_id)
         if self.guideline_version is not None:
             attributes["guidelineversion"] = self.guideline_version
+        if self.protocol_version is not None:
+            attributes["protocolversion"] = self.protocol_version
         if self.traceparent is not None:
             attributes["traceparent"] = self.traceparent
         head = json.dumps(attributes, separators=(",", ":"))
@@ -120,7 +124,8 @@ class StoredEvent:
 
 _COLUMNS = (
     "transaction_id::text::bigint AS tx, position, stream_id, stream_version, event_id, event_type, "
-    "data_version, occurred_at, correlation_id, causation_id, guideline_version, data::text AS data, traceparent"
+    "data_version, occurred_at, correlation_id, causation_id, guideline_version, data::text AS data, traceparent, "
+    "protocol_version"
 )
 
 # One stream's append, its parameters named so that `_append_sql` can number them from wherever a statement
@@ -135,6 +140,7 @@ _APPEND_PARAMETERS = (
     "causation_id",
     "guideline_version",
     "traceparent",
+    "protocol_version",
     "data_versions",
     "datas",
     "expected_version",
@@ -144,9 +150,9 @@ _AT_EXPECTED_VERSION = (
 )
 _APPEND = """
 INSERT INTO events (stream_id, stream_version, event_id, event_type, data_version, occurred_at,
-                    correlation_id, causation_id, guideline_version, traceparent, data)
+                    correlation_id, causation_id, guideline_version, traceparent, protocol_version, data)
 SELECT {stream_id}, v.version, v.event_id, v.event_type, v.data_version, {time}, {correlation_id}, {causation_id},
-       {guideline_version}, {traceparent}::text, v.data::jsonb
+       {guideline_version}, {traceparent}::text, {protocol_version}::text, v.data::jsonb
 FROM unnest({versions}::int[], {event_ids}::uuid[], {event_types}::text[], {data_versions}::smallint[],
             {datas}::text[])
      AS v(version, event_id, event_type, data_version, data)
@@ -208,6 +214,7 @@ class AppendStatement:
                 v["datas"][i],
                 self.service,
                 v["traceparent"],
+                v["protocol_version"],
             )
             for i, row in enumerate(rows)
         ]
@@ -215,13 +222,13 @@ class AppendStatement:
 
 _APPEND_MANY = """
 INSERT INTO events (stream_id, stream_version, event_id, event_type, data_version, occurred_at,
-                    correlation_id, causation_id, guideline_version, traceparent, data)
+                    correlation_id, causation_id, guideline_version, traceparent, protocol_version, data)
 SELECT v.stream_id, v.version, v.event_id, v.event_type, v.data_version, $1, v.correlation_id, v.causation_id,
-       v.guideline_version, v.traceparent, v.data::jsonb
+       v.guideline_version, v.traceparent, v.protocol_version, v.data::jsonb
 FROM unnest($2::text[], $3::int[], $4::uuid[], $5::text[], $6::smallint[], $7::uuid[], $8::uuid[], $9::text[],
-            $10::text[], $11::int[], $12::text[])
+            $10::text[], $11::int[], $12::text[], $13::text[])
      AS v(stream_id, version, event_id, event_type, data_version, correlation_id, causation_id, guideline_version,
-          data, expected, traceparent)
+          data, expected, traceparent, protocol_version)
 WHERE coalesce((SELECT max(stream_version) FROM events e WHERE e.stream_id = v.stream_id), 0) = v.expected
 RETURNING stream_id, transaction_id::text::bigint AS tx, position
 """
@@ -237,6 +244,7 @@ class PendingEvent:
     causation_id: uuid.UUID | None = None
     guideline_version: str | None = None
     traceparent: str | None = None
+    protocol_version: str | None = None
 
 
 _READ_ALL = f"""
@@ -270,6 +278,7 @@ class EventStore:
         guideline_version: str | None = None,
         event_ids: Sequence[uuid.UUID] | None = None,
         traceparent: str | None = None,
+        protocol_version: str | None = None,
     ) -> list[StoredEvent]:
         """Append after `expected_version` (0 for a new stream) or raise ConcurrencyConflict.
 
@@ -288,6 +297,7 @@ class EventStore:
             guideline_version=guideline_version,
             event_ids=event_ids,
             traceparent=traceparent,
+            protocol_version=protocol_version,
         )
         try:
             rows = await conn.fetch(statement.sql, *statement.parameters)
@@ -313,6 +323,7 @@ class EventStore:
         guideline_version: str | None = None,
         event_ids: Sequence[uuid.UUID] | None = None,
         traceparent: str | None = None,
+        protocol_version: str | None = None,
         first_parameter: int = 1,
         guard: str | None = None,
     ) -> AppendStatement:
@@ -339,6 +350,7 @@ class EventStore:
             "causation_id": causation_id,
             "guideline_version": guideline_version,
             "traceparent": traceparent,
+            "protocol_version": protocol_version,
             "data_versions": [p.event_version for p in payloads],
             "datas": [p.model_dump_json() for p in payloads],
             "expected_version": expected_version,
@@ -384,6 +396,7 @@ class EventStore:
                 datas,
                 [expected_versions[e.stream_id] for e in events],
                 [e.traceparent for e in events],
+                [e.protocol_version for e in events],
             )
         except asyncpg.UniqueViolationError as error:
             if _duplicate_event_id(error):
@@ -409,6 +422,7 @@ class EventStore:
                 datas[i],
                 self.service,
                 event.traceparent,
+                event.protocol_version,
             )
             for i, (row, event) in enumerate(zip(rows, events, strict=True))
         ]
@@ -485,4 +499,5 @@ class EventStore:
             row[11],
             self.service,
             row[12],
+            row[13],
         )

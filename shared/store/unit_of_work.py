@@ -35,6 +35,7 @@ class UnitOfWork:
         payloads: Sequence[EventPayload],
         *,
         guideline_version: str | None = None,
+        protocol_version: str | None = None,
         event_ids: Sequence[uuid.UUID] | None = None,
     ) -> list[StoredEvent]:
         """Append events caused by what is being handled; correlation and causation follow the cause."""
@@ -45,6 +46,7 @@ class UnitOfWork:
             payloads,
             **self._appended_by(),
             guideline_version=guideline_version,
+            protocol_version=protocol_version,
             event_ids=event_ids,
         )
         return self._counted(stored)
