@@ -30,3 +30,11 @@ def escalations_scope(caller: Caller) -> tuple[Party, str]:
     """Whose episodes' escalations the caller sees (the party and its AGB): a practice its own, a verwijzer
     those it referred."""
     return ("practice" if caller.role is Role.PRACTICE else "referrer"), caller.org
+
+
+PROTOCOL_ADOPTERS = (Role.NETWORK,)
+"""Who adopts the network's protocol: the regional network."""
+
+PROTOCOL_READERS = (Role.NETWORK, Role.PRACTICE)
+"""Who reads the protocol in force and its history, and tries a draft on history: the network (counts of every
+practice) and a practice (its own episodes)."""

@@ -20,12 +20,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import asyncpg
 
 from services.pathway import access
-from services.pathway.domain.episode_decisions import EpisodeState, IntakeFact, Rules, decide
+from services.pathway.domain.episode_decisions import EpisodeState, IntakeFact, RulesCache, decide
 from services.pathway.domain.evaluation_plan import EvaluationPlan, Firing, TimerWrite, overdue_check
 from services.pathway.domain.evaluation_schedule import (
     evaluation_correlation_id,
@@ -33,21 +33,37 @@ from services.pathway.domain.evaluation_schedule import (
     evaluation_overdue,
     fired_event_id,
 )
-from services.pathway.domain.guideline import CURRENT, DEFAULT_REGISTRY
-from services.pathway.store import PathwayStore, episodes, timers
+from services.pathway.domain.protocol import (
+    GUIDELINE_PROTOCOL,
+    AdoptedProtocol,
+    Protocol,
+    adopted_from,
+    adoption_event,
+    check_adoption,
+    in_force,
+    recorded_protocol_version,
+)
+from services.pathway.store import PathwayStore, episodes, protocols, timers
 from shared import tracing
 from shared.access_log import Access, Action, log_access
 from shared.auth import Caller
 from shared.clock import Clock
 from shared.consumer.idempotent import BatchHandler, ConsumedEvent
 from shared.events import intake
+from shared.events.pathway import ProtocolAdopted
 from shared.events.payload import EventPayload
 from shared.store.event_store import EventStore, PendingEvent, StoredEvent
 from shared.store.unit_of_work import UnitOfWork
 
-RULES = DEFAULT_REGISTRY.get(CURRENT)
-RULES_IN_FORCE = Rules(RULES)
-_DECIDING = {"ruggengraat.guideline_version": RULES.version}  # the span of each event's guideline decision
+RULES = RulesCache()  # the engine's rules under each protocol, built once
+
+
+def _decision_attributes(protocol: Protocol) -> dict[str, str | int]:
+    """The span of each event's guideline decision names the versions it was decided under."""
+    return {
+        "ruggengraat.guideline_version": protocol.guideline_version,
+        "ruggengraat.protocol_version": protocol.version,
+    }
 
 
 async def on_intake_events(events: Sequence[ConsumedEvent], uow: UnitOfWork) -> None:
@@ -62,19 +78,30 @@ async def on_intake_events(events: Sequence[ConsumedEvent], uow: UnitOfWork) -> 
             first_versions.get(subject, event.envelope.streamversion), event.envelope.streamversion
         )
     states = await _load(uow, first_versions)
+    adopted = await protocols.adopted(uow.conn, uow.store)
     # Decide every event, in arrival order, in memory; then write the timers the plans decided, in that order,
     # and append every decision in one statement.
     pending: list[PendingEvent] = []
     writes: list[tuple[str, TimerWrite]] = []
     for event in events:
         fact = IntakeFact(event.envelope.streamversion, event.envelope.time, event.payload)
-        with tracing.span("guideline decide", cause=event.envelope.id, attributes=_DECIDING) as span:
-            decided, plan_writes = decide(states[event.envelope.subject], fact, RULES_IN_FORCE)
+        protocol = in_force(adopted, event.envelope.time.date())
+        with tracing.span(
+            "guideline decide", cause=event.envelope.id, attributes=_decision_attributes(protocol)
+        ) as span:
+            decided, plan_writes = decide(states[event.envelope.subject], fact, RULES.of(protocol))
             if span is not None:
                 span.set_attribute("ruggengraat.decisions", [p.event_type for p in decided])
         writes += [(event.envelope.subject, write) for write in plan_writes]
         pending += [
-            PendingEvent(event.envelope.subject, p, event.envelope.correlationid, event.envelope.id, RULES.version)
+            PendingEvent(
+                event.envelope.subject,
+                p,
+                event.envelope.correlationid,
+                event.envelope.id,
+                protocol.guideline_version,
+                protocol_version=recorded_protocol_version(protocol),
+            )
             for p in decided
         ]
     await timers.write_plans(uow.conn, writes)
@@ -110,6 +137,9 @@ async def on_timer_due(
     fired and append what it raised (planning the overdue check of an evaluation that fell due). Whether it
     raises anything is decided from the episode's events (`EvaluationPlan.firing`)."""
     episode_id, number = timer.episode_id, timer.sequence
+    protocol = in_force(await protocols.adopted(conn, events), timer.due_at.date())
+    if protocol is not GUIDELINE_PROTOCOL:  # the network's grace; the service's setting before it chose one
+        grace = protocol.overdue_grace
     own = [e.payload(events.registry) for e in await events.read_stream(conn, episode_id)]
     plan = EvaluationPlan.of(episode_id, own)
     plan.closed = await episodes.is_closed(conn, episode_id)
@@ -127,7 +157,12 @@ async def on_timer_due(
     await timers.mark_fired(conn, timer.timer_id, now)
     uow = UnitOfWork(conn, events, clock, correlation_id=evaluation_correlation_id(episode_id, number))
     await uow.append(
-        episode_id, len(own), [payload], guideline_version=RULES.version, event_ids=[fired_event_id(timer.timer_id)]
+        episode_id,
+        len(own),
+        [payload],
+        guideline_version=protocol.guideline_version,
+        protocol_version=recorded_protocol_version(protocol),
+        event_ids=[fired_event_id(timer.timer_id)],
     )
     return firing
 
@@ -173,3 +208,48 @@ async def open_escalations(store: PathwayStore, caller: Caller) -> list[tuple[st
     party, agb = access.escalations_scope(caller)
     async with store.connection() as conn:
         return await episodes.open_escalations(conn, party, agb)
+
+
+# ---- the network's protocol ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """One adopted protocol version as recorded: what, from when, when adopted and by whom."""
+
+    adopted: AdoptedProtocol
+    adopted_at: datetime
+    adopted_by: str
+
+
+async def protocol_history(store: PathwayStore) -> list[Adoption]:
+    """Every protocol version the network adopted, in the order adopted."""
+    async with store.connection() as conn:
+        stored = await protocols.adoptions(conn, store.events)
+    return [_adoption(event, store.events) for event in stored]
+
+
+async def adopt_protocol(
+    store: PathwayStore, caller: Caller, protocol: Protocol, effective_from: date, clock: Clock
+) -> Adoption:
+    """Adopt a protocol version for every decision from `effective_from` on (`protocol.check_adoption` says when
+    it may not: raises `Refused`). Two adoptions at once: one wins, the other raises ConcurrencyConflict."""
+    async with store.transaction() as conn:
+        stored = await protocols.adoptions(conn, store.events)
+        adopted = [_adoption(event, store.events).adopted for event in stored]
+        check_adoption(adopted, protocol, effective_from, clock.now().date())
+        uow = UnitOfWork(conn, store.events, clock)
+        [appended] = await uow.append(
+            protocols.STREAM,
+            len(stored),
+            [adoption_event(protocol, effective_from, caller.org)],
+            guideline_version=protocol.guideline_version,
+            protocol_version=protocol.version,
+        )
+    return _adoption(appended, store.events)
+
+
+def _adoption(event: StoredEvent, events: EventStore) -> Adoption:
+    payload = event.payload(events.registry)
+    assert isinstance(payload, ProtocolAdopted)
+    return Adoption(adopted_from(payload), event.occurred_at, payload.adopted_by)

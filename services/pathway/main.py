@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from services.pathway import access
 from services.pathway.handlers import INTAKE_EVENTS
 from services.pathway.projection import EpisodeView
-from services.pathway.routes import episodes, escalations, guideline, operations
+from services.pathway.routes import episodes, escalations, guideline, operations, protocols
 from services.pathway.scheduler import refresh_metrics, timer_scheduler
 from services.pathway.settings import PathwaySettings
 from services.pathway.store import episodes as episode_tables
@@ -43,6 +43,7 @@ def build(settings: PathwaySettings | None = None) -> tuple[FastAPI, PathwaySett
             episodes.router,
             escalations.router,
             operations.router,
+            protocols.router,
             guarded_guideline,
             access_log_router(_episode_parties),
         ],

@@ -22,6 +22,7 @@ class EpisodeView:
     tables: tuple[str, ...] = ("episode_view",)
 
     async def apply_batch(self, conn: asyncpg.Connection, events: Sequence[tuple[StoredEvent, EventPayload]]) -> None:
+        events = [(event, payload) for event, payload in events if payload.about_episode]  # not the network's own
         episodes = list(dict.fromkeys(event.stream_id for event, _ in events))
         rows: dict[str, ViewRow] = await store.view_rows_for_update(conn, episodes)
         for event, payload in events:

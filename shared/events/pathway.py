@@ -155,3 +155,23 @@ class ConsultRequested(PathwayEvent):
     discipline: Literal["huisarts", "apotheker", "dietist", "poh_ggz", "bedrijfsarts"]
     decided_on: date
     reason: GuidelineReason
+
+
+class ProtocolAdopted(PathwayEvent):
+    """The regional network adopted a version of its protocol: its values for the choices the guideline leaves to
+    it, on one guideline version, for every decision from `effective_from` on. A network-wide event: its subject is
+    the network's protocol stream, not an episode."""
+
+    event_type: ClassVar[str] = event_type("pathway", "ProtocolAdopted")
+    event_version: ClassVar[int] = 1
+    about_episode: ClassVar[bool] = False
+
+    protocol_version: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    guideline_version: str
+    title: str = Field(max_length=200)
+    evaluation_interval_days: int = Field(ge=1)
+    overdue_grace_days: int = Field(ge=0)
+    no_effect_escalation_days: int = Field(ge=1)
+    normal_course_max_sessions: int = Field(ge=1)
+    effective_from: date
+    adopted_by: str = Field(description="The network organisation that adopted it.")

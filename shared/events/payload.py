@@ -22,6 +22,9 @@ class EventPayload(BaseModel):
     event_version: ClassVar[int] = 1
     #: The topic this type travels on; set once per producing service module.
     topic: ClassVar[str]
+    #: Whether the event's subject is an episode (almost all are); False for a network-wide event such as the
+    #: network adopting a protocol, which no subscriber's scope of episodes takes in.
+    about_episode: ClassVar[bool] = True
 
     @classmethod
     def schema_uri(cls) -> str:

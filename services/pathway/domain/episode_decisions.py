@@ -16,6 +16,7 @@ from services.pathway.domain.episode_facts import build_facts
 from services.pathway.domain.evaluation_plan import EvaluationPlan, TimerWrite
 from services.pathway.domain.evaluation_schedule import plan_changes
 from services.pathway.domain.guideline import RuleRegistry, RuleSet, evaluate
+from services.pathway.domain.protocol import Protocol, rules_under
 from services.pathway.domain.reactions import PathwayMemory, react
 from shared.events import intake
 from shared.events.payload import EventPayload
@@ -43,6 +44,19 @@ class Rules:
     @property
     def evaluation_interval(self) -> timedelta:
         return timedelta(days=self.rule_set.evaluation_interval_days)
+
+
+class RulesCache:
+    """The rules of each protocol, built once per replay run (a year of a network re-decides with a handful)."""
+
+    def __init__(self) -> None:
+        self._by_protocol: dict[Protocol, Rules] = {}
+
+    def of(self, protocol: Protocol) -> Rules:
+        rules = self._by_protocol.get(protocol)
+        if rules is None:
+            rules = self._by_protocol[protocol] = Rules(rules_under(protocol))
+        return rules
 
 
 @dataclass

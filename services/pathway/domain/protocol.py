@@ -24,6 +24,8 @@ from datetime import date, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.events.pathway import ProtocolAdopted
+
 from .guideline import CURRENT, DEFAULT_REGISTRY, RuleRegistry, RuleSet, UnknownRuleVersion
 
 GUIDELINE_AS_WRITTEN = "richtlijn"  # the protocol in force before a network adopts its own: the guideline's values
@@ -71,6 +73,11 @@ class Protocol(BaseModel):
 GUIDELINE_PROTOCOL = Protocol(version=GUIDELINE_AS_WRITTEN, title="De richtlijn zoals geschreven")
 
 
+def recorded_protocol_version(protocol: Protocol) -> str | None:
+    """The protocol version a decision records: none before the network adopted its first protocol."""
+    return None if protocol is GUIDELINE_PROTOCOL else protocol.version
+
+
 def rules_under(protocol: Protocol, registry: RuleRegistry = DEFAULT_REGISTRY) -> RuleSet:
     """The guideline version's rules with the protocol's values in place of its own. Raises UnknownRuleVersion
     when the registry does not hold the protocol's guideline version."""
@@ -112,3 +119,62 @@ def in_force(adopted: list[AdoptedProtocol], on: date) -> Protocol:
         if entry.effective_from <= on and (latest is None or entry.effective_from >= latest):
             current, latest = entry.protocol, entry.effective_from
     return current
+
+
+class Refused(ValueError):
+    """An adoption the rules refuse: `field` and `reason` for the 422."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def check_adoption(
+    adopted: list[AdoptedProtocol],
+    protocol: Protocol,
+    effective_from: date,
+    today: date,
+    registry: RuleRegistry = DEFAULT_REGISTRY,
+) -> None:
+    """Raise Refused when the network may not adopt `protocol` from `effective_from`: a day already begun or past
+    (decisions made stay as they were recorded, so a protocol takes effect from tomorrow at the earliest), a
+    version adopted before, or a guideline version the engine does not hold."""
+    if effective_from <= today:
+        raise Refused(
+            "effective_from",
+            f"must lie after today ({today.isoformat()}): decisions already made stay as they were recorded",
+        )
+    if any(entry.protocol.version == protocol.version for entry in adopted):
+        raise Refused("protocol.version", f"{protocol.version!r} was adopted before; give this version a new name")
+    reason = check_guideline(protocol, registry)
+    if reason is not None:
+        raise Refused("protocol.guideline_version", reason)
+
+
+def adoption_event(protocol: Protocol, effective_from: date, adopted_by: str) -> ProtocolAdopted:
+    values = protocol.values
+    return ProtocolAdopted(
+        protocol_version=protocol.version,
+        guideline_version=protocol.guideline_version,
+        title=protocol.title,
+        evaluation_interval_days=values.evaluation_interval_days,
+        overdue_grace_days=values.overdue_grace_days,
+        no_effect_escalation_days=values.no_effect_escalation_days,
+        normal_course_max_sessions=values.normal_course_max_sessions,
+        effective_from=effective_from,
+        adopted_by=adopted_by,
+    )
+
+
+def adopted_from(event: ProtocolAdopted) -> AdoptedProtocol:
+    values = ProtocolValues(
+        evaluation_interval_days=event.evaluation_interval_days,
+        overdue_grace_days=event.overdue_grace_days,
+        no_effect_escalation_days=event.no_effect_escalation_days,
+        normal_course_max_sessions=event.normal_course_max_sessions,
+    )
+    protocol = Protocol(
+        version=event.protocol_version, guideline_version=event.guideline_version, title=event.title, values=values
+    )
+    return AdoptedProtocol(protocol=protocol, effective_from=event.effective_from)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from services.pathway.domain.episode_decisions import EpisodeState, IntakeFact, Rules, decide
+from services.pathway.domain.episode_decisions import EpisodeState, IntakeFact, RulesCache, decide
 from services.pathway.domain.evaluation_plan import EvaluationPlan
 from services.pathway.domain.evaluation_schedule import (
     EVALUATION_DUE,
@@ -29,7 +29,7 @@ from services.pathway.domain.evaluation_schedule import (
     evaluation_overdue,
     timer_id_for,
 )
-from services.pathway.domain.protocol import Protocol, rules_under
+from services.pathway.domain.protocol import Protocol
 from shared.events.pathway import (
     EscalatedToReferrer,
     EvaluationOverdue,
@@ -57,19 +57,6 @@ class Decided:
 
     at: datetime
     payload: EventPayload
-
-
-class RulesCache:
-    """The rules of each protocol, built once per replay run (a year of a network re-decides with a handful)."""
-
-    def __init__(self) -> None:
-        self._by_protocol: dict[Protocol, Rules] = {}
-
-    def of(self, protocol: Protocol) -> Rules:
-        rules = self._by_protocol.get(protocol)
-        if rules is None:
-            rules = self._by_protocol[protocol] = Rules(rules_under(protocol))
-        return rules
 
 
 def replay(history: EpisodeHistory, protocol_on: ProtocolOn, until: datetime, rules: RulesCache) -> list[Decided]:

@@ -1,4 +1,5 @@
-"""pathway: an episode's timeline for its practice and verwijzer; decision support for both."""
+"""pathway: an episode's timeline for its practice and verwijzer; decision support for both; the network's
+protocol adopted by the network, read by the network and its practices."""
 
 from shared.auth import Role
 from tests.e2e.access import Matrix, only
@@ -16,4 +17,6 @@ MATRIX: Matrix = {
     ("GET", "/v1/consumer/parked"): only(Role.OPERATOR),
     ("GET", "/v1/operations/status"): only(Role.OPERATOR),
     ("GET", "/v1/operations/practices"): only(Role.OPERATOR),
+    ("POST", "/v1/network/protocols"): only(Role.NETWORK),
+    ("GET", "/v1/network/protocols"): only(Role.NETWORK, Role.PRACTICE),
 }

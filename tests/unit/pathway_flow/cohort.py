@@ -55,9 +55,10 @@ def qbpds(level: int, on: date) -> clinical.Measurement:
     return clinical.Measurement(taken_on=on, qbpds=clinical.QbpdsAnswers(items=(level,) * 20), nprs=5)
 
 
-def episode_events(spec: dict, n: int) -> list[tuple[datetime, EventPayload]]:
-    """One episode's intake events at their moments, as a practice records them."""
-    referred = FIRST_DAY + timedelta(days=spec["referred"])
+def episode_events(spec: dict, n: int, first_day: date = FIRST_DAY) -> list[tuple[datetime, EventPayload]]:
+    """One episode's intake events at their moments, as a practice records them (referred `spec["referred"]` days
+    after `first_day`)."""
+    referred = first_day + timedelta(days=spec["referred"])
     intake_day = referred + timedelta(days=1)
     start = intake_day + timedelta(days=spec["start_after"])
     minute = spec["minute"]

@@ -1,0 +1,170 @@
+"""The network adopts its protocol through the pathway's API on real PostgreSQL: refused with field and reason
+outside the guideline's room, before tomorrow, or twice under one version; in force from its effective date, so
+decisions from that day follow it and record both versions, while decisions made before stay as recorded."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from deploy.local import dev_headers
+from services.pathway.handlers import INTAKE_EVENTS
+from services.pathway.routes.protocols import router
+from services.pathway.settings import PathwaySettings
+from shared.auth import DEVELOPMENT_SECRET
+from shared.clock import ManualClock
+from shared.consumer.dead_letters import Record
+from shared.consumer.idempotent import IdempotentConsumer, Outcome
+from shared.events import REGISTRY, new_envelope
+from shared.events.intake import TreatmentPlanAgreed
+from shared.events.pathway import EvaluationScheduled
+from shared.http import install_problem_handlers
+from shared.service import Runtime
+from shared.store.event_store import EventStore
+from shared.store.migrate import event_store_migrations, migrations_in
+from tests.conftest import schema_pool
+from tests.unit.pathway_flow.cohort import episode_events
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
+STORE = EventStore("pathway", REGISTRY)
+NETWORK = dev_headers("network", "regio-west", user="coordinator")
+PRACTICE = dev_headers("practice", "04123456", user="fysio")
+EVERY_FOUR_WEEKS = {"version": "rug-2027.1", "title": "Regio West 2027", "values": {"evaluation_interval_days": 28}}
+
+
+@pytest.fixture
+async def pool(infrastructure) -> AsyncIterator[asyncpg.Pool]:
+    migrations = event_store_migrations() + migrations_in("services.pathway")
+    async with schema_pool(infrastructure.database_url, migrations, prefix="pp") as pool:
+        yield pool
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOW)
+
+
+@pytest.fixture
+async def api(pool, clock) -> AsyncIterator[httpx.AsyncClient]:
+    app = FastAPI()
+    app.state.jwt_secret = DEVELOPMENT_SECRET
+    app.state.runtime = Runtime(PathwaySettings(), pool, STORE, clock)
+    install_problem_handlers(app)
+    app.include_router(router)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pathway") as client:
+        yield client
+
+
+def adoption(protocol: dict, effective_from: str) -> dict:
+    return {"protocol": protocol, "effective_from": effective_from}
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "reason"),
+    [
+        (
+            adoption({"version": "x", "values": {"evaluation_interval_days": 49}}, "2027-02-01"),
+            "evaluation_interval_days",
+            "42",
+        ),
+        (
+            adoption({"version": "x", "values": {"evaluation_interval_days": 25}}, "2027-02-01"),
+            "evaluation_interval_days",
+            "whole weeks",
+        ),
+        (
+            adoption({"version": "x", "values": {"no_effect_escalation_days": 28}}, "2027-02-01"),
+            "no_effect_escalation_days",
+            "21",
+        ),
+        (
+            adoption({"version": "x", "values": {"bed_rest_max_days": 1}}, "2027-02-01"),
+            "bed_rest_max_days",
+            "Extra inputs",
+        ),
+        (adoption({"version": "Not A Version"}, "2027-02-01"), "version", "pattern"),
+        (adoption({"version": "x"}, "2027-01-10"), "effective_from", "must lie after today (2027-01-10)"),
+        (
+            adoption({"version": "x", "guideline_version": "kngf-lrp-2099"}, "2027-02-01"),
+            "protocol.guideline_version",
+            "unknown rule version",
+        ),
+    ],
+)
+async def test_a_protocol_outside_the_rules_is_refused_with_the_field_and_the_reason(api, body, field, reason):
+    answer = await api.post("/v1/network/protocols", json=body, headers=NETWORK)
+    assert answer.status_code == 422, answer.text
+    assert field in answer.text and reason in answer.text
+    assert (await api.get("/v1/network/protocols", headers=NETWORK)).json()["adopted"] == []
+
+
+async def test_only_the_network_adopts_and_a_version_is_adopted_once(api):
+    assert (
+        await api.post("/v1/network/protocols", json=adoption(EVERY_FOUR_WEEKS, "2027-02-01"), headers=PRACTICE)
+    ).status_code == 403
+    first = await api.post("/v1/network/protocols", json=adoption(EVERY_FOUR_WEEKS, "2027-02-01"), headers=NETWORK)
+    assert first.status_code == 201, first.text
+    assert first.json()["adopted_by"] == "regio-west" and first.json()["values"]["evaluation_interval_days"] == 28
+    again = await api.post("/v1/network/protocols", json=adoption(EVERY_FOUR_WEEKS, "2027-03-01"), headers=NETWORK)
+    assert again.status_code == 422 and "protocol.version" in again.text and "adopted before" in again.text
+
+
+async def test_the_protocol_in_force_changes_on_its_effective_date_and_the_history_keeps_every_version(api, clock):
+    before = (await api.get("/v1/network/protocols", headers=PRACTICE)).json()
+    assert (
+        before["in_force"]["version"] == "richtlijn" and before["in_force"]["values"]["evaluation_interval_days"] == 21
+    )
+    await api.post("/v1/network/protocols", json=adoption(EVERY_FOUR_WEEKS, "2027-02-01"), headers=NETWORK)
+    second = {"version": "rug-2027.2", "values": {"evaluation_interval_days": 14}}
+    await api.post("/v1/network/protocols", json=adoption(second, "2027-04-01"), headers=NETWORK)
+    assert (await api.get("/v1/network/protocols", headers=NETWORK)).json()["in_force"]["version"] == "richtlijn"
+    clock.set(datetime(2027, 2, 1, 0, 30, tzinfo=UTC))
+    assert (await api.get("/v1/network/protocols", headers=NETWORK)).json()["in_force"]["version"] == "rug-2027.1"
+    clock.set(datetime(2027, 4, 2, 12, 0, tzinfo=UTC))
+    read = (await api.get("/v1/network/protocols", headers=NETWORK)).json()
+    assert read["in_force"]["version"] == "rug-2027.2"
+    assert [(p["version"], p["effective_from"]) for p in read["adopted"]] == [
+        ("rug-2027.1", "2027-02-01"),
+        ("rug-2027.2", "2027-04-01"),
+    ]
+
+
+async def test_decisions_follow_the_protocol_in_force_on_their_day_and_record_both_versions(api, pool, clock):
+    await api.post("/v1/network/protocols", json=adoption(EVERY_FOUR_WEEKS, "2027-02-01"), headers=NETWORK)
+    consumer = IdempotentConsumer("pathway", pool, STORE, REGISTRY, [INTAKE_EVENTS], clock)
+    spec = {"minute": 0, "onset_days": 120, "deviating": True, "radicular": False, "start_after": 2}
+    spec |= {"evaluations": [], "baseline": 4, "closed_after": None}
+    for referred, protocol_version, interval in ((10, None, 21), (26, "rug-2027.1", 28)):  # 20 Jan, 5 Feb
+        episode, intake = str(uuid.uuid4()), episode_events({**spec, "referred": referred}, 0, NOW.date())
+        for version, (moment, payload) in enumerate(intake, start=1):
+            clock.set(moment)
+            envelope = new_envelope(
+                payload,
+                service="intake",
+                subject=episode,
+                stream_version=version,
+                time=moment,
+                correlation_id=uuid.uuid4(),
+            )
+            record = Record("intake.events", 0, version, episode.encode(), envelope.to_json())
+            assert await consumer.process(record) is Outcome.HANDLED
+        async with pool.acquire() as conn:
+            events = await STORE.read_stream(conn, episode)
+        assert {e.protocol_version for e in events} == {protocol_version}
+        assert {e.guideline_version for e in events} == {"kngf-lrp-2003"}
+        assert {e.envelope().protocolversion for e in events} == {protocol_version}
+        [agreed] = [p for _, p in intake if isinstance(p, TreatmentPlanAgreed)]
+        first_planned = [
+            p
+            for p in (e.payload(REGISTRY) for e in events)
+            if isinstance(p, EvaluationScheduled) and p.evaluation_number == 1
+        ]
+        assert first_planned[-1].due_at.date() - agreed.start_date == timedelta(days=interval)
