@@ -9,7 +9,8 @@ from datetime import date
 import pytest
 
 from services.reporting.domain.network.counts import SHAPE, published_cells
-from services.reporting.domain.network.disclosure import (
+from services.reporting.domain.network.facts import EpisodeSummary
+from shared.disclosure import (
     BASE,
     Magnitude,
     Split,
@@ -18,7 +19,6 @@ from services.reporting.domain.network.disclosure import (
     round_parts,
     round_table,
 )
-from services.reporting.domain.network.facts import EpisodeSummary
 
 
 def adjacent(true: int, rounded: int) -> bool:

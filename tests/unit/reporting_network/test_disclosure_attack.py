@@ -15,11 +15,11 @@ import pytest
 
 from services.reporting.documents.network.quality_csv import csv_columns, to_csv
 from services.reporting.domain.network.counts import COUNTS, SHAPE, PublishedCell, published_cells, raw_cells
-from services.reporting.domain.network.disclosure import BASE
 from services.reporting.domain.network.facts import COURSES, DURATION_CLASSES, ESCALATION_REASONS, EpisodeSummary
 from services.reporting.domain.network.figures import SHOWN_COUNTS, QualityReport, build_report
 from services.reporting.domain.network.indicators import INDICATORS, Tally, figures
 from services.reporting.domain.outcomes import NPRS_MCIC_POINTS, QBPDS_MCIC_POINTS, change
+from shared.disclosure import BASE
 from tests.unit.reporting_network.attacker import Attacker
 
 PRACTICES = ("04000001", "04000002", "04000003")

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from services.reporting.domain.network.disclosure import Magnitude, Split, TableShape, round_table
 from services.reporting.domain.network.facts import COURSES, DURATION_CLASSES, ESCALATION_REASONS, EpisodeSummary
+from shared.disclosure import Magnitude, Split, TableShape, round_table
 
 INSTRUMENTS = ("qbpds", "nprs", "psk")
 #: PSK is scored on 0-10 or 0-100: a mean change over both scales means nothing, so only its MCIC share.

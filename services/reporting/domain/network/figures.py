@@ -15,7 +15,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from services.reporting.domain.network.counts import PublishedCell
-from services.reporting.domain.network.disclosure import BASE
 from services.reporting.domain.network.facts import COURSES, DURATION_CLASSES, ESCALATION_REASONS
 from services.reporting.domain.network.indicators import (
     INDICATORS,
@@ -28,6 +27,7 @@ from services.reporting.domain.network.indicators import (
     outside,
 )
 from services.reporting.domain.network.words import labels
+from shared.disclosure import BASE
 
 METHOD = "controlled rounding to base 5 over the table's splits; every other figure summed from the rounded table"
 #: the counts a reader sees (the other parts of each split follow from these)

@@ -1,4 +1,5 @@
-"""Disclosure control of the network's figures: controlled rounding to base 5 over a table of nested
+"""Disclosure control of the network's figures (the reporting service's quality view, and the pathway's what-if of
+a draft protocol, publish through it): controlled rounding to base 5 over a table of nested
 partitions, as statistics offices publish small-area tables (Cox 1987; CBS and ONS round to base 5).
 Pure: no I/O, no clock, no global random state.
 
