@@ -18,7 +18,7 @@ with `access`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -43,10 +43,11 @@ from services.pathway.domain.protocol import (
     in_force,
     recorded_protocol_version,
 )
-from services.pathway.store import PathwayStore, episodes, protocols, timers
+from services.pathway.domain.what_if import Cell, EpisodeDifference, PracticeCounts, compare, replay, summarise
+from services.pathway.store import PathwayStore, episodes, history, protocols, timers
 from shared import tracing
 from shared.access_log import Access, Action, log_access
-from shared.auth import Caller
+from shared.auth import Caller, Role
 from shared.clock import Clock
 from shared.consumer.idempotent import BatchHandler, ConsumedEvent
 from shared.events import intake
@@ -253,3 +254,62 @@ def _adoption(event: StoredEvent, events: EventStore) -> Adoption:
     payload = event.payload(events.registry)
     assert isinstance(payload, ProtocolAdopted)
     return Adoption(adopted_from(payload), event.occurred_at, payload.adopted_by)
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """A draft protocol tried on the episodes referred in a period: per practice the counts, and, for a practice
+    asking, its own episodes that would differ."""
+
+    episodes: int
+    counts: dict[Cell, PracticeCounts]  # by practice and month of referral
+    differences: list[EpisodeDifference]  # the differing episodes (a practice's own only; the route decides)
+
+
+async def what_if(
+    store: PathwayStore,
+    caller: Caller,
+    draft: Protocol,
+    start: datetime,
+    end: datetime,
+    clock: Clock,
+    guideline_grace: timedelta,
+    progress: Callable[[int, int], None] | None = None,
+) -> WhatIf:
+    """Re-decide every episode referred in [start, end) — a practice's own only, when a practice asks — from the
+    facts as recorded, under the protocols that were in force and under `draft`, and say what differs
+    (`domain.what_if`). `guideline_grace` is the overdue grace before the network chose one (the service's
+    setting). Reads in chunks; `progress(done, total)` after each."""
+    practice = caller.org if caller.role is Role.PRACTICE else None
+    now = clock.now()
+    async with store.connection() as conn:
+        adopted = [_adoption(event, store.events).adopted for event in await protocols.adoptions(conn, store.events)]
+        episode_ids = await history.referred_between(conn, start, end, practice)
+    as_written = _with_grace(GUIDELINE_PROTOCOL, guideline_grace)
+
+    def recorded_on(day: date) -> Protocol:
+        protocol = in_force(adopted, day)
+        return as_written if protocol is GUIDELINE_PROTOCOL else protocol
+
+    def draft_on(_: date) -> Protocol:
+        return draft
+
+    rules = RulesCache()
+    differences: list[EpisodeDifference] = []
+    for first in range(0, len(episode_ids), WHAT_IF_CHUNK):
+        async with store.connection() as conn:
+            chunk = await history.histories(conn, store.events.registry, episode_ids[first : first + WHAT_IF_CHUNK])
+        for episode in chunk:
+            before = replay(episode, recorded_on, now, rules)
+            differences.append(compare(episode, before, replay(episode, draft_on, now, rules)))
+        if progress is not None:
+            progress(min(first + WHAT_IF_CHUNK, len(episode_ids)), len(episode_ids))
+    return WhatIf(len(differences), summarise(differences), [d for d in differences if d.differs])
+
+
+WHAT_IF_CHUNK = 2000  # episodes read and re-decided at a time
+
+
+def _with_grace(protocol: Protocol, grace: timedelta) -> Protocol:
+    values = protocol.values.model_copy(update={"overdue_grace_days": grace.days})
+    return protocol.model_copy(update={"values": values})

@@ -30,6 +30,7 @@ from services.pathway.domain.evaluation_schedule import (
     timer_id_for,
 )
 from services.pathway.domain.protocol import Protocol
+from shared.disclosure import Split, TableShape, round_table
 from shared.events.pathway import (
     EscalatedToReferrer,
     EvaluationOverdue,
@@ -128,6 +129,7 @@ class EpisodeDifference:
 
     episode_id: str
     practice_agb: str
+    referred_on: date
     escalations_added: list[Escalation] = field(default_factory=list)
     escalations_removed: list[Escalation] = field(default_factory=list)
     evaluations_moved: list[MovedEvaluation] = field(default_factory=list)
@@ -163,6 +165,7 @@ def compare(history: EpisodeHistory, before: Sequence[Decided], after: Sequence[
     return EpisodeDifference(
         history.episode_id,
         history.practice_agb,
+        history.facts[0].occurred_at.date(),
         escalations_added=[e for reason, e in escalated_after.items() if reason not in escalated_before],
         escalations_removed=[e for reason, e in escalated_before.items() if reason not in escalated_after],
         evaluations_moved=moved,
@@ -228,11 +231,16 @@ class PracticeCounts:
     evaluations_overdue_after: int = 0
 
 
-def summarise(differences: Iterable[EpisodeDifference]) -> dict[str, PracticeCounts]:
-    """The counts per practice (AGB) of the episodes re-decided, each episode counted once per kind."""
-    practices: dict[str, PracticeCounts] = {}
+Cell = tuple[str, date]  # (practice AGB, first day of the month of referral): the unit of publication
+
+
+def summarise(differences: Iterable[EpisodeDifference]) -> dict[Cell, PracticeCounts]:
+    """The counts per practice and month of referral of the episodes re-decided, each episode counted once per
+    kind."""
+    practices: dict[Cell, PracticeCounts] = {}
     for difference in differences:
-        counts = practices.setdefault(difference.practice_agb, PracticeCounts())
+        cell = (difference.practice_agb, difference.referred_on.replace(day=1))
+        counts = practices.setdefault(cell, PracticeCounts())
         counts.episodes += 1
         counts.episodes_changed += difference.differs
         counts.escalations_added.update(e.reason for e in difference.escalations_added)
@@ -244,3 +252,39 @@ def summarise(differences: Iterable[EpisodeDifference]) -> dict[str, PracticeCou
         counts.evaluations_overdue_before += len(difference.overdue_before)
         counts.evaluations_overdue_after += len(difference.overdue_after)
     return practices
+
+
+# What the network sees of a what-if: per practice, every count rounded to a multiple of 5 by the dashboard's
+# controlled rounding (`shared.disclosure`); a practice whose episodes round to 0 is left out.
+PUBLISHED_SHAPE = TableShape(
+    roots=(
+        "episodes",
+        "escalations_added",
+        "escalations_removed",
+        "episodes_with_evaluations_moved",
+        "plans_changed",
+        "overdue_before",
+        "overdue_after",
+    ),
+    splits=(Split("episodes", ("episodes_changed", "episodes_unchanged")),),
+    anchor="episodes",
+)
+
+
+def published(cell: Cell, counts: PracticeCounts) -> dict[str, int] | None:
+    """One cell's counts as published (`PUBLISHED_SHAPE`): the same cell and counts give the same figures, whatever
+    the draft or the period asked; None when its episodes round to 0. A practice's or the network's figures are
+    sums of published cells, never of raw counts."""
+    values = {
+        "episodes": counts.episodes,
+        "episodes_changed": counts.episodes_changed,
+        "episodes_unchanged": counts.episodes - counts.episodes_changed,
+        "escalations_added": sum(counts.escalations_added.values()),
+        "escalations_removed": sum(counts.escalations_removed.values()),
+        "episodes_with_evaluations_moved": counts.episodes_with_evaluations_moved,
+        "plans_changed": counts.plans_changed,
+        "overdue_before": counts.overdue_before,
+        "overdue_after": counts.overdue_after,
+    }
+    rounded, _ = round_table(PUBLISHED_SHAPE, values, {}, f"what-if|{cell[0]}|{cell[1].isoformat()}")
+    return rounded if rounded["episodes"] else None

@@ -3,17 +3,28 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections import Counter
+from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from services.pathway import access
-from services.pathway.domain.protocol import GUIDELINE_PROTOCOL, Protocol, ProtocolValues, Refused, in_force
-from services.pathway.handlers import Adoption, adopt_protocol, protocol_history
+from services.pathway.domain.protocol import (
+    GUIDELINE_PROTOCOL,
+    Protocol,
+    ProtocolValues,
+    Refused,
+    check_guideline,
+    in_force,
+)
+from services.pathway.domain.what_if import EpisodeDifference, Escalation, published
+from services.pathway.handlers import Adoption, adopt_protocol, protocol_history, what_if
+from services.pathway.settings import PathwaySettings
 from services.pathway.store import PathwayStore
-from shared.auth import Caller, allow
+from shared.auth import Caller, Role, allow
 from shared.http import DomainRejected
 from shared.service import RuntimeDep
 
@@ -88,3 +99,145 @@ async def read(runtime: RuntimeDep, caller: Annotated[Caller, allow(*access.PROT
             adopted_by=None,
         )
     return Protocols(in_force=in_force_view, adopted=[_view(a) for a in history])
+
+
+# ---- what if: a draft tried on the network's history ---------------------------------------------------------
+
+MAX_MONTHS = 24
+
+
+class WhatIfRequest(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    draft: Protocol = Field(description="The protocol to try; adopting it is a separate step.")
+    period_from: date = Field(alias="from", description="First day of the first month of referral looked at.")
+    period_to: date = Field(alias="to", description="First day of the month after the last one looked at.")
+
+    @field_validator("period_from", "period_to")
+    @classmethod
+    def _first_of_month(cls, day: date) -> date:
+        if day.day != 1:
+            raise ValueError("must be the first day of a month: the network's figures are per practice per month")
+        return day
+
+    @model_validator(mode="after")
+    def _period(self) -> WhatIfRequest:
+        months = (self.period_to.year - self.period_from.year) * 12 + self.period_to.month - self.period_from.month
+        if not 1 <= months <= MAX_MONTHS:
+            raise PydanticCustomError("period", f"to: must lie 1 to {MAX_MONTHS} months after from")
+        return self
+
+
+class Figures(BaseModel):
+    """Counts of episodes, each a multiple of 5 (controlled rounding per practice and month, as the dashboard)."""
+
+    episodes: int = Field(description="Episodes referred in the period, re-decided.")
+    episodes_changed: int = Field(description="Of which the draft changes anything.")
+    escalations_added: int = Field(description="Escalations to the referrer the draft adds.")
+    escalations_removed: int = Field(description="Escalations it takes away.")
+    episodes_with_evaluations_moved: int
+    plans_changed: int = Field(description="Episodes whose last proposed treatment plan differs.")
+    overdue_before: int = Field(description="Episodes with an evaluation gone overdue, as decided.")
+    overdue_after: int = Field(description="The same under the draft.")
+
+
+class PracticeFigures(Figures):
+    practice_agb: str
+
+
+class EscalationChange(BaseModel):
+    reason: str
+    explanation_nl: str
+
+
+class EvaluationMove(BaseModel):
+    evaluation_number: int
+    due_before: datetime | None = Field(description="null: not planned as decided.")
+    due_after: datetime | None = Field(description="null: not planned under the draft.")
+
+
+class EpisodeChange(BaseModel):
+    """One of the practice's own episodes the draft would change (pseudonymous id)."""
+
+    episode_id: str
+    referred_on: date
+    escalations_added: list[EscalationChange]
+    escalations_removed: list[EscalationChange]
+    evaluations_moved: list[EvaluationMove]
+    plan_changed: bool
+    overdue_before: list[int] = Field(description="Evaluations (by number) gone overdue, as decided.")
+    overdue_after: list[int] = Field(description="The same under the draft.")
+
+
+class WhatIfAnswer(BaseModel):
+    draft: str
+    period_from: date
+    period_to: date
+    total: Figures = Field(description="The sum of the published practice figures.")
+    practices: list[PracticeFigures] = Field(description="Per practice (a practice asking: its own only).")
+    episodes: list[EpisodeChange] = Field(description="A practice asking: its own episodes that would differ.")
+
+
+@router.post("/what-if", operation_id="what_if_protocol", response_model=WhatIfAnswer)
+async def try_draft(
+    body: WhatIfRequest, runtime: RuntimeDep, caller: Annotated[Caller, allow(*access.PROTOCOL_READERS)]
+) -> WhatIfAnswer:
+    """What a draft protocol would have changed for the episodes referred in the period, re-decided from the facts
+    as recorded: the network sees counts per practice, a practice its own counts and its own episodes."""
+    reason = check_guideline(body.draft)
+    if reason is not None:
+        raise DomainRejected(reason, "draft.guideline_version")
+    settings = runtime.settings
+    assert isinstance(settings, PathwaySettings)
+    result = await what_if(
+        PathwayStore(runtime.pool, runtime.store),
+        caller,
+        body.draft,
+        datetime.combine(body.period_from, time(), tzinfo=UTC),
+        datetime.combine(body.period_to, time(), tzinfo=UTC),
+        runtime.clock,
+        settings.evaluation_overdue_grace,
+    )
+    by_practice: dict[str, Counter[str]] = {}
+    for cell, counts in sorted(result.counts.items()):
+        figures = published(cell, counts)
+        if figures is not None:
+            by_practice.setdefault(cell[0], Counter()).update(figures)
+    names = list(Figures.model_fields)
+    practices = [
+        PracticeFigures(practice_agb=agb, **{n: sums[n] for n in names}) for agb, sums in sorted(by_practice.items())
+    ]
+    total = Figures(**{n: sum(getattr(p, n) for p in practices) for n in names})
+    own = caller.role is Role.PRACTICE
+    return WhatIfAnswer(
+        draft=body.draft.version,
+        period_from=body.period_from,
+        period_to=body.period_to,
+        total=total,
+        practices=practices,
+        episodes=[_change(d) for d in result.differences if own and d.practice_agb == caller.org],
+    )
+
+
+def _change(difference: EpisodeDifference) -> EpisodeChange:
+    return EpisodeChange(
+        episode_id=difference.episode_id,
+        referred_on=difference.referred_on,
+        escalations_added=[
+            EscalationChange(reason=e.reason, explanation_nl=e.explanation_nl) for e in difference.escalations_added
+        ],
+        escalations_removed=[
+            EscalationChange(reason=e.reason, explanation_nl=e.explanation_nl) for e in difference.escalations_removed
+        ],
+        evaluations_moved=[
+            EvaluationMove(evaluation_number=m.number, due_before=m.due_before, due_after=m.due_after)
+            for m in difference.evaluations_moved
+        ],
+        plan_changed=difference.plan_changed,
+        overdue_before=sorted(difference.overdue_before),
+        overdue_after=sorted(difference.overdue_after),
+    )
+
+
+def _escalation(escalation: Escalation) -> EscalationChange:
+    return EscalationChange(reason=escalation.reason, explanation_nl=escalation.explanation_nl)

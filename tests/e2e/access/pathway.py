@@ -19,4 +19,5 @@ MATRIX: Matrix = {
     ("GET", "/v1/operations/practices"): only(Role.OPERATOR),
     ("POST", "/v1/network/protocols"): only(Role.NETWORK),
     ("GET", "/v1/network/protocols"): only(Role.NETWORK, Role.PRACTICE),
+    ("POST", "/v1/network/protocols/what-if"): only(Role.NETWORK, Role.PRACTICE),
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import httpx
@@ -168,3 +168,88 @@ async def test_decisions_follow_the_protocol_in_force_on_their_day_and_record_bo
             if isinstance(p, EvaluationScheduled) and p.evaluation_number == 1
         ]
         assert first_planned[-1].due_at.date() - agreed.start_date == timedelta(days=interval)
+
+
+# ---- what if ---------------------------------------------------------------------------------------------------
+
+OWN, OTHER = "04120000", "04120001"
+
+
+async def record_cohort(pool, clock, sizes: dict[int, int]) -> dict[str, str]:
+    """Episodes referred in January 2027 through the real consumer: `sizes` maps a cohort index n (its practice is
+    0412000n) to how many; returns each episode's practice."""
+    consumer = IdempotentConsumer("pathway", pool, STORE, REGISTRY, [INTAKE_EVENTS], clock)
+    base = {"minute": 0, "onset_days": 120, "deviating": True, "radicular": False, "start_after": 2, "baseline": 4}
+    timeline, practices = [], {}
+    for n, size in sizes.items():
+        for i in range(size):
+            episode = str(uuid.uuid4())
+            practices[episode] = f"0412{n:04d}"
+            spec = {**base, "referred": i, "evaluations": [(21, 4 - i % 3)], "closed_after": None}
+            for version, (moment, payload) in enumerate(episode_events(spec, n, date(2027, 1, 3)), start=1):
+                timeline.append((moment, episode, version, payload))
+    for offset, (moment, episode, version, payload) in enumerate(sorted(timeline, key=lambda t: t[:3])):
+        clock.set(moment)
+        envelope = new_envelope(
+            payload, service="intake", subject=episode, stream_version=version, time=moment, correlation_id=uuid.uuid4()
+        )
+        assert (
+            await consumer.process(Record("intake.events", 0, offset, episode.encode(), envelope.to_json()))
+            is Outcome.HANDLED
+        )
+    clock.set(datetime(2027, 6, 1, 9, 0, tzinfo=UTC))
+    return practices
+
+
+def what_if(draft: dict, start: str = "2027-01-01", end: str = "2027-02-01") -> dict:
+    return {"draft": draft, "from": start, "to": end}
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (what_if({"version": "d"}, "2027-01-05"), "must be the first day of a month"),
+        (what_if({"version": "d"}, "2027-02-01", "2027-01-01"), "to: must lie 1 to 24 months after from"),
+        (what_if({"version": "d", "values": {"evaluation_interval_days": 70}}), "less than or equal to 42"),
+        (what_if({"version": "d", "guideline_version": "kngf-lrp-2099"}), "unknown rule version"),
+    ],
+)
+async def test_a_what_if_outside_the_rules_is_refused_with_the_reason(api, body, reason):
+    answer = await api.post("/v1/network/protocols/what-if", json=body, headers=NETWORK)
+    assert answer.status_code == 422 and reason in answer.text, answer.text
+
+
+async def test_the_protocol_in_force_as_a_draft_changes_nothing(api, pool, clock):
+    await record_cohort(pool, clock, {0: 12})
+    answer = (
+        await api.post("/v1/network/protocols/what-if", json=what_if({"version": "same"}), headers=NETWORK)
+    ).json()
+    [own] = answer["practices"]
+    assert own["practice_agb"] == OWN and own["episodes"] in (10, 15)
+    assert own["episodes_changed"] == 0 and own["escalations_added"] == own["escalations_removed"] == 0
+    assert answer["episodes"] == []
+
+
+async def test_four_weekly_evaluations_the_network_sees_rounded_counts_a_practice_its_own_episodes(api, pool, clock):
+    practices = await record_cohort(pool, clock, {0: 12, 1: 3})
+    draft = what_if({"version": "vier-weken", "values": {"evaluation_interval_days": 28}})
+    network = (await api.post("/v1/network/protocols/what-if", json=draft, headers=NETWORK)).json()
+    assert network["episodes"] == []  # the network sees counts, never an episode
+    for figures in [*network["practices"], network["total"]]:
+        assert all(value % 5 == 0 for key, value in figures.items() if key != "practice_agb")
+    by_practice = {p["practice_agb"]: p for p in network["practices"]}
+    assert by_practice[OWN]["episodes"] in (10, 15) and by_practice[OWN]["episodes_with_evaluations_moved"] in (10, 15)
+    assert set(by_practice) <= {OWN, OTHER}  # the other practice's 3 episodes: 0 or 5, never 3
+    assert network["total"]["episodes"] == sum(p["episodes"] for p in network["practices"])
+
+    practice = dev_headers("practice", OWN, user="fysio")
+    own = (await api.post("/v1/network/protocols/what-if", json=draft, headers=practice)).json()
+    assert [p["practice_agb"] for p in own["practices"]] == [OWN]
+    assert len(own["episodes"]) == 12 and {e["episode_id"] for e in own["episodes"]} <= {
+        e for e, agb in practices.items() if agb == OWN
+    }
+    for episode in own["episodes"]:
+        [moved, *_] = episode["evaluations_moved"]
+        assert moved["evaluation_number"] == 1
+        due_before, due_after = (datetime.fromisoformat(moved[k]) for k in ("due_before", "due_after"))
+        assert due_after - due_before == timedelta(days=7)

@@ -68,12 +68,13 @@ def test_counts_per_practice_take_each_episode_once_per_kind():
         what_if(episode("c", "04120002", evaluations=[(21, 1), (42, 0)]), longer),
     ]
     counts = summarise(differences)
-    assert set(counts) == {"04120001", "04120002"}
-    first = counts["04120001"]
+    month = FIRST_DAY.replace(day=1)
+    assert set(counts) == {("04120001", month), ("04120002", month)}
+    first = counts[("04120001", month)]
     assert (first.episodes, first.episodes_changed, first.episodes_with_evaluations_moved) == (2, 2, 2)
     assert (first.overdue_before, first.overdue_after) == (2, 1)  # a: overdue either way; b: no longer
     assert (first.evaluations_overdue_before, first.evaluations_overdue_after) == (2, 1)
-    assert counts["04120002"].episodes == 1
+    assert counts[("04120002", month)].episodes == 1
 
 
 def test_facts_after_the_period_are_not_decided():
