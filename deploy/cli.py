@@ -15,10 +15,13 @@ from rich.console import Console
 
 from deploy.local import ROOT, SERVICES
 from services.pathway.guideline_cli import app as guideline_app
+from services.pathway.protocol_cli import app as protocol_app
+from services.pathway.protocol_cli import what_if_command
 
 T = TypeVar("T")
 app = typer.Typer(help="Ruggengraat: the event backbone of the low-back-pain care pathway.", no_args_is_help=True)
 app.add_typer(guideline_app, name="guideline", help="KNGF guideline decision support.")
+app.add_typer(protocol_app, name="protocol", help="The regional network's protocol: try a draft on history.")
 console = Console()
 
 
@@ -346,6 +349,9 @@ def schemas(check: bool = typer.Option(False, help="Fail when the checked-in fil
         return
     for path in write_contracts():
         console.print(f"wrote {path}")
+
+
+protocol_app.command("what-if")(what_if_command(database_url, run_against_database))
 
 
 if __name__ == "__main__":

@@ -288,3 +288,28 @@ def published(cell: Cell, counts: PracticeCounts) -> dict[str, int] | None:
     }
     rounded, _ = round_table(PUBLISHED_SHAPE, values, {}, f"what-if|{cell[0]}|{cell[1].isoformat()}")
     return rounded if rounded["episodes"] else None
+
+
+FIGURES = (
+    "episodes",
+    "episodes_changed",
+    "escalations_added",
+    "escalations_removed",
+    "episodes_with_evaluations_moved",
+    "plans_changed",
+    "overdue_before",
+    "overdue_after",
+)
+
+
+def figures_by_practice(counts: dict[Cell, PracticeCounts]) -> dict[str, dict[str, int]]:
+    """Each practice's figures (`FIGURES`), summed from its published cells; a practice with none published is
+    left out. The network's total is the sum of these."""
+    by_practice: dict[str, dict[str, int]] = {}
+    for cell, cell_counts in sorted(counts.items()):
+        figures = published(cell, cell_counts)
+        if figures is not None:
+            sums = by_practice.setdefault(cell[0], dict.fromkeys(FIGURES, 0))
+            for name in FIGURES:
+                sums[name] += figures[name]
+    return by_practice

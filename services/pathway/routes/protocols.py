@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 
@@ -20,7 +19,7 @@ from services.pathway.domain.protocol import (
     check_guideline,
     in_force,
 )
-from services.pathway.domain.what_if import EpisodeDifference, Escalation, published
+from services.pathway.domain.what_if import FIGURES, EpisodeDifference, Escalation, figures_by_practice
 from services.pathway.handlers import Adoption, adopt_protocol, protocol_history, what_if
 from services.pathway.settings import PathwaySettings
 from services.pathway.store import PathwayStore
@@ -198,16 +197,10 @@ async def try_draft(
         runtime.clock,
         settings.evaluation_overdue_grace,
     )
-    by_practice: dict[str, Counter[str]] = {}
-    for cell, counts in sorted(result.counts.items()):
-        figures = published(cell, counts)
-        if figures is not None:
-            by_practice.setdefault(cell[0], Counter()).update(figures)
-    names = list(Figures.model_fields)
     practices = [
-        PracticeFigures(practice_agb=agb, **{n: sums[n] for n in names}) for agb, sums in sorted(by_practice.items())
+        PracticeFigures(practice_agb=agb, **figures) for agb, figures in figures_by_practice(result.counts).items()
     ]
-    total = Figures(**{n: sum(getattr(p, n) for p in practices) for n in names})
+    total = Figures(**{n: sum(getattr(p, n) for p in practices) for n in FIGURES})
     own = caller.role is Role.PRACTICE
     return WhatIfAnswer(
         draft=body.draft.version,

@@ -175,9 +175,9 @@ async def test_decisions_follow_the_protocol_in_force_on_their_day_and_record_bo
 OWN, OTHER = "04120000", "04120001"
 
 
-async def record_cohort(pool, clock, sizes: dict[int, int]) -> dict[str, str]:
-    """Episodes referred in January 2027 through the real consumer: `sizes` maps a cohort index n (its practice is
-    0412000n) to how many; returns each episode's practice."""
+async def record_cohort(pool, clock, sizes: dict[int, int], first_day: date = date(2027, 1, 3)) -> dict[str, str]:
+    """Episodes referred from `first_day` on, in its month, through the real consumer: `sizes` maps a cohort index
+    n (its practice is 0412000n) to how many; returns each episode's practice."""
     consumer = IdempotentConsumer("pathway", pool, STORE, REGISTRY, [INTAKE_EVENTS], clock)
     base = {"minute": 0, "onset_days": 120, "deviating": True, "radicular": False, "start_after": 2, "baseline": 4}
     timeline, practices = [], {}
@@ -186,7 +186,7 @@ async def record_cohort(pool, clock, sizes: dict[int, int]) -> dict[str, str]:
             episode = str(uuid.uuid4())
             practices[episode] = f"0412{n:04d}"
             spec = {**base, "referred": i, "evaluations": [(21, 4 - i % 3)], "closed_after": None}
-            for version, (moment, payload) in enumerate(episode_events(spec, n, date(2027, 1, 3)), start=1):
+            for version, (moment, payload) in enumerate(episode_events(spec, n, first_day), start=1):
                 timeline.append((moment, episode, version, payload))
     for offset, (moment, episode, version, payload) in enumerate(sorted(timeline, key=lambda t: t[:3])):
         clock.set(moment)
@@ -197,7 +197,7 @@ async def record_cohort(pool, clock, sizes: dict[int, int]) -> dict[str, str]:
             await consumer.process(Record("intake.events", 0, offset, episode.encode(), envelope.to_json()))
             is Outcome.HANDLED
         )
-    clock.set(datetime(2027, 6, 1, 9, 0, tzinfo=UTC))
+    clock.set(max(clock.now(), datetime(2027, 6, 1, 9, 0, tzinfo=UTC)))
     return practices
 
 
