@@ -44,6 +44,7 @@ def build(settings: PathwaySettings | None = None) -> tuple[FastAPI, PathwaySett
             escalations.router,
             operations.router,
             protocols.router,
+            protocols.page_router,
             guarded_guideline,
             access_log_router(_episode_parties),
         ],

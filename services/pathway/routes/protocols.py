@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from importlib import resources
 from typing import Annotated
 
 from fastapi import APIRouter
@@ -25,9 +26,18 @@ from services.pathway.settings import PathwaySettings
 from services.pathway.store import PathwayStore
 from shared.auth import Caller, Role, allow
 from shared.http import DomainRejected
+from shared.pages import static_page_router
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1/network/protocols", tags=["network protocol"])
+# The page for the network and its practices (Dutch): the protocol in force, its history, a draft tried on history.
+page_router = static_page_router(
+    "/network/protocol",
+    resources.files("services.pathway") / "documents" / "protocol",
+    "protocol.html",
+    ("protocol.js", "protocol.css"),
+    "network protocol",
+)
 
 
 class Adopt(BaseModel):

@@ -20,7 +20,7 @@ Matrix = dict[Route, dict[Role, Expect]]
 #: Routes open without a token: probes and metrics for the platform, with no clinical content.
 OPEN_ROUTES: set[Route] = {("GET", "/health"), ("GET", "/ready")}
 #: Open and not in OpenAPI: pages that hold no data (they fetch it with the user's token).
-OPEN_PAGES: set[Route] = {("GET", "/network"), ("GET", "/operations")}
+OPEN_PAGES: set[Route] = {("GET", "/network"), ("GET", "/operations"), ("GET", "/network/protocol")}
 
 
 def only(*roles: Role) -> dict[Role, Expect]:
