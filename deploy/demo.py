@@ -13,9 +13,12 @@ from typing import Any
 
 import asyncpg
 import httpx
+from rich import box
 from rich.console import Console
+from rich.table import Table
 
-from deploy.cohort_year import YearCohortRun
+from deploy.cohort_run import WEEKS
+from deploy.cohort_year import SPREAD_WEEKS, YearCohortRun
 from deploy.local import (
     DEV_CALLERS,
     SERVICES,
@@ -27,6 +30,8 @@ from deploy.local import (
     stop_process,
     wait_for_port,
 )
+from services.pathway.domain.what_if import FIGURES
+from services.pathway.protocol_cli import HEADINGS
 from shared.clock import OffsetFileClock
 
 PRACTICE_AGB = DEV_CALLERS["practice"][0]
@@ -131,6 +136,7 @@ class Demo:
             cohort_patients = cohort.run(seed, patients)
             cohort.summary(cohort_patients)
             self.show_letters(system, cohort_patients)
+            self.show_protocol(system, clock_file)
             self.where_to_look(system)
             if stay:
                 self.console.print("\n[bold]The system keeps running. Press Ctrl-C to stop every process.[/]")
@@ -260,6 +266,51 @@ class Demo:
             highlight=False,
         )
 
+    def show_protocol(self, system: LocalSystem, clock_file: Path) -> None:
+        """The network adopts its first protocol (the guideline's own values, from tomorrow), then tries a draft
+        with evaluations every four weeks on the year's referrals."""
+        self.console.rule("The network's protocol: adopt the first, try a draft on the year's history")
+        pathway = system.url("pathway")
+        network = dev_headers("network", "network", user="coordinator")
+        today = OffsetFileClock(clock_file).now().date()
+        first = {
+            "protocol": {"version": "rug-1", "title": "Rugnetwerk, eerste protocol", "values": {}},
+            "effective_from": (today + timedelta(days=1)).isoformat(),
+        }
+        adopted = httpx.post(f"{pathway}/v1/network/protocols", json=first, headers=network, timeout=30)
+        if adopted.status_code != 201:
+            raise RuntimeError(f"adopting the first protocol: {adopted.status_code} {adopted.text}")
+        self.step(
+            f"the network adopted protocol rug-1 (the guideline's values), in force from {first['effective_from']}"
+        )
+        start = (today - timedelta(weeks=SPREAD_WEEKS + WEEKS + 1)).replace(day=1)
+        end = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+        draft = {"version": "vier-weken", "values": {"evaluation_interval_days": 28}}
+        asked = httpx.post(
+            f"{pathway}/v1/network/protocols/what-if",
+            json={"draft": draft, "from": start.isoformat(), "to": end.isoformat()},
+            headers=network,
+            timeout=300,
+        )
+        if asked.status_code != 200:
+            raise RuntimeError(f"what if: {asked.status_code} {asked.text}")
+        answer = asked.json()
+        self.step(f"what if the network evaluated every four weeks? referrals {start} to {end}, re-decided:")
+        table = Table(box=box.SIMPLE_HEAD)
+        table.add_column("praktijk", no_wrap=True)
+        for name in FIGURES:
+            table.add_column(HEADINGS[name][0], justify="right", no_wrap=True)
+        for row in [*answer["practices"], {**answer["total"], "practice_agb": "netwerk"}]:
+            table.add_row(row["practice_agb"], *(str(row[name]) for name in FIGURES))
+        self.console.print(table)
+        for short, legend in HEADINGS.values():
+            self.console.print(f"  [bold]{short:>8}[/]  {legend}", highlight=False)
+        self.console.print(
+            "  Counts per practice and month rounded to fives, as on the network dashboard. The same on the page"
+            f" {pathway}/network/protocol and with ./ruggengraat protocol what-if.",
+            soft_wrap=True,
+        )
+
     def where_to_look(self, system: LocalSystem) -> None:
         reporting = system.url("reporting")
         visitation = f"{reporting}/v1/network/practices/{PRACTICE_AGB}/visitation?year={datetime.now(UTC).year}"
@@ -271,6 +322,8 @@ class Demo:
             ("pathway timeline", f"{system.url('pathway')}/v1/episodes/{self.episode}"),
             ("reporting overview", f"{reporting}/v1/episodes/{self.episode}"),
             ("network dashboard", f"{reporting}/network"),
+            ("  its token", "./ruggengraat token --role network --org network"),
+            ("network protocol, what-if", f"{system.url('pathway')}/network/protocol"),
             ("  its token", "./ruggengraat token --role network --org network"),
             ("operator's page", f"{system.url('notifications')}/operations"),
             ("  its token", "./ruggengraat token --role operator --org ops"),
