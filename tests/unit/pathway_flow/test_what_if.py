@@ -4,11 +4,22 @@ counted per practice."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from services.pathway.domain.episode_decisions import IntakeFact
 from services.pathway.domain.protocol import GUIDELINE_PROTOCOL, Protocol, ProtocolValues
-from services.pathway.domain.what_if import EpisodeHistory, RulesCache, compare, replay, summarise
+from services.pathway.domain.what_if import (
+    FIGURES,
+    EpisodeHistory,
+    PracticeCounts,
+    RulesCache,
+    compare,
+    figures_by_practice,
+    published,
+    replay,
+    summarise,
+)
 from tests.unit.pathway_flow.cohort import FIRST_DAY, at, episode_events
 
 BASE = {"referred": 0, "minute": 0, "onset_days": 120, "deviating": True, "radicular": False, "start_after": 2}
@@ -84,3 +95,33 @@ def test_facts_after_the_period_are_not_decided():
     decided = replay(history, lambda _: GUIDELINE_PROTOCOL, cut, rules)
     assert all(d.at <= cut for d in decided)
     assert not any(d.payload.event_type.endswith("EvaluationCompleted") for d in decided)
+
+
+def test_published_figures_never_tell_a_count_of_one_to_four_and_ask_again_the_same():
+    month = FIRST_DAY.replace(day=1)
+    for episodes in range(1, 13):
+        for changed in range(episodes + 1):
+            counts = PracticeCounts(
+                episodes=episodes,
+                episodes_changed=changed,
+                escalations_added=Counter({"no_progress_after_three_weeks": changed % 3}),
+                episodes_with_evaluations_moved=changed,
+                overdue_before=episodes // 2,
+                overdue_after=changed // 2,
+            )
+            figures = published(("04120001", month), counts)
+            assert figures == published(("04120001", month), counts)  # repeatable: asking again tells nothing new
+            if figures is None:
+                continue
+            assert all(figures[name] % 5 == 0 for name in FIGURES)
+            assert figures["episodes"] == figures["episodes_changed"] + figures["episodes_unchanged"]
+            assert abs(figures["episodes"] - episodes) < 5 and abs(figures["episodes_changed"] - changed) < 5
+    # a practice's figures are the sum of its published months; one whose months all round to 0 is left out
+    two_months = {
+        ("04120001", month): PracticeCounts(episodes=10, episodes_changed=10),
+        ("04120001", month.replace(month=month.month + 1)): PracticeCounts(episodes=5, episodes_changed=0),
+        ("04120002", month): PracticeCounts(episodes=1, episodes_changed=1),
+    }
+    by_practice = figures_by_practice(two_months)
+    assert by_practice["04120001"]["episodes"] == 15 and by_practice["04120001"]["episodes_changed"] == 10
+    assert by_practice.get("04120002", {"episodes": 5})["episodes"] in (0, 5)
