@@ -10,17 +10,14 @@ Prints figures; never part of the tests' pass/fail. Target on our 2-core machine
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import os
 import random
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
-import asyncpg
-
+from bench.database import drop_schema, run_on_database
 from services.reporting.domain.network.facts import minimise
 from services.reporting.rebuild import rebuild_network as rebuild
 from shared.db import open_service_database
@@ -197,11 +194,7 @@ async def run(database_url: str, events: int, seed: int) -> None:
         print("  target on 2 cores: >= 20,000 events/s")
     finally:
         await pool.close()
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
+        await drop_schema(database_url, schema)
 
 
 def main() -> None:
@@ -209,17 +202,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=8)
     args = parser.parse_args()
-    database_url = os.environ.get("DATABASE_URL")
-    if database_url:
-        asyncio.run(run(database_url, args.events, args.seed))
-        return
-    from deploy.local import EmbeddedPostgres
-
-    postgres = EmbeddedPostgres()
-    try:
-        asyncio.run(run(postgres.start(), args.events, args.seed))
-    finally:
-        postgres.stop()
+    run_on_database(lambda url: run(url, args.events, args.seed))
 
 
 if __name__ == "__main__":

@@ -13,15 +13,12 @@ minute (1,700 episodes/s).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 import random
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-import asyncpg
-
+from bench.database import drop_schema, run_on_database
 from deploy.intake_history import episode_events
 from services.pathway.domain.protocol import Protocol, ProtocolValues
 from services.pathway.handlers import what_if
@@ -124,11 +121,7 @@ async def run(database_url: str, episodes: int, seed: int) -> None:
         print(f"  at this rate 100,000 episodes take {100_000 / (result.episodes / seconds):,.0f} s (goal: < 60 s)")
     finally:
         await pool.close()
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await conn.close()
+        await drop_schema(database_url, schema)
 
 
 def main() -> None:
@@ -136,17 +129,7 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
-    database_url = os.environ.get("DATABASE_URL")
-    if database_url:
-        asyncio.run(run(database_url, args.episodes, args.seed))
-        return
-    from deploy.local import EmbeddedPostgres
-
-    postgres = EmbeddedPostgres()
-    try:
-        asyncio.run(run(postgres.start(), args.episodes, args.seed))
-    finally:
-        postgres.stop()
+    run_on_database(lambda url: run(url, args.episodes, args.seed))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from types import MappingProxyType
@@ -180,9 +180,7 @@ def consuming(consumer: str, envelopes: Sequence[Envelope]) -> Iterator[None]:
         else:
             yield
     except BaseException as error:
-        for s in spans.values():
-            s.record_exception(error)
-            s.set_status(Status(StatusCode.ERROR, repr(error)[:200]))
+        _failed(spans.values(), error)
         raise
     finally:
         _consumed.reset(token)
@@ -222,13 +220,17 @@ def publishing(topic: str, events: Sequence[StoredEvent]) -> Iterator[Callable[[
     try:
         yield landed
     except BaseException as error:
-        for s in spans.values():
-            s.record_exception(error)
-            s.set_status(Status(StatusCode.ERROR, repr(error)[:200]))
+        _failed(spans.values(), error)
         raise
     finally:
         for s in spans.values():
             s.end()
+
+
+def _failed(spans: Iterable[Span], error: BaseException) -> None:
+    for span in spans:
+        span.record_exception(error)
+        span.set_status(Status(StatusCode.ERROR, repr(error)[:200]))
 
 
 def _nowhere(event_id: uuid.UUID, partition: int, offset: int) -> None:

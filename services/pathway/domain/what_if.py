@@ -254,18 +254,20 @@ def summarise(differences: Iterable[EpisodeDifference]) -> dict[Cell, PracticeCo
     return practices
 
 
-# What the network sees of a what-if: per practice, every count rounded to a multiple of 5 by the dashboard's
-# controlled rounding (`shared.disclosure`); a practice whose episodes round to 0 is left out.
+# What the network sees of a what-if, in this order: per practice, every count rounded to a multiple of 5 by the
+# dashboard's controlled rounding (`shared.disclosure`); a practice whose episodes round to 0 is left out.
+FIGURES = (
+    "episodes",
+    "episodes_changed",
+    "escalations_added",
+    "escalations_removed",
+    "episodes_with_evaluations_moved",
+    "plans_changed",
+    "overdue_before",
+    "overdue_after",
+)
 PUBLISHED_SHAPE = TableShape(
-    roots=(
-        "episodes",
-        "escalations_added",
-        "escalations_removed",
-        "episodes_with_evaluations_moved",
-        "plans_changed",
-        "overdue_before",
-        "overdue_after",
-    ),
+    roots=tuple(name for name in FIGURES if name != "episodes_changed"),
     splits=(Split("episodes", ("episodes_changed", "episodes_unchanged")),),
     anchor="episodes",
 )
@@ -288,18 +290,6 @@ def published(cell: Cell, counts: PracticeCounts) -> dict[str, int] | None:
     }
     rounded, _ = round_table(PUBLISHED_SHAPE, values, {}, f"what-if|{cell[0]}|{cell[1].isoformat()}")
     return rounded if rounded["episodes"] else None
-
-
-FIGURES = (
-    "episodes",
-    "episodes_changed",
-    "escalations_added",
-    "escalations_removed",
-    "episodes_with_evaluations_moved",
-    "plans_changed",
-    "overdue_before",
-    "overdue_after",
-)
 
 
 def figures_by_practice(counts: dict[Cell, PracticeCounts]) -> dict[str, dict[str, int]]:

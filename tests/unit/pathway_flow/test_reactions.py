@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from deploy.intake_history import RADICULAR
 from services.pathway.domain.episode_facts import build_facts
 from services.pathway.domain.guideline import evaluate
 from services.pathway.domain.reactions import PathwayMemory, react
@@ -103,21 +104,10 @@ def test_an_increase_before_three_weeks_is_recorded_as_a_normal_course():
 
 
 def test_a_positive_neurological_exam_puts_the_patient_outside_the_guideline_and_escalates():
-    radicular = clinical.ScopeFindings(
-        general_illness_signs=(),
-        radicular_signs_suspected=True,
-        neurological_exam=clinical.NeurologicalExam(
-            lasegue_positive=True,
-            muscle_strength_reduced=False,
-            sensibility_disturbed=False,
-            tendon_reflexes_abnormal=False,
-        ),
-        specific_cause_suspected=False,
-    )
     events = [
         sample_referral(),
         history(START - timedelta(days=30)),
-        AssessmentCompleted(assessed_on=START, scope=radicular),
+        AssessmentCompleted(assessed_on=START, scope=RADICULAR),
     ]
     decided = decide(events)
     escalations = [e for e in decided if type(e).__name__ == "EscalatedToReferrer"]
