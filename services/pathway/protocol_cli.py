@@ -4,7 +4,7 @@ with a progress bar, against the installation's database, and print what it woul
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any
@@ -68,7 +68,8 @@ def first_of_month(value: str) -> date:
 
 
 def what_if_command(
-    database_url: Callable[[], str], run_against_database: Callable[[Callable[[], Awaitable[Any]]], Any]
+    database_url: Callable[[], str],
+    run_against_database: Callable[[Callable[[], Coroutine[Any, Any, WhatIf]]], WhatIf],
 ) -> Callable[..., None]:
     """The `protocol what-if` command, given how the project's CLI finds and reaches the database."""
 
