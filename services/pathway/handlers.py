@@ -17,8 +17,12 @@ with `access`.
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+import os
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -43,8 +47,9 @@ from services.pathway.domain.protocol import (
     in_force,
     recorded_protocol_version,
 )
-from services.pathway.domain.what_if import Cell, EpisodeDifference, PracticeCounts, compare, replay, summarise
+from services.pathway.domain.what_if import Cell, EpisodeDifference, PracticeCounts, summarise
 from services.pathway.store import PathwayStore, episodes, history, protocols, timers
+from services.pathway.what_if_worker import redecide
 from shared import tracing
 from shared.access_log import Access, Action, log_access
 from shared.auth import Caller, Role
@@ -263,7 +268,7 @@ class WhatIf:
 
     episodes: int
     counts: dict[Cell, PracticeCounts]  # by practice and month of referral
-    differences: list[EpisodeDifference]  # the differing episodes (a practice's own only; the route decides)
+    differences: list[EpisodeDifference]  # the differing episodes, in referral order (the route decides who sees)
 
 
 async def what_if(
@@ -275,39 +280,55 @@ async def what_if(
     clock: Clock,
     guideline_grace: timedelta,
     progress: Callable[[int, int], None] | None = None,
+    chunk_size: int = 1000,
 ) -> WhatIf:
     """Re-decide every episode referred in [start, end) — a practice's own only, when a practice asks — from the
     facts as recorded, under the protocols that were in force and under `draft`, and say what differs
     (`domain.what_if`). `guideline_grace` is the overdue grace before the network chose one (the service's
-    setting). Reads in chunks; `progress(done, total)` after each."""
+    setting). Reads in chunks of `chunk_size` episodes and re-decides them beside the event loop (a thread for one
+    chunk, a process per core for more); `progress(done, total)` after each."""
     practice = caller.org if caller.role is Role.PRACTICE else None
     now = clock.now()
     async with store.connection() as conn:
         adopted = [_adoption(event, store.events).adopted for event in await protocols.adoptions(conn, store.events)]
         episode_ids = await history.referred_between(conn, start, end, practice)
     as_written = _with_grace(GUIDELINE_PROTOCOL, guideline_grace)
-
-    def recorded_on(day: date) -> Protocol:
-        protocol = in_force(adopted, day)
-        return as_written if protocol is GUIDELINE_PROTOCOL else protocol
-
-    def draft_on(_: date) -> Protocol:
-        return draft
-
-    rules = RulesCache()
+    chunks = [episode_ids[first : first + chunk_size] for first in range(0, len(episode_ids), chunk_size)]
     differences: list[EpisodeDifference] = []
-    for first in range(0, len(episode_ids), WHAT_IF_CHUNK):
+    done = 0
+
+    async def rows_of(chunk: list[str]) -> list[history.HistoryRow]:
         async with store.connection() as conn:
-            chunk = await history.histories(conn, store.events.registry, episode_ids[first : first + WHAT_IF_CHUNK])
-        for episode in chunk:
-            before = replay(episode, recorded_on, now, rules)
-            differences.append(compare(episode, before, replay(episode, draft_on, now, rules)))
+            return await history.history_rows(conn, chunk)
+
+    def finished(found: list[EpisodeDifference], size: int) -> None:
+        nonlocal done
+        differences.extend(found)
+        done += size
         if progress is not None:
-            progress(min(first + WHAT_IF_CHUNK, len(episode_ids)), len(episode_ids))
-    return WhatIf(len(differences), summarise(differences), [d for d in differences if d.differs])
+            progress(done, len(episode_ids))
 
-
-WHAT_IF_CHUNK = 2000  # episodes read and re-decided at a time
+    if len(chunks) <= 1:  # a practice's months, a small network: a thread, so the event loop stays free
+        for chunk in chunks:
+            rows = await rows_of(chunk)
+            finished(await asyncio.to_thread(redecide, rows, adopted, as_written, draft, now), len(chunk))
+    else:  # every core re-decides a chunk while the next ones are read
+        loop = asyncio.get_running_loop()
+        workers = max(1, os.cpu_count() or 1)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            running: list[tuple[asyncio.Future[list[EpisodeDifference]], int]] = []
+            for chunk in chunks:
+                rows = await rows_of(chunk)
+                running.append(
+                    (loop.run_in_executor(pool, redecide, rows, adopted, as_written, draft, now), len(chunk))
+                )
+                while len(running) > 2 * workers:
+                    future, size = running.pop(0)
+                    finished(await future, size)
+            for future, size in running:
+                finished(await future, size)
+    differing = sorted((d for d in differences if d.differs), key=lambda d: (d.referred_on, d.episode_id))
+    return WhatIf(len(differences), summarise(differences), differing)
 
 
 def _with_grace(protocol: Protocol, grace: timedelta) -> Protocol:

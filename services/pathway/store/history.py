@@ -31,25 +31,35 @@ async def referred_between(
     return [row["episode_id"] for row in rows]
 
 
-async def histories(
-    conn: asyncpg.Connection, registry: EventRegistry, episode_ids: Sequence[str]
-) -> list[EpisodeHistory]:
-    """Each episode's kept intake events, decoded, with its practice and referrer (in `episode_ids` order)."""
+HistoryRow = tuple[str, str, str | None, int, datetime, str, int, str]  # what `history_rows` reads, picklable
+
+
+async def history_rows(conn: asyncpg.Connection, episode_ids: Sequence[str]) -> list[HistoryRow]:
+    """The kept intake events of these episodes with their practice and referrer, each episode's in stream order:
+    (episode id, practice, referrer, stream version, occurred at, type, data version, data as JSON text)."""
     rows = await conn.fetch(
         "SELECT i.episode_id, p.practice_agb, p.referrer_agb, i.stream_version, i.occurred_at, i.event_type,"
         " i.data_version, i.data::text AS data FROM intake_events i JOIN episode_parties p USING (episode_id)"
         " WHERE i.episode_id = ANY($1::text[]) ORDER BY i.episode_id, i.stream_version",
         list(episode_ids),
     )
+    return [tuple(row) for row in rows]
+
+
+def decode_histories(rows: Sequence[HistoryRow], registry: EventRegistry) -> list[EpisodeHistory]:
+    """The episodes in `rows`, their events decoded, in the order their first rows come."""
     facts: dict[str, list[IntakeFact]] = {}
     parties: dict[str, tuple[str, str | None]] = {}
-    for row in rows:
-        episode_id = row["episode_id"]
-        parties[episode_id] = (row["practice_agb"], row["referrer_agb"])
-        payload = registry.decode_json(row["event_type"], row["data_version"], row["data"])
-        facts.setdefault(episode_id, []).append(IntakeFact(row["stream_version"], row["occurred_at"], payload))
-    return [
-        EpisodeHistory(episode_id, parties[episode_id][0], parties[episode_id][1], facts[episode_id])
-        for episode_id in episode_ids
-        if episode_id in facts
-    ]
+    for episode_id, practice_agb, referrer_agb, version, occurred_at, event_type, data_version, data in rows:
+        parties[episode_id] = (practice_agb, referrer_agb)
+        payload = registry.decode_json(event_type, data_version, data)
+        facts.setdefault(episode_id, []).append(IntakeFact(version, occurred_at, payload))
+    return [EpisodeHistory(e, parties[e][0], parties[e][1], episode_facts) for e, episode_facts in facts.items()]
+
+
+async def histories(
+    conn: asyncpg.Connection, registry: EventRegistry, episode_ids: Sequence[str]
+) -> list[EpisodeHistory]:
+    """Each episode's kept intake events, decoded, with its practice and referrer (in `episode_ids` order)."""
+    by_id = {h.episode_id: h for h in decode_histories(await history_rows(conn, episode_ids), registry)}
+    return [by_id[episode_id] for episode_id in episode_ids if episode_id in by_id]

@@ -14,10 +14,12 @@ import pytest
 from fastapi import FastAPI
 
 from deploy.local import dev_headers
-from services.pathway.handlers import INTAKE_EVENTS
+from services.pathway.domain.protocol import Protocol, ProtocolValues
+from services.pathway.handlers import INTAKE_EVENTS, what_if
 from services.pathway.routes.protocols import router
 from services.pathway.settings import PathwaySettings
-from shared.auth import DEVELOPMENT_SECRET
+from services.pathway.store import PathwayStore
+from shared.auth import DEVELOPMENT_SECRET, Caller, Role
 from shared.clock import ManualClock
 from shared.consumer.dead_letters import Record
 from shared.consumer.idempotent import IdempotentConsumer, Outcome
@@ -201,17 +203,17 @@ async def record_cohort(pool, clock, sizes: dict[int, int], first_day: date = da
     return practices
 
 
-def what_if(draft: dict, start: str = "2027-01-01", end: str = "2027-02-01") -> dict:
+def what_if_body(draft: dict, start: str = "2027-01-01", end: str = "2027-02-01") -> dict:
     return {"draft": draft, "from": start, "to": end}
 
 
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        (what_if({"version": "d"}, "2027-01-05"), "must be the first day of a month"),
-        (what_if({"version": "d"}, "2027-02-01", "2027-01-01"), "to: must lie 1 to 24 months after from"),
-        (what_if({"version": "d", "values": {"evaluation_interval_days": 70}}), "less than or equal to 42"),
-        (what_if({"version": "d", "guideline_version": "kngf-lrp-2099"}), "unknown rule version"),
+        (what_if_body({"version": "d"}, "2027-01-05"), "must be the first day of a month"),
+        (what_if_body({"version": "d"}, "2027-02-01", "2027-01-01"), "to: must lie 1 to 24 months after from"),
+        (what_if_body({"version": "d", "values": {"evaluation_interval_days": 70}}), "less than or equal to 42"),
+        (what_if_body({"version": "d", "guideline_version": "kngf-lrp-2099"}), "unknown rule version"),
     ],
 )
 async def test_a_what_if_outside_the_rules_is_refused_with_the_reason(api, body, reason):
@@ -222,7 +224,7 @@ async def test_a_what_if_outside_the_rules_is_refused_with_the_reason(api, body,
 async def test_the_protocol_in_force_as_a_draft_changes_nothing(api, pool, clock):
     await record_cohort(pool, clock, {0: 12})
     answer = (
-        await api.post("/v1/network/protocols/what-if", json=what_if({"version": "same"}), headers=NETWORK)
+        await api.post("/v1/network/protocols/what-if", json=what_if_body({"version": "same"}), headers=NETWORK)
     ).json()
     [own] = answer["practices"]
     assert own["practice_agb"] == OWN and own["episodes"] in (10, 15)
@@ -232,7 +234,7 @@ async def test_the_protocol_in_force_as_a_draft_changes_nothing(api, pool, clock
 
 async def test_four_weekly_evaluations_the_network_sees_rounded_counts_a_practice_its_own_episodes(api, pool, clock):
     practices = await record_cohort(pool, clock, {0: 12, 1: 3})
-    draft = what_if({"version": "vier-weken", "values": {"evaluation_interval_days": 28}})
+    draft = what_if_body({"version": "vier-weken", "values": {"evaluation_interval_days": 28}})
     network = (await api.post("/v1/network/protocols/what-if", json=draft, headers=NETWORK)).json()
     assert network["episodes"] == []  # the network sees counts, never an episode
     for figures in [*network["practices"], network["total"]]:
@@ -253,3 +255,21 @@ async def test_four_weekly_evaluations_the_network_sees_rounded_counts_a_practic
         assert moved["evaluation_number"] == 1
         due_before, due_after = (datetime.fromisoformat(moved[k]) for k in ("due_before", "due_after"))
         assert due_after - due_before == timedelta(days=7)
+
+
+async def test_a_large_what_if_re_decides_in_processes_beside_the_event_loop_with_the_same_answer(pool, clock):
+    """More than one chunk goes to a process per core (spawned); the answer is the one a single thread gives."""
+    await record_cohort(pool, clock, {0: 12, 1: 3})
+    store = PathwayStore(pool, STORE)
+    draft = Protocol(version="vier-weken", values=ProtocolValues(evaluation_interval_days=28))
+    network = Caller(user="coordinator", role=Role.NETWORK, org="regio-west")
+    period = (datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC))
+    seen: list[tuple[int, int]] = []
+    in_processes = await what_if(
+        store, network, draft, *period, clock, timedelta(days=7), lambda *p: seen.append(p), chunk_size=4
+    )
+    in_a_thread = await what_if(store, network, draft, *period, clock, timedelta(days=7))
+    assert seen == [(4, 15), (8, 15), (12, 15), (15, 15)]
+    assert in_processes.episodes == in_a_thread.episodes == 15
+    assert in_processes.counts == in_a_thread.counts
+    assert [d.episode_id for d in in_processes.differences] == [d.episode_id for d in in_a_thread.differences]
