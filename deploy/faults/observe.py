@@ -49,7 +49,7 @@ def all_event_types() -> list[str]:
     """Every type a subscriber can subscribe to (each about an episode)."""
     from shared.events import REGISTRY
 
-    return sorted(m.event_type for m in REGISTRY.models() if m.about_episode)
+    return [m.event_type for m in REGISTRY.subscribable()]
 
 
 # What tells two effects of one cause apart; for the timers' events the timer alone, for a referral the patient.

@@ -51,11 +51,12 @@ def batch_handler_for(settings: NotificationsSettings) -> BatchHandler:
     async def handle(events: Sequence[ConsumedEvent], uow: UnitOfWork) -> None:
         await receive(uow.conn, events, uow.clock.now(), causal_hold)
 
+    subscribable = set(REGISTRY.subscribable())
     types = tuple(
         model
         for topic in topics_consumed_by("notifications")
         for model in REGISTRY.types_on(topic)
-        if model.about_episode  # a subscriber's scope is a set of episodes
+        if model in subscribable
     )
     return BatchHandler(types=types, handle=handle)
 

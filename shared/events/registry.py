@@ -61,6 +61,11 @@ class EventRegistry:
     def models(self) -> Iterable[type[EventPayload]]:
         return sorted(self._models.values(), key=lambda m: m.event_type)
 
+    def subscribable(self) -> list[type[EventPayload]]:
+        """The types a subscriber can subscribe to: every type about an episode (a subscriber's scope is a set of
+        episodes; a network-wide event such as a protocol adopted is in no scope), sorted by type."""
+        return [m for m in self.models() if m.about_episode]
+
     def types_on(self, topic: str) -> list[type[EventPayload]]:
         return [m for m in self.models() if m.topic == topic]
 

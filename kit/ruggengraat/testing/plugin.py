@@ -51,7 +51,7 @@ def ruggengraat_sink(subscriber_client: Caller) -> Iterator[WebhookSink]:
 
     sink = WebhookSink()
     try:
-        types = sorted({model.event_type for model in REGISTRY.models()})
+        types = [model.event_type for model in REGISTRY.subscribable()]
         subscription = sink.subscribe(subscriber_client.notifications, types)
         try:
             yield sink

@@ -41,7 +41,7 @@ class SubscriptionRequest(BaseModel):
     @field_validator("event_types")
     @classmethod
     def _known_types(cls, types: list[str]) -> list[str]:
-        known = {m.event_type for m in REGISTRY.models() if m.about_episode}
+        known = {m.event_type for m in REGISTRY.subscribable()}
         unknown = sorted(set(types) - known)
         if unknown:
             raise ValueError(f"unknown event types {unknown}; known: {sorted(known)}")

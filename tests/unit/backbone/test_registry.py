@@ -108,3 +108,9 @@ def test_two_models_cannot_claim_one_type():
 
     with pytest.raises(ValueError, match="registered twice"):
         registry.register(Impostor)
+
+
+def test_a_subscriber_can_subscribe_to_every_type_about_an_episode_and_to_no_network_wide_one():
+    subscribable = {m.event_type for m in REGISTRY.subscribable()}
+    assert "nl.ruggengraat.pathway.ProtocolAdopted" not in subscribable
+    assert subscribable == {m.event_type for m in REGISTRY.models()} - {"nl.ruggengraat.pathway.ProtocolAdopted"}
