@@ -16,7 +16,6 @@ from rich.console import Console
 from deploy.local import ROOT, SERVICES
 from services.pathway.guideline_cli import app as guideline_app
 from services.pathway.protocol_cli import app as protocol_app
-from services.pathway.protocol_cli import what_if_command
 
 T = TypeVar("T")
 app = typer.Typer(help="Ruggengraat: the event backbone of the low-back-pain care pathway.", no_args_is_help=True)
@@ -351,7 +350,66 @@ def schemas(check: bool = typer.Option(False, help="Fail when the checked-in fil
         console.print(f"wrote {path}")
 
 
-protocol_app.command("what-if")(what_if_command(database_url, run_against_database))
+@protocol_app.command("what-if")
+def what_if(
+    draft_file: Annotated[Path, typer.Argument(help="JSON: the draft protocol (version, values, …).")],
+    period_from: Annotated[str, typer.Option("--from", help="First month, e.g. 2026-01-01.")],
+    period_to: Annotated[str, typer.Option("--to", help="First day of the month after the last one.")],
+    practice: Annotated[
+        str | None, typer.Option(help="Only this practice (AGB), with its own episodes that would differ.")
+    ] = None,
+) -> None:
+    """What a draft protocol would have changed for the episodes referred in the period, re-decided from the facts
+    as recorded, with a progress bar. Counts are published as on the network's dashboard (multiples of 5).
+
+    Reads DATABASE_URL, or else the system that `./ruggengraat up` or `demo` runs."""
+    from datetime import UTC, datetime, time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from services.pathway.domain.protocol import Refused
+    from services.pathway.handlers import WhatIf
+    from services.pathway.handlers import what_if as try_draft
+    from services.pathway.protocol_cli import first_of_month, print_result, read_draft
+    from services.pathway.settings import PathwaySettings
+    from services.pathway.store import PathwayStore
+    from shared.auth import Caller, Role
+    from shared.clock import SystemClock
+    from shared.db import create_pool
+    from shared.events import REGISTRY
+    from shared.store.event_store import EventStore
+
+    draft = read_draft(draft_file)
+    start, end = first_of_month(period_from), first_of_month(period_to)
+    if end <= start:
+        raise typer.BadParameter("--to must lie after --from")
+    caller = Caller(user="cli", role=Role.PRACTICE if practice else Role.NETWORK, org=practice or "network")
+    url = database_url()
+
+    async def work() -> WhatIf:
+        pool = await create_pool(url, "pathway", min_size=1, max_size=2)
+        try:
+            columns = (TextColumn("[bold]re-deciding[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=console) as progress:
+                task = progress.add_task("episodes", total=None)
+                return await try_draft(
+                    PathwayStore(pool, EventStore("pathway", REGISTRY)),
+                    caller,
+                    draft,
+                    datetime.combine(start, time(), tzinfo=UTC),
+                    datetime.combine(end, time(), tzinfo=UTC),
+                    SystemClock(),
+                    PathwaySettings().evaluation_overdue_grace,
+                    lambda done, total: progress.update(task, completed=done, total=total),
+                )
+        finally:
+            await pool.close()
+
+    try:
+        result = run_against_database(work)
+    except Refused as refused:
+        raise typer.BadParameter(f"{refused.field}: {refused.reason}") from None
+    print_result(draft, start, end, result, practice)
 
 
 if __name__ == "__main__":

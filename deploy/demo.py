@@ -13,9 +13,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from rich import box
 from rich.console import Console
-from rich.table import Table
 
 from deploy.cohort_run import WEEKS
 from deploy.cohort_year import SPREAD_WEEKS, YearCohortRun
@@ -30,8 +28,7 @@ from deploy.local import (
     stop_process,
     wait_for_port,
 )
-from services.pathway.domain.what_if import FIGURES
-from services.pathway.protocol_cli import HEADINGS
+from services.pathway.protocol_cli import figures_table, print_legend
 from shared.clock import OffsetFileClock
 
 PRACTICE_AGB = DEV_CALLERS["practice"][0]
@@ -296,15 +293,8 @@ class Demo:
             raise RuntimeError(f"what if: {asked.status_code} {asked.text}")
         answer = asked.json()
         self.step(f"what if the network evaluated every four weeks? referrals {start} to {end}, re-decided:")
-        table = Table(box=box.SIMPLE_HEAD)
-        table.add_column("praktijk", no_wrap=True)
-        for name in FIGURES:
-            table.add_column(HEADINGS[name][0], justify="right", no_wrap=True)
-        for row in [*answer["practices"], {**answer["total"], "practice_agb": "netwerk"}]:
-            table.add_row(row["practice_agb"], *(str(row[name]) for name in FIGURES))
-        self.console.print(table)
-        for short, legend in HEADINGS.values():
-            self.console.print(f"  [bold]{short:>8}[/]  {legend}", highlight=False)
+        self.console.print(figures_table(((p["practice_agb"], p) for p in answer["practices"]), "netwerk"))
+        print_legend(self.console)
         self.console.print(
             "  Counts per practice and month rounded to fives, as on the network dashboard. The same on the page"
             f" {pathway}/network/protocol and with ./ruggengraat protocol what-if.",

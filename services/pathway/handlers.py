@@ -39,16 +39,18 @@ from services.pathway.domain.evaluation_schedule import (
 )
 from services.pathway.domain.protocol import (
     GUIDELINE_PROTOCOL,
-    AdoptedProtocol,
     Protocol,
-    adopted_from,
+    Refused,
     adoption_event,
     check_adoption,
+    check_guideline,
+    entry_in_force,
     in_force,
     recorded_protocol_version,
 )
 from services.pathway.domain.what_if import Cell, EpisodeDifference, PracticeCounts, summarise
 from services.pathway.store import PathwayStore, episodes, history, protocols, timers
+from services.pathway.store.protocols import Adoption
 from services.pathway.what_if_worker import redecide
 from shared import tracing
 from shared.access_log import Access, Action, log_access
@@ -56,7 +58,6 @@ from shared.auth import Caller, Role
 from shared.clock import Clock
 from shared.consumer.idempotent import BatchHandler, ConsumedEvent
 from shared.events import intake
-from shared.events.pathway import ProtocolAdopted
 from shared.events.payload import EventPayload
 from shared.store.event_store import EventStore, PendingEvent, StoredEvent
 from shared.store.unit_of_work import UnitOfWork
@@ -220,19 +221,18 @@ async def open_escalations(store: PathwayStore, caller: Caller) -> list[tuple[st
 
 
 @dataclass(frozen=True)
-class Adoption:
-    """One adopted protocol version as recorded: what, from when, when adopted and by whom."""
+class ProtocolHistory:
+    """The adoption in force today (None: the guideline as written) and every adoption, in the order adopted."""
 
-    adopted: AdoptedProtocol
-    adopted_at: datetime
-    adopted_by: str
+    in_force: Adoption | None
+    adopted: list[Adoption]
 
 
-async def protocol_history(store: PathwayStore) -> list[Adoption]:
-    """Every protocol version the network adopted, in the order adopted."""
+async def protocol_history(store: PathwayStore, clock: Clock) -> ProtocolHistory:
     async with store.connection() as conn:
-        stored = await protocols.adoptions(conn, store.events)
-    return [_adoption(event, store.events) for event in stored]
+        adopted = await protocols.adoptions(conn, store.events)
+    current = entry_in_force([a.adopted for a in adopted], clock.now().date())
+    return ProtocolHistory(next((a for a in adopted if a.adopted is current), None), adopted)
 
 
 async def adopt_protocol(
@@ -241,24 +241,17 @@ async def adopt_protocol(
     """Adopt a protocol version for every decision from `effective_from` on (`protocol.check_adoption` says when
     it may not: raises `Refused`). Two adoptions at once: one wins, the other raises ConcurrencyConflict."""
     async with store.transaction() as conn:
-        stored = await protocols.adoptions(conn, store.events)
-        adopted = [_adoption(event, store.events).adopted for event in stored]
-        check_adoption(adopted, protocol, effective_from, clock.now().date())
+        adopted = await protocols.adoptions(conn, store.events)
+        check_adoption([a.adopted for a in adopted], protocol, effective_from, clock.now().date())
         uow = UnitOfWork(conn, store.events, clock)
         [appended] = await uow.append(
             protocols.STREAM,
-            len(stored),
+            len(adopted),
             [adoption_event(protocol, effective_from, caller.org)],
             guideline_version=protocol.guideline_version,
             protocol_version=protocol.version,
         )
-    return _adoption(appended, store.events)
-
-
-def _adoption(event: StoredEvent, events: EventStore) -> Adoption:
-    payload = event.payload(events.registry)
-    assert isinstance(payload, ProtocolAdopted)
-    return Adoption(adopted_from(payload), event.occurred_at, payload.adopted_by)
+    return protocols.adoption_of(appended, store.events)
 
 
 @dataclass(frozen=True)
@@ -286,11 +279,15 @@ async def what_if(
     facts as recorded, under the protocols that were in force and under `draft`, and say what differs
     (`domain.what_if`). `guideline_grace` is the overdue grace before the network chose one (the service's
     setting). Reads in chunks of `chunk_size` episodes and re-decides them beside the event loop (a thread for one
-    chunk, a process per core for more); `progress(done, total)` after each."""
+    chunk, a process per core for more); `progress(done, total)` after each. Raises `Refused` for a draft on a
+    guideline version the engine does not hold."""
+    reason = check_guideline(draft)
+    if reason is not None:
+        raise Refused("draft.guideline_version", reason)
     practice = caller.org if caller.role is Role.PRACTICE else None
     now = clock.now()
     async with store.connection() as conn:
-        adopted = [_adoption(event, store.events).adopted for event in await protocols.adoptions(conn, store.events)]
+        adopted = await protocols.adopted(conn, store.events)
         episode_ids = await history.referred_between(conn, start, end, practice)
     as_written = _with_grace(GUIDELINE_PROTOCOL, guideline_grace)
     chunks = [episode_ids[first : first + chunk_size] for first in range(0, len(episode_ids), chunk_size)]

@@ -1,31 +1,23 @@
-"""Command line for the network's protocol: try a draft on the network's history (`./ruggengraat protocol what-if`),
-with a progress bar, against the installation's database, and print what it would change."""
+"""The command line's pieces for the network's protocol (`./ruggengraat protocol what-if`, wired in `deploy/cli.py`
+where the installation's database is found): reading a draft, and printing what it would change — also for the
+demo, which prints the same figures as the API answers them."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
-from datetime import UTC, date, datetime, time
+from collections.abc import Iterable, Mapping
+from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from services.pathway.domain.protocol import Protocol, check_guideline
+from services.pathway.domain.protocol import Protocol
 from services.pathway.domain.what_if import FIGURES, figures_by_practice
-from services.pathway.handlers import WhatIf, what_if
-from services.pathway.settings import PathwaySettings
-from services.pathway.store import PathwayStore
-from shared.auth import Caller, Role
-from shared.clock import SystemClock
-from shared.db import create_pool
-from shared.events import REGISTRY
-from shared.store.event_store import EventStore
+from services.pathway.handlers import WhatIf
 
 app = typer.Typer(help="The regional network's protocol.", no_args_is_help=True)
 console = Console()
@@ -54,9 +46,6 @@ def read_draft(path: Path) -> Protocol:
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         raise typer.BadParameter(problems) from None
-    reason = check_guideline(draft)
-    if reason is not None:
-        raise typer.BadParameter(f"guideline_version: {reason}")
     return draft
 
 
@@ -67,76 +56,29 @@ def first_of_month(value: str) -> date:
     return day
 
 
-def what_if_command(
-    database_url: Callable[[], str],
-    run_against_database: Callable[[Callable[[], Coroutine[Any, Any, WhatIf]]], WhatIf],
-) -> Callable[..., None]:
-    """The `protocol what-if` command, given how the project's CLI finds and reaches the database."""
-
-    def command(
-        draft_file: Annotated[Path, typer.Argument(help="JSON: the draft protocol (version, values, …).")],
-        period_from: Annotated[str, typer.Option("--from", help="First month, e.g. 2026-01-01.")],
-        period_to: Annotated[str, typer.Option("--to", help="First day of the month after the last one.")],
-        practice: Annotated[
-            str | None, typer.Option(help="Only this practice (AGB), with its own episodes that would differ.")
-        ] = None,
-    ) -> None:
-        """What a draft protocol would have changed for the episodes referred in the period, re-decided from the
-        facts as recorded. Counts are published as on the network's dashboard (multiples of 5)."""
-        draft = read_draft(draft_file)
-        start, end = first_of_month(period_from), first_of_month(period_to)
-        if end <= start:
-            raise typer.BadParameter("--to must lie after --from")
-        caller = Caller(user="cli", role=Role.PRACTICE if practice else Role.NETWORK, org=practice or "network")
-        url = database_url()
-
-        async def work() -> WhatIf:
-            pool = await create_pool(url, "pathway", min_size=1, max_size=2)
-            try:
-                with Progress(
-                    TextColumn("[bold]re-deciding[/]"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeElapsedColumn(),
-                    console=console,
-                ) as progress:
-                    task = progress.add_task("episodes", total=None)
-                    return await what_if(
-                        PathwayStore(pool, EventStore("pathway", REGISTRY)),
-                        caller,
-                        draft,
-                        datetime.combine(start, time(), tzinfo=UTC),
-                        datetime.combine(end, time(), tzinfo=UTC),
-                        SystemClock(),
-                        PathwaySettings().evaluation_overdue_grace,
-                        lambda done, total: progress.update(task, completed=done, total=total),
-                    )
-            finally:
-                await pool.close()
-
-        result = run_against_database(work)
-        print_result(draft, start, end, result, practice)
-
-    return command
-
-
-def print_result(draft: Protocol, start: date, end: date, result: WhatIf, practice: str | None) -> None:
-    by_practice = figures_by_practice(result.counts)
-    table = Table(
-        title=f"Concept {draft.version}: verwezen {start.isoformat()} tot {end.isoformat()}", box=box.SIMPLE_HEAD
-    )
+def figures_table(rows: Iterable[tuple[str, Mapping[str, int]]], total: str, title: str | None = None) -> Table:
+    """The published figures per practice (AGB, figures) and their sum on a last row named `total`."""
+    rows = list(rows)
+    table = Table(title=title, box=box.SIMPLE_HEAD)
     table.add_column("praktijk", no_wrap=True)
     for name in FIGURES:
         table.add_column(HEADINGS[name][0], justify="right", no_wrap=True)
-    for agb, figures in by_practice.items():
+    for agb, figures in rows:
         table.add_row(agb, *(str(figures[n]) for n in FIGURES))
-    table.add_row(
-        "[bold]netwerk[/]" if practice is None else "[bold]totaal[/]",
-        *(f"[bold]{sum(f[n] for f in by_practice.values())}[/]" for n in FIGURES),
-    )
-    console.print(table)
+    table.add_row(f"[bold]{total}[/]", *(f"[bold]{sum(f[n] for _, f in rows)}[/]" for n in FIGURES))
+    return table
+
+
+def print_legend(console: Console) -> None:
     for short, legend in HEADINGS.values():
         console.print(f"  [bold]{short:>8}[/]  {legend}", highlight=False)
+
+
+def print_result(draft: Protocol, start: date, end: date, result: WhatIf, practice: str | None) -> None:
+    title = f"Concept {draft.version}: verwezen {start.isoformat()} tot {end.isoformat()}"
+    by_practice = figures_by_practice(result.counts).items()
+    console.print(figures_table(by_practice, "netwerk" if practice is None else "totaal", title))
+    print_legend(console)
     if practice is None:
         console.print("Aantallen per praktijk per maand afgerond op vijftallen, zoals op het netwerkdashboard.")
         return

@@ -110,15 +110,20 @@ class AdoptedProtocol(BaseModel):
     effective_from: date
 
 
-def in_force(adopted: list[AdoptedProtocol], on: date) -> Protocol:
-    """The protocol in force on a day: the adopted one with the latest `effective_from` not after it (of two on
-    one day, the later adopted); the guideline as written before any."""
-    current = GUIDELINE_PROTOCOL
-    latest: date | None = None
+def entry_in_force(adopted: list[AdoptedProtocol], on: date) -> AdoptedProtocol | None:
+    """The adoption in force on a day: the one with the latest `effective_from` not after it (of two on one day,
+    the later adopted); None before any."""
+    current: AdoptedProtocol | None = None
     for entry in adopted:
-        if entry.effective_from <= on and (latest is None or entry.effective_from >= latest):
-            current, latest = entry.protocol, entry.effective_from
+        if entry.effective_from <= on and (current is None or entry.effective_from >= current.effective_from):
+            current = entry
     return current
+
+
+def in_force(adopted: list[AdoptedProtocol], on: date) -> Protocol:
+    """The protocol in force on a day (`entry_in_force`); the guideline as written before any adoption."""
+    entry = entry_in_force(adopted, on)
+    return GUIDELINE_PROTOCOL if entry is None else entry.protocol
 
 
 class Refused(ValueError):

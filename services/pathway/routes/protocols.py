@@ -12,18 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from services.pathway import access
-from services.pathway.domain.protocol import (
-    GUIDELINE_PROTOCOL,
-    Protocol,
-    ProtocolValues,
-    Refused,
-    check_guideline,
-    in_force,
-)
+from services.pathway.domain.protocol import GUIDELINE_PROTOCOL, Protocol, ProtocolValues, Refused
 from services.pathway.domain.what_if import FIGURES, EpisodeDifference, Escalation, figures_by_practice
-from services.pathway.handlers import Adoption, adopt_protocol, protocol_history, what_if
+from services.pathway.handlers import adopt_protocol, protocol_history, what_if
 from services.pathway.settings import PathwaySettings
 from services.pathway.store import PathwayStore
+from services.pathway.store.protocols import Adoption
 from shared.auth import Caller, Role, allow
 from shared.http import DomainRejected
 from shared.pages import static_page_router
@@ -60,17 +54,21 @@ class Protocols(BaseModel):
     adopted: list[ProtocolVersion] = Field(description="Every version adopted, in the order adopted.")
 
 
-def _view(adoption: Adoption) -> ProtocolVersion:
-    protocol = adoption.adopted.protocol
+def _view(protocol: Protocol, adoption: Adoption | None = None) -> ProtocolVersion:
+    """A protocol version as answered: `adoption` says from when and by whom (none for the guideline as written)."""
     return ProtocolVersion(
         version=protocol.version,
         guideline_version=protocol.guideline_version,
         title=protocol.title,
         values=protocol.values,
-        effective_from=adoption.adopted.effective_from,
-        adopted_at=adoption.adopted_at,
-        adopted_by=adoption.adopted_by,
+        effective_from=adoption.adopted.effective_from if adoption else None,
+        adopted_at=adoption.adopted_at if adoption else None,
+        adopted_by=adoption.adopted_by if adoption else None,
     )
+
+
+def _adopted(adoption: Adoption) -> ProtocolVersion:
+    return _view(adoption.adopted.protocol, adoption)
 
 
 @router.post("", operation_id="adopt_protocol", status_code=201, response_model=ProtocolVersion)
@@ -85,29 +83,15 @@ async def adopt(
         )
     except Refused as refused:
         raise DomainRejected(refused.reason, refused.field) from None
-    return _view(adoption)
+    return _adopted(adoption)
 
 
 @router.get("", operation_id="read_protocols", response_model=Protocols)
 async def read(runtime: RuntimeDep, caller: Annotated[Caller, allow(*access.PROTOCOL_READERS)]) -> Protocols:
     """The protocol in force today and every version adopted."""
-    history = await protocol_history(PathwayStore(runtime.pool, runtime.store))
-    today = runtime.clock.now().date()
-    current = in_force([a.adopted for a in history], today)
-    matching = [a for a in history if a.adopted.protocol is current]
-    if matching:
-        in_force_view = _view(matching[-1])
-    else:
-        in_force_view = ProtocolVersion(
-            version=GUIDELINE_PROTOCOL.version,
-            guideline_version=GUIDELINE_PROTOCOL.guideline_version,
-            title=GUIDELINE_PROTOCOL.title,
-            values=GUIDELINE_PROTOCOL.values,
-            effective_from=None,
-            adopted_at=None,
-            adopted_by=None,
-        )
-    return Protocols(in_force=in_force_view, adopted=[_view(a) for a in history])
+    history = await protocol_history(PathwayStore(runtime.pool, runtime.store), runtime.clock)
+    current = _adopted(history.in_force) if history.in_force else _view(GUIDELINE_PROTOCOL)
+    return Protocols(in_force=current, adopted=[_adopted(a) for a in history.adopted])
 
 
 # ---- what if: a draft tried on the network's history ---------------------------------------------------------
@@ -193,20 +177,20 @@ async def try_draft(
 ) -> WhatIfAnswer:
     """What a draft protocol would have changed for the episodes referred in the period, re-decided from the facts
     as recorded: the network sees counts per practice, a practice its own counts and its own episodes."""
-    reason = check_guideline(body.draft)
-    if reason is not None:
-        raise DomainRejected(reason, "draft.guideline_version")
     settings = runtime.settings
     assert isinstance(settings, PathwaySettings)
-    result = await what_if(
-        PathwayStore(runtime.pool, runtime.store),
-        caller,
-        body.draft,
-        datetime.combine(body.period_from, time(), tzinfo=UTC),
-        datetime.combine(body.period_to, time(), tzinfo=UTC),
-        runtime.clock,
-        settings.evaluation_overdue_grace,
-    )
+    try:
+        result = await what_if(
+            PathwayStore(runtime.pool, runtime.store),
+            caller,
+            body.draft,
+            datetime.combine(body.period_from, time(), tzinfo=UTC),
+            datetime.combine(body.period_to, time(), tzinfo=UTC),
+            runtime.clock,
+            settings.evaluation_overdue_grace,
+        )
+    except Refused as refused:
+        raise DomainRejected(refused.reason, refused.field) from None
     practices = [
         PracticeFigures(practice_agb=agb, **figures) for agb, figures in figures_by_practice(result.counts).items()
     ]
