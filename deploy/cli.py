@@ -371,7 +371,6 @@ def what_if(
     from services.pathway.handlers import WhatIf
     from services.pathway.handlers import what_if as try_draft
     from services.pathway.protocol_cli import first_of_month, print_result, read_draft
-    from services.pathway.settings import PathwaySettings
     from services.pathway.store import PathwayStore
     from shared.auth import Caller, Role
     from shared.clock import SystemClock
@@ -399,7 +398,6 @@ def what_if(
                     datetime.combine(start, time(), tzinfo=UTC),
                     datetime.combine(end, time(), tzinfo=UTC),
                     SystemClock(),
-                    PathwaySettings().evaluation_overdue_grace,
                     lambda done, total: progress.update(task, completed=done, total=total),
                 )
         finally:

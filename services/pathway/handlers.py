@@ -48,7 +48,7 @@ from services.pathway.domain.protocol import (
     in_force,
     recorded_protocol_version,
 )
-from services.pathway.domain.what_if import Cell, EpisodeDifference, PracticeCounts, summarise
+from services.pathway.domain.what_if import Cell, EpisodeDifference, PracticeCounts, add_counts
 from services.pathway.store import PathwayStore, episodes, history, protocols, timers
 from services.pathway.store.protocols import Adoption
 from services.pathway.what_if_worker import redecide
@@ -59,7 +59,7 @@ from shared.clock import Clock
 from shared.consumer.idempotent import BatchHandler, ConsumedEvent
 from shared.events import intake
 from shared.events.payload import EventPayload
-from shared.store.event_store import EventStore, PendingEvent, StoredEvent
+from shared.store.event_store import EventStore, PayloadRow, PendingEvent, StoredEvent
 from shared.store.unit_of_work import UnitOfWork
 
 RULES = RulesCache()  # the engine's rules under each protocol, built once
@@ -256,12 +256,12 @@ async def adopt_protocol(
 
 @dataclass(frozen=True)
 class WhatIf:
-    """A draft protocol tried on the episodes referred in a period: per practice the counts, and, for a practice
-    asking, its own episodes that would differ."""
+    """A draft protocol tried on the episodes referred in a period: per practice and month the counts, and, for a
+    practice asking, its own episodes that would differ."""
 
     episodes: int
     counts: dict[Cell, PracticeCounts]  # by practice and month of referral
-    differences: list[EpisodeDifference]  # the differing episodes, in referral order (the route decides who sees)
+    differences: list[EpisodeDifference]  # a practice's own differing episodes, in referral order; none for others
 
 
 async def what_if(
@@ -271,63 +271,56 @@ async def what_if(
     start: datetime,
     end: datetime,
     clock: Clock,
-    guideline_grace: timedelta,
     progress: Callable[[int, int], None] | None = None,
     chunk_size: int = 1000,
 ) -> WhatIf:
     """Re-decide every episode referred in [start, end) — a practice's own only, when a practice asks — from the
-    facts as recorded, under the protocols that were in force and under `draft`, and say what differs
-    (`domain.what_if`). `guideline_grace` is the overdue grace before the network chose one (the service's
-    setting). Reads in chunks of `chunk_size` episodes and re-decides them beside the event loop (a thread for one
-    chunk, a process per core for more); `progress(done, total)` after each. Raises `Refused` for a draft on a
-    guideline version the engine does not hold."""
+    facts as recorded under `draft`, and say what differs from the decisions recorded (`domain.what_if`): counts
+    for everyone, the differing episodes for a practice only. Reads in chunks of `chunk_size` episodes and
+    re-decides them beside the event loop (a thread for one chunk, a process per core for more); `progress(done,
+    total)` after each. Raises `Refused` for a draft on a guideline version the engine does not hold."""
     reason = check_guideline(draft)
     if reason is not None:
         raise Refused("draft.guideline_version", reason)
     practice = caller.org if caller.role is Role.PRACTICE else None
     now = clock.now()
     async with store.connection() as conn:
-        adopted = await protocols.adopted(conn, store.events)
         episode_ids = await history.referred_between(conn, start, end, practice)
-    as_written = _with_grace(GUIDELINE_PROTOCOL, guideline_grace)
     chunks = [episode_ids[first : first + chunk_size] for first in range(0, len(episode_ids), chunk_size)]
+    counts: dict[Cell, PracticeCounts] = {}
     differences: list[EpisodeDifference] = []
     done = 0
 
-    async def rows_of(chunk: list[str]) -> list[history.HistoryRow]:
+    async def rows_of(chunk: list[str]) -> tuple[list[history.HistoryRow], list[PayloadRow]]:
         async with store.connection() as conn:
-            return await history.history_rows(conn, chunk)
+            return await history.history_rows(conn, chunk), await history.recorded_rows(conn, store.events, chunk)
 
-    def finished(found: list[EpisodeDifference], size: int) -> None:
+    def finished(found: tuple[dict[Cell, PracticeCounts], list[EpisodeDifference]], size: int) -> None:
         nonlocal done
-        differences.extend(found)
+        add_counts(counts, found[0])
+        differences.extend(found[1])
         done += size
         if progress is not None:
             progress(done, len(episode_ids))
 
+    listed = practice is not None
     if len(chunks) <= 1:  # a practice's months, a small network: a thread, so the event loop stays free
         for chunk in chunks:
-            rows = await rows_of(chunk)
-            finished(await asyncio.to_thread(redecide, rows, adopted, as_written, draft, now), len(chunk))
+            rows, recorded = await rows_of(chunk)
+            finished(await asyncio.to_thread(redecide, rows, recorded, draft, now, listed), len(chunk))
     else:  # every core re-decides a chunk while the next ones are read
         loop = asyncio.get_running_loop()
         workers = max(1, os.cpu_count() or 1)
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            running: list[tuple[asyncio.Future[list[EpisodeDifference]], int]] = []
+            running: list[tuple[asyncio.Future[tuple[dict[Cell, PracticeCounts], list[EpisodeDifference]]], int]]
+            running = []
             for chunk in chunks:
-                rows = await rows_of(chunk)
-                running.append(
-                    (loop.run_in_executor(pool, redecide, rows, adopted, as_written, draft, now), len(chunk))
-                )
+                rows, recorded = await rows_of(chunk)
+                running.append((loop.run_in_executor(pool, redecide, rows, recorded, draft, now, listed), len(chunk)))
                 while len(running) > 2 * workers:
                     future, size = running.pop(0)
                     finished(await future, size)
             for future, size in running:
                 finished(await future, size)
-    differing = sorted((d for d in differences if d.differs), key=lambda d: (d.referred_on, d.episode_id))
-    return WhatIf(len(differences), summarise(differences), differing)
-
-
-def _with_grace(protocol: Protocol, grace: timedelta) -> Protocol:
-    values = protocol.values.model_copy(update={"overdue_grace_days": grace.days})
-    return protocol.model_copy(update={"values": values})
+    differences.sort(key=lambda d: (d.referred_on, d.episode_id))
+    return WhatIf(done, counts, differences)

@@ -1,6 +1,7 @@
-"""The what-if's heavy part, run where it does not hold up the service: re-deciding a chunk of episodes under the
-protocols that were in force and under a draft (`domain.what_if`), from rows as the store read them. A top-level
-function of plain, picklable arguments, so a process pool can run it beside the service's event loop."""
+"""The what-if's heavy part, run where it does not hold up the service: each episode of a chunk re-decided under a
+draft (`domain.what_if.replay`) and compared with the decisions the pathway recorded, from rows as the store read
+them. A top-level function of plain, picklable arguments, so a process pool can run it beside the service's event
+loop."""
 
 from __future__ import annotations
 
@@ -8,27 +9,27 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from services.pathway.domain.episode_decisions import RulesCache
-from services.pathway.domain.protocol import GUIDELINE_PROTOCOL, AdoptedProtocol, Protocol, in_force
-from services.pathway.domain.what_if import EpisodeDifference, compare, replay
-from services.pathway.store.history import HistoryRow, decode_histories
+from services.pathway.domain.protocol import Protocol
+from services.pathway.domain.what_if import Cell, EpisodeDifference, PracticeCounts, compare, replay, summarise
+from services.pathway.store.history import HistoryRow, decode_histories, decode_recorded
 from shared.events import REGISTRY
+from shared.store.event_store import PayloadRow
 
 
 def redecide(
-    rows: Sequence[HistoryRow], adopted: list[AdoptedProtocol], as_written: Protocol, draft: Protocol, now: datetime
-) -> list[EpisodeDifference]:
-    """What `draft` changes for each episode in `rows` (`as_written`: the guideline's values with the service's
-    overdue grace, in force before the network adopted a protocol)."""
-
-    def recorded_on(day: date) -> Protocol:
-        protocol = in_force(adopted, day)
-        return as_written if protocol is GUIDELINE_PROTOCOL else protocol
+    rows: Sequence[HistoryRow], recorded_rows: Sequence[PayloadRow], draft: Protocol, now: datetime, listed: bool
+) -> tuple[dict[Cell, PracticeCounts], list[EpisodeDifference]]:
+    """What `draft` changes for the episodes in `rows` (their intake events) against what was recorded for them
+    (`recorded_rows`), up to `now`: the counts per practice and month, and — when `listed` — the episodes that
+    would differ (only what is asked for goes back to the service)."""
 
     def draft_on(_: date) -> Protocol:
         return draft
 
     rules = RulesCache()
-    return [
-        compare(episode, replay(episode, recorded_on, now, rules), replay(episode, draft_on, now, rules))
+    recorded = decode_recorded(recorded_rows, REGISTRY)
+    differences = [
+        compare(episode, recorded.get(episode.episode_id, []), replay(episode, draft_on, now, rules))
         for episode in decode_histories(rows, REGISTRY)
     ]
+    return summarise(differences), [d for d in differences if d.differs] if listed else []

@@ -55,6 +55,9 @@ class VersionNotCurrent(ConcurrencyConflict):
     Unlike a plain conflict, sending the same request again cannot succeed: the caller reads again first."""
 
 
+PayloadRow = tuple[str, datetime, str, int, str]  # stream id, occurred at, type, data version, data as JSON text
+
+
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
     """A row of the log; the payload stays JSON text until someone needs it decoded."""
@@ -460,6 +463,19 @@ class EventStore:
         for row in rows:
             streams.setdefault(row[2], []).append(self.from_row(row))
         return streams
+
+    async def payload_rows(
+        self, conn: asyncpg.Connection, stream_ids: Sequence[str], types: Collection[str]
+    ) -> list[PayloadRow]:
+        """The events of `types` in these streams, only what decoding their payloads takes, each stream's in version
+        order: for reading many streams' decisions in bulk (a what-if over a year of episodes)."""
+        rows = await conn.fetch(
+            "SELECT stream_id, occurred_at, event_type, data_version, data::text FROM events"
+            " WHERE stream_id = ANY($1::text[]) AND event_type = ANY($2::text[]) ORDER BY stream_id, stream_version",
+            list(stream_ids),
+            list(types),
+        )
+        return [tuple(row) for row in rows]
 
     async def read_all(
         self, conn: asyncpg.Connection, after: GlobalPosition = START, limit: int = 1000

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from services.pathway.domain.guideline import GuidelineAssessment
 from services.pathway.domain.guideline.decisions import Decision
+from services.pathway.domain.guideline.plan import PlanFinding, TreatmentPlanDecision
+from services.pathway.domain.guideline.vocabulary import Modality
 from shared.events.intake import MeasurementRecorded
 from shared.events.pathway import (
     BeloopClassified,
@@ -69,8 +71,22 @@ class PathwayMemory:
         return memory
 
 
+# What makes a course or a plan another one (not its wording or the day it was decided): the same key from a
+# recorded event and from a new assessment, so an event is built only when it records a change.
+
+
 def _course_key(event: BeloopClassified) -> tuple[object, ...]:
     return (event.beloop, event.duration_class, event.recurrent, event.indications)
+
+
+def _assessed_course_key(assessment: GuidelineAssessment) -> tuple[object, ...]:
+    course = assessment.course
+    return (
+        course.beloop.value if course.beloop else None,
+        assessment.duration.duration_class.value,
+        assessment.recurrence.recurrent,
+        tuple(code.value for code in course.indications),
+    )
 
 
 def _plan_key(event: TreatmentPlanProposed) -> tuple[object, ...]:
@@ -84,23 +100,42 @@ def _plan_key(event: TreatmentPlanProposed) -> tuple[object, ...]:
     )
 
 
+def _assessed_plan_key(assessment: GuidelineAssessment, plan: TreatmentPlanDecision) -> tuple[object, ...]:
+    return (
+        assessment.indication.physiotherapy_indicated,
+        assessment.indication.fits_guideline,
+        tuple(c.value for c in plan.components),
+        tuple(c.value for c in plan.not_advised),
+        plan.max_sessions,
+        tuple(modality.value for modality, _ in _flagged(assessment)),
+    )
+
+
+def _flagged(assessment: GuidelineAssessment) -> list[tuple[Modality, PlanFinding]]:
+    """The planned interventions the guideline flags, with what it says of each."""
+    return [(f.modality, f) for f in assessment.plan_check if f.modality is not None and f.severity.value != "in_line"]
+
+
 def react(
     memory: PathwayMemory, assessment: GuidelineAssessment, trigger: EventPayload, referrer_agb: str | None
 ) -> list[EventPayload]:
     decided_on = assessment.decision_date
     out: list[EventPayload] = []
 
-    course = BeloopClassified(
-        beloop=assessment.course.beloop.value if assessment.course.beloop else None,
-        classifiable_on=assessment.course.classifiable_on,
-        duration_class=assessment.duration.duration_class.value,
-        recurrent=assessment.recurrence.recurrent,
-        indications=tuple(code.value for code in assessment.course.indications),
-        decided_on=decided_on,
-        reason=reason_of(assessment.course),
-    )
-    if _course_key(course) != memory.course:
-        out.append(course)
+    course_key = _assessed_course_key(assessment)
+    if course_key != memory.course:
+        beloop, duration_class, recurrent, indications = course_key
+        out.append(
+            BeloopClassified(
+                beloop=beloop,
+                classifiable_on=assessment.course.classifiable_on,
+                duration_class=duration_class,
+                recurrent=recurrent,
+                indications=indications,
+                decided_on=decided_on,
+                reason=reason_of(assessment.course),
+            )
+        )
 
     if isinstance(trigger, MeasurementRecorded) and trigger.evaluation_number is not None:
         evaluation = assessment.evaluation
@@ -131,29 +166,28 @@ def react(
             )
 
     plan = assessment.treatment_plan
-    if plan is not None:
-        proposed = TreatmentPlanProposed(
-            physiotherapy_indicated=assessment.indication.physiotherapy_indicated,
-            fits_guideline=assessment.indication.fits_guideline,
-            components=tuple(c.value for c in plan.components),
-            not_advised=tuple(c.value for c in plan.not_advised),
-            max_sessions=plan.max_sessions,
-            check_up_on=plan.check_up_on,
-            flagged_modalities=tuple(
-                FlaggedModality(
-                    modality=f.modality.value,
-                    advice=f.advice.value if f.advice else "",
-                    severity=f.severity.value,
-                    reason=reason_of(f),
-                )
-                for f in assessment.plan_check
-                if f.modality is not None and f.severity.value != "in_line"
-            ),
-            decided_on=decided_on,
-            reason=reason_of(plan),
+    if plan is not None and _assessed_plan_key(assessment, plan) != memory.plan:
+        out.append(
+            TreatmentPlanProposed(
+                physiotherapy_indicated=assessment.indication.physiotherapy_indicated,
+                fits_guideline=assessment.indication.fits_guideline,
+                components=tuple(c.value for c in plan.components),
+                not_advised=tuple(c.value for c in plan.not_advised),
+                max_sessions=plan.max_sessions,
+                check_up_on=plan.check_up_on,
+                flagged_modalities=tuple(
+                    FlaggedModality(
+                        modality=modality.value,
+                        advice=f.advice.value if f.advice else "",
+                        severity=f.severity.value,
+                        reason=reason_of(f),
+                    )
+                    for modality, f in _flagged(assessment)
+                ),
+                decided_on=decided_on,
+                reason=reason_of(plan),
+            )
         )
-        if _plan_key(proposed) != memory.plan:
-            out.append(proposed)
 
     for consult in assessment.consults:
         if consult.hulpverlener.value not in memory.consults:

@@ -7,9 +7,11 @@ the episode closed before, and is overdue when its grace ran out unrecorded. Und
 force, a replay gives the decisions the pathway recorded (the zero-difference property, tested against the real
 consumer); under a draft it gives what would have been recorded instead.
 
-`compare` names what differs between two replays of one episode: escalations added and removed (with their
-reason), evaluations moved (planned for another day, or planned in one and not the other), treatment plans
-changed (the plan last proposed), and which evaluations went overdue. `summarise` counts that per practice.
+`compare` names what differs between the decisions recorded for an episode and its replay under a draft:
+escalations added and removed (with their reason), evaluations moved (planned for another day, or planned in one
+and not the other), treatment plans changed (the plan last proposed), and which evaluations went overdue. The
+recorded decisions are read, not replayed: the zero-difference property is what lets every difference be put down
+to the draft. `summarise` counts that per practice.
 
 Pure: no I/O, no clock (`until`, the end of the period looked at, comes in).
 """
@@ -153,8 +155,17 @@ class EpisodeDifference:
         )
 
 
+# The decisions `compare` reads: of an episode's recorded decisions, only these need reading.
+COMPARED: tuple[type[EventPayload], ...] = (
+    EscalatedToReferrer,
+    EvaluationOverdue,
+    EvaluationScheduled,
+    TreatmentPlanProposed,
+)
+
+
 def compare(history: EpisodeHistory, before: Sequence[Decided], after: Sequence[Decided]) -> EpisodeDifference:
-    """What differs between two replays of one episode."""
+    """What differs between two runs of decisions on one episode (as recorded, or a replay, and a replay)."""
     escalated_before, escalated_after = _escalations(before), _escalations(after)
     planned_before, planned_after = _planned(before), _planned(after)
     moved = [
@@ -230,6 +241,15 @@ class PracticeCounts:
     evaluations_overdue_before: int = 0
     evaluations_overdue_after: int = 0
 
+    def add(self, other: PracticeCounts) -> None:
+        """Count `other`'s episodes in too (the same cell, summarised from another chunk)."""
+        for name, value in vars(other).items():
+            mine = getattr(self, name)
+            if isinstance(mine, Counter):
+                mine.update(value)
+            else:
+                setattr(self, name, mine + value)
+
 
 Cell = tuple[str, date]  # (practice AGB, first day of the month of referral): the unit of publication
 
@@ -252,6 +272,12 @@ def summarise(differences: Iterable[EpisodeDifference]) -> dict[Cell, PracticeCo
         counts.evaluations_overdue_before += len(difference.overdue_before)
         counts.evaluations_overdue_after += len(difference.overdue_after)
     return practices
+
+
+def add_counts(total: dict[Cell, PracticeCounts], part: dict[Cell, PracticeCounts]) -> None:
+    """Count `part` (another chunk of episodes summarised) into `total`."""
+    for cell, counts in part.items():
+        total.setdefault(cell, PracticeCounts()).add(counts)
 
 
 # What the network sees of a what-if, in this order: per practice, every count rounded to a multiple of 5 by the

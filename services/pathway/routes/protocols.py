@@ -15,7 +15,6 @@ from services.pathway import access
 from services.pathway.domain.protocol import GUIDELINE_PROTOCOL, Protocol, ProtocolValues, Refused
 from services.pathway.domain.what_if import FIGURES, EpisodeDifference, Escalation, figures_by_practice
 from services.pathway.handlers import adopt_protocol, protocol_history, what_if
-from services.pathway.settings import PathwaySettings
 from services.pathway.store import PathwayStore
 from services.pathway.store.protocols import Adoption
 from shared.auth import Caller, Role, allow
@@ -177,8 +176,6 @@ async def try_draft(
 ) -> WhatIfAnswer:
     """What a draft protocol would have changed for the episodes referred in the period, re-decided from the facts
     as recorded: the network sees counts per practice, a practice its own counts and its own episodes."""
-    settings = runtime.settings
-    assert isinstance(settings, PathwaySettings)
     try:
         result = await what_if(
             PathwayStore(runtime.pool, runtime.store),
@@ -187,7 +184,6 @@ async def try_draft(
             datetime.combine(body.period_from, time(), tzinfo=UTC),
             datetime.combine(body.period_to, time(), tzinfo=UTC),
             runtime.clock,
-            settings.evaluation_overdue_grace,
         )
     except Refused as refused:
         raise DomainRejected(refused.reason, refused.field) from None

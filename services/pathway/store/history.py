@@ -1,5 +1,9 @@
-"""The facts as the pathway recorded them, for re-deciding history: which episodes were referred in a period, and
-each one's intake events (the pathway's own copies, in stream order) with its practice and referrer."""
+"""The facts as the pathway recorded them, for re-deciding history: which episodes were referred in a period, each
+one's intake events (the pathway's own copies, in stream order) with its practice and referrer, and the decisions
+it recorded that a what-if compares (`what_if.COMPARED`).
+
+Rows come as plain tuples, so a process beside the service can decode them (`decode_histories`,
+`decode_recorded`)."""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from datetime import datetime
 import asyncpg
 
 from services.pathway.domain.episode_decisions import IntakeFact
-from services.pathway.domain.what_if import EpisodeHistory
+from services.pathway.domain.what_if import COMPARED, Decided, EpisodeHistory
 from shared.events.intake import ReferralReceived
 from shared.events.registry import EventRegistry
+from shared.store.event_store import EventStore, PayloadRow
 
 
 async def referred_between(
@@ -55,6 +60,21 @@ def decode_histories(rows: Sequence[HistoryRow], registry: EventRegistry) -> lis
         payload = registry.decode_json(event_type, data_version, data)
         facts.setdefault(episode_id, []).append(IntakeFact(version, occurred_at, payload))
     return [EpisodeHistory(e, parties[e][0], parties[e][1], episode_facts) for e, episode_facts in facts.items()]
+
+
+async def recorded_rows(conn: asyncpg.Connection, store: EventStore, episode_ids: Sequence[str]) -> list[PayloadRow]:
+    """The decisions of `COMPARED` types the pathway recorded for these episodes, each episode's in stream order:
+    (episode id, occurred at, type, data version, data as JSON text)."""
+    return await store.payload_rows(conn, episode_ids, [t.event_type for t in COMPARED])
+
+
+def decode_recorded(rows: Sequence[PayloadRow], registry: EventRegistry) -> dict[str, list[Decided]]:
+    """The recorded decisions in `rows`, decoded, by episode id."""
+    recorded: dict[str, list[Decided]] = {}
+    for episode_id, occurred_at, event_type, data_version, data in rows:
+        decided = Decided(occurred_at, registry.decode_json(event_type, data_version, data))
+        recorded.setdefault(episode_id, []).append(decided)
+    return recorded
 
 
 async def histories(

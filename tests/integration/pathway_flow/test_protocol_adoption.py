@@ -14,9 +14,10 @@ import pytest
 from fastapi import FastAPI
 
 from deploy.local import dev_headers
-from services.pathway.domain.protocol import Protocol, ProtocolValues
+from services.pathway.domain.protocol import GUIDELINE_PROTOCOL, Protocol, ProtocolValues
 from services.pathway.handlers import INTAKE_EVENTS, what_if
 from services.pathway.routes.protocols import router
+from services.pathway.scheduler import SchedulerConfig, TimerScheduler
 from services.pathway.settings import PathwaySettings
 from services.pathway.store import PathwayStore
 from shared.auth import DEVELOPMENT_SECRET, Caller, Role
@@ -178,9 +179,11 @@ OWN, OTHER = "04120000", "04120001"
 
 
 async def record_cohort(pool, clock, sizes: dict[int, int], first_day: date = date(2027, 1, 3)) -> dict[str, str]:
-    """Episodes referred from `first_day` on, in its month, through the real consumer: `sizes` maps a cohort index
-    n (its practice is 0412000n) to how many; returns each episode's practice."""
+    """Episodes referred from `first_day` on, in its month, through the real consumer and timer scheduler (the
+    timers up to June fired): `sizes` maps a cohort index n (its practice is 0412000n) to how many; returns each
+    episode's practice."""
     consumer = IdempotentConsumer("pathway", pool, STORE, REGISTRY, [INTAKE_EVENTS], clock)
+    scheduler = TimerScheduler(pool, STORE, clock, SchedulerConfig(0.01, 50, GUIDELINE_PROTOCOL.overdue_grace))
     base = {"minute": 0, "onset_days": 120, "deviating": True, "radicular": False, "start_after": 2, "baseline": 4}
     timeline, practices = [], {}
     for n, size in sizes.items():
@@ -192,6 +195,8 @@ async def record_cohort(pool, clock, sizes: dict[int, int], first_day: date = da
                 timeline.append((moment, episode, version, payload))
     for offset, (moment, episode, version, payload) in enumerate(sorted(timeline, key=lambda t: t[:3])):
         clock.set(moment)
+        while (await scheduler.run_once()).claimed:  # the timers whose moment came fire first
+            pass
         envelope = new_envelope(
             payload, service="intake", subject=episode, stream_version=version, time=moment, correlation_id=uuid.uuid4()
         )
@@ -200,6 +205,8 @@ async def record_cohort(pool, clock, sizes: dict[int, int], first_day: date = da
             is Outcome.HANDLED
         )
     clock.set(max(clock.now(), datetime(2027, 6, 1, 9, 0, tzinfo=UTC)))
+    while (await scheduler.run_once()).claimed:
+        pass
     return practices
 
 
@@ -258,18 +265,30 @@ async def test_four_weekly_evaluations_the_network_sees_rounded_counts_a_practic
 
 
 async def test_a_large_what_if_re_decides_in_processes_beside_the_event_loop_with_the_same_answer(pool, clock):
-    """More than one chunk goes to a process per core (spawned); the answer is the one a single thread gives."""
-    await record_cohort(pool, clock, {0: 12, 1: 3})
+    """More than one chunk goes to a process per core (spawned); the answer is the one a single thread gives: the
+    network's counts (and no episode), a practice's counts and its own episodes."""
+    practices = await record_cohort(pool, clock, {0: 12, 1: 3})
     store = PathwayStore(pool, STORE)
     draft = Protocol(version="vier-weken", values=ProtocolValues(evaluation_interval_days=28))
     network = Caller(user="coordinator", role=Role.NETWORK, org="regio-west")
     period = (datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC))
     seen: list[tuple[int, int]] = []
-    in_processes = await what_if(
-        store, network, draft, *period, clock, timedelta(days=7), lambda *p: seen.append(p), chunk_size=4
-    )
-    in_a_thread = await what_if(store, network, draft, *period, clock, timedelta(days=7))
+    in_processes = await what_if(store, network, draft, *period, clock, lambda *p: seen.append(p), chunk_size=4)
+    in_a_thread = await what_if(store, network, draft, *period, clock)
     assert seen == [(4, 15), (8, 15), (12, 15), (15, 15)]
     assert in_processes.episodes == in_a_thread.episodes == 15
     assert in_processes.counts == in_a_thread.counts
-    assert [d.episode_id for d in in_processes.differences] == [d.episode_id for d in in_a_thread.differences]
+    assert sum(c.episodes_changed for c in in_a_thread.counts.values()) == 15
+    assert in_processes.differences == in_a_thread.differences == []  # the network sees counts only
+
+    practice = Caller(user="fysio", role=Role.PRACTICE, org=OWN)
+    own_in_processes = await what_if(store, practice, draft, *period, clock, chunk_size=5)
+    own_in_a_thread = await what_if(store, practice, draft, *period, clock)
+    assert (
+        own_in_processes.counts
+        == own_in_a_thread.counts
+        == {cell: counts for cell, counts in in_a_thread.counts.items() if cell[0] == OWN}
+    )
+    own = [d.episode_id for d in own_in_a_thread.differences]
+    assert [d.episode_id for d in own_in_processes.differences] == own
+    assert sorted(own) == sorted(e for e, agb in practices.items() if agb == OWN) and len(own) == 12
