@@ -17,3 +17,7 @@ class ReportingSettings(ServiceSettings):
     # 8.8 → 8.3; p99 end to end 225 → 216 ms. Its letters leave up to ~150 ms later.
     consumer_fetch_max_wait_ms: int = 200
     http_port: int = 8003
+    # Where a browser reaches the pathway's page of the network's protocol and its "what if" (the dashboard links
+    # to it through `GET /network/protocol`); unset: the pathway's address in PEER_URLS, which is right when the
+    # services run on one host (the local runner) and not behind names only they resolve (compose sets it).
+    protocol_page_url: str | None = None

@@ -1,5 +1,6 @@
 """The network's quality figures over HTTP: JSON and CSV for callers with a token, the yearly visitation
-report per practice (JSON and PDF), and the dashboard page.
+report per practice (JSON and PDF), the dashboard page, and its way to the network's protocol page (on the
+pathway).
 
 HTTP ↔ `handlers.read_network_cells`; the report, CSV and visitation report are summed from those cells in
 `domain.network` and rendered in `documents`. Access is decided by `access.network_scope`, never by the page:
@@ -14,6 +15,7 @@ from importlib import resources
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi.responses import RedirectResponse
 
 from services.reporting import access
 from services.reporting.documents.network.quality_csv import to_csv
@@ -23,7 +25,9 @@ from services.reporting.domain.network.figures import QualityReport, build_repor
 from services.reporting.domain.network.visitation import Visitation, visitation
 from services.reporting.handlers import read_network_cells
 from services.reporting.routes.dependencies import NetworkReaderDep, Reporting
+from services.reporting.settings import ReportingSettings
 from shared.pages import static_page_router
+from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/v1/network", tags=["network"])
 
@@ -145,3 +149,17 @@ page_router = static_page_router(
     ["chart.umd.min.js", "dashboard.js", "dashboard.css"],
     tag="network",
 )
+
+
+@page_router.get("/network/protocol", include_in_schema=False)
+async def protocol_page(runtime: RuntimeDep) -> RedirectResponse:
+    """The dashboard's link to the network's protocol and its "what if": a page of the pathway, which decides under
+    the protocol (open, like the pages: it holds no data)."""
+    settings = runtime.settings
+    assert isinstance(settings, ReportingSettings)
+    url = settings.protocol_page_url
+    if url is None and "pathway" in settings.peer_urls:
+        url = settings.peer_urls["pathway"].rstrip("/") + "/network/protocol"
+    if url is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "the pathway's address is not configured (PROTOCOL_PAGE_URL)")
+    return RedirectResponse(url, status.HTTP_307_TEMPORARY_REDIRECT)

@@ -117,6 +117,11 @@ async def test_a_coordinator_reads_the_page_in_dutch_filters_switches_to_english
     assert all(url.startswith(base) for url in requests), "the page loads nothing from elsewhere"
     assert errors == []
 
+    # the link to the network's protocol and its "what if" opens that page on the pathway
+    await page.click("a[href='/network/protocol']")
+    await page.wait_for_url(f"{cohort.system.url('pathway')}/network/protocol")
+    assert "protocol en “wat als”" in await page.inner_text("h1")
+
 
 async def test_a_practice_token_shows_its_own_figures_and_not_another_practice(
     cohort: Cohort, chromium: BrowserContext

@@ -261,6 +261,7 @@ async def test_the_page_and_its_scripts_are_served_by_the_service_and_hold_no_fi
         "/network/static/chart.umd.min.js",
         "/network/static/token.js",  # the token kept per tab, shared by every page
         "/network/static/dashboard.js",
+        "/network/protocol",  # the network's protocol and its "what if", on the pathway
     }
     assert PRACTICE_A not in page.text
     chart = await api.get("/network/static/chart.umd.min.js")
@@ -271,3 +272,29 @@ async def test_the_page_and_its_scripts_are_served_by_the_service_and_hold_no_fi
     assert shared.headers["content-type"] == "text/javascript; charset=utf-8"
     assert (await api.get("/network/static/..%2Froutes.py")).status_code == 404
     assert (await api.get("/network/static/NOTICE")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("settings", "location"),
+    [
+        (
+            {"protocol_page_url": "https://pad.rugnetwerk.nl/network/protocol"},
+            "https://pad.rugnetwerk.nl/network/protocol",
+        ),
+        ({"peer_urls": {"pathway": "http://127.0.0.1:8002/"}}, "http://127.0.0.1:8002/network/protocol"),
+        ({}, None),
+    ],
+)
+async def test_the_dashboard_leads_to_the_protocol_page_on_the_pathway(pool, settings, location):
+    """The link on the dashboard goes to the pathway's page as the browser reaches it: the address configured,
+    else the pathway's address in PEER_URLS; with neither, a 404 that says what to set."""
+    app = FastAPI()
+    app.state.runtime = Runtime(ReportingSettings(**settings), pool, STORE, ManualClock(NOW))
+    install_problem_handlers(app)
+    app.include_router(page_router)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://reporting") as client:
+        answer = await client.get("/network/protocol")
+    if location is None:
+        assert answer.status_code == 404 and "PROTOCOL_PAGE_URL" in answer.text
+    else:
+        assert answer.status_code == 307 and answer.headers["location"] == location

@@ -28,6 +28,7 @@
       intro:
         "Cijfers per praktijk (AGB-code) en maand van verwijzing, zonder patiënten, om praktijken te vergelijken" +
         " en de visitatie voor te bereiden.",
+      protocol_link: "Protocol van het netwerk: wat een wijziging zou hebben veranderd →",
       token: "Toegangstoken",
       token_placeholder: "token van het netwerk of een praktijk",
       use_token: "Token gebruiken",
@@ -91,6 +92,7 @@
       intro:
         "Figures per practice (AGB code) and month of referral, without patients, to compare practices and" +
         " prepare the visitation.",
+      protocol_link: "The network's protocol: what a change would have changed →",
       token: "Access token",
       token_placeholder: "token of the network or of a practice",
       use_token: "Use token",
