@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import asyncpg
+
+from shared.db import open_service_database
+from shared.store.migrate import event_store_migrations, migrations_in
 
 
 def run_on_database(run: Callable[[str], Awaitable[None]]) -> None:
@@ -31,3 +36,16 @@ async def drop_schema(database_url: str, schema: str) -> None:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         await conn.close()
+
+
+@asynccontextmanager
+async def service_schema(database_url: str, service: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a new schema holding `service`'s tables (its event store and its own), dropped afterwards."""
+    schema = f"bench_{service}_{uuid.uuid4().hex[:8]}"
+    migrations = event_store_migrations() + migrations_in(f"services.{service}")
+    pool = await open_service_database(database_url, schema, migrations, max_size=2)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+        await drop_schema(database_url, schema)

@@ -17,13 +17,11 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
-from bench.database import drop_schema, run_on_database
+from bench.database import run_on_database, service_schema
 from services.reporting.domain.network.facts import minimise
 from services.reporting.rebuild import rebuild_network as rebuild
-from shared.db import open_service_database
 from shared.events import clinical, intake, pathway
 from shared.events.payload import EventPayload
-from shared.store.migrate import event_store_migrations, migrations_in
 
 PRACTICES = [f"04{n:06d}" for n in range(1, 13)]
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -173,14 +171,10 @@ def copy_records(seed: int, events: int) -> list[tuple]:
 
 
 async def run(database_url: str, events: int, seed: int) -> None:
-    schema = f"bench_reporting_{uuid.uuid4().hex[:8]}"
     started = time.perf_counter()
     records = copy_records(seed, events)
     print(f"generated {len(records):,} consumed events in {time.perf_counter() - started:.1f} s")
-    pool = await open_service_database(
-        database_url, schema, event_store_migrations() + migrations_in("services.reporting"), max_size=2
-    )
-    try:
+    async with service_schema(database_url, "reporting") as pool:
         async with pool.acquire() as conn:
             await conn.copy_records_to_table("network_received_events", records=records, columns=COPY_COLUMNS)
         seen: list[tuple[int, int]] = []
@@ -192,9 +186,6 @@ async def run(database_url: str, events: int, seed: int) -> None:
         print(f"  replay into the network read model: {applied / seconds:>10,.0f} events/s")
         print(f"  ({applied:,} events, {episodes:,} episodes in {seconds:.2f} s; progress reported {len(seen)} times)")
         print("  target on 2 cores: >= 20,000 events/s")
-    finally:
-        await pool.close()
-        await drop_schema(database_url, schema)
 
 
 def main() -> None:

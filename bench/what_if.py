@@ -22,7 +22,7 @@ import uuid
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 
-from bench.database import drop_schema, run_on_database
+from bench.database import run_on_database, service_schema
 from deploy.intake_history import episode_events
 from services.pathway.domain.episode_decisions import IntakeFact, RulesCache
 from services.pathway.domain.protocol import GUIDELINE_PROTOCOL, Protocol, ProtocolValues
@@ -31,10 +31,8 @@ from services.pathway.handlers import what_if
 from services.pathway.store import PathwayStore
 from shared.auth import Caller, Role
 from shared.clock import ManualClock
-from shared.db import open_service_database
 from shared.events import REGISTRY
 from shared.store.event_store import EventStore
-from shared.store.migrate import event_store_migrations, migrations_in
 
 YEAR = date(2026, 1, 1)
 PRACTICES = [f"04{n:06d}" for n in range(1, 41)]
@@ -120,17 +118,13 @@ def generate(episodes: int, seed: int) -> tuple[list[tuple], list[tuple], list[t
 
 
 async def run(database_url: str, episodes: int, seed: int) -> None:
-    schema = f"bench_what_if_{uuid.uuid4().hex[:8]}"
     started = time.perf_counter()
     facts, parties, recorded = generate(episodes, seed)
     print(
         f"generated {episodes:,} episodes ({len(facts):,} intake events, {len(recorded):,} decisions recorded)"
         f" in {time.perf_counter() - started:.1f} s"
     )
-    pool = await open_service_database(
-        database_url, schema, event_store_migrations() + migrations_in("services.pathway"), max_size=2
-    )
-    try:
+    async with service_schema(database_url, "pathway") as pool:
         async with pool.acquire() as conn:
             await conn.copy_records_to_table(
                 "intake_events",
@@ -183,9 +177,6 @@ async def run(database_url: str, episodes: int, seed: int) -> None:
         print(f"  ({result.episodes:,} episodes re-decided and compared in {seconds:.1f} s; {changed:,} would change;")
         print(f"   progress reported {len(progress)} times)")
         print(f"  at this rate 100,000 episodes take {100_000 / (result.episodes / seconds):,.0f} s (goal: < 60 s)")
-    finally:
-        await pool.close()
-        await drop_schema(database_url, schema)
 
 
 def main() -> None:

@@ -116,8 +116,7 @@ def traceparent_for(causation_id: uuid.UUID | None) -> str | None:
     that is being consumed now, else the current span's (the HTTP request's); None while traces are off."""
     if _tracer is None:
         return None
-    consumed = _consumed.get().get(causation_id) if causation_id is not None else None
-    return traceparent_of(consumed)
+    return traceparent_of(_consumed_context(causation_id))
 
 
 def span(
@@ -131,8 +130,12 @@ def span(
     that is being consumed now, else of the current span. Yields None while traces are off."""
     if _tracer is None:
         return _NOTHING
-    parent = _consumed.get().get(cause) if cause is not None else None
-    return _tracer.start_as_current_span(name, context=parent, kind=kind, attributes=attributes)
+    return _tracer.start_as_current_span(name, context=_consumed_context(cause), kind=kind, attributes=attributes)
+
+
+def _consumed_context(event_id: uuid.UUID | None) -> Context | None:
+    """The context of the consumer's span for event `event_id`, when that is being consumed now."""
+    return _consumed.get().get(event_id) if event_id is not None else None
 
 
 def child_of_event(
@@ -158,34 +161,21 @@ def consuming(consumer: str, envelopes: Sequence[Envelope]) -> Iterator[None]:
     if _tracer is None or not envelopes:
         yield
         return
-    spans = {
-        envelope.id: _tracer.start_span(
-            f"process {envelope.type}",
-            context=context_of(envelope.traceparent),
-            kind=SpanKind.CONSUMER,
-            attributes={
-                **_event_attributes(envelope),
-                "messaging.system": "kafka",
-                "messaging.operation.type": "process",
-                "messaging.consumer.group.name": consumer,
-            },
+    consumed = [
+        (e.id, f"process {e.type}", e.traceparent, {**_event_attributes(e), **_messaging("process")}) for e in envelopes
+    ]
+    with _event_spans(consumed, SpanKind.CONSUMER, {"messaging.consumer.group.name": consumer}) as spans:
+        token = _consumed.set(
+            MappingProxyType({event_id: trace.set_span_in_context(s) for event_id, s in spans.items()})
         )
-        for envelope in envelopes
-    }
-    token = _consumed.set(MappingProxyType({event_id: trace.set_span_in_context(s) for event_id, s in spans.items()}))
-    try:
-        if len(spans) == 1:
-            with trace.use_span(next(iter(spans.values())), end_on_exit=False):
+        try:
+            if len(spans) == 1:
+                with trace.use_span(next(iter(spans.values())), end_on_exit=False):
+                    yield
+            else:
                 yield
-        else:
-            yield
-    except BaseException as error:
-        _failed(spans.values(), error)
-        raise
-    finally:
-        _consumed.reset(token)
-        for s in spans.values():
-            s.end()
+        finally:
+            _consumed.reset(token)
 
 
 @contextmanager
@@ -195,30 +185,43 @@ def publishing(topic: str, events: Sequence[StoredEvent]) -> Iterator[Callable[[
     if _tracer is None:
         yield _nowhere
         return
-    spans = {
-        event.event_id: _tracer.start_span(
-            f"publish {event.event_type}",
-            context=context_of(event.traceparent),
-            kind=SpanKind.PRODUCER,
-            attributes={
-                "cloudevents.event_id": str(event.event_id),
-                "cloudevents.event_type": event.event_type,
-                "cloudevents.event_subject": event.stream_id,
-                "messaging.system": "kafka",
-                "messaging.operation.type": "send",
-                "messaging.destination.name": topic,
-            },
+    published = [
+        (
+            e.event_id,
+            f"publish {e.event_type}",
+            e.traceparent,
+            {**_cloudevent_attributes(e.event_id, e.event_type, e.stream_id), **_messaging("send")},
         )
-        for event in events
-    }
+        for e in events
+    ]
+    with _event_spans(published, SpanKind.PRODUCER, {"messaging.destination.name": topic}) as spans:
 
-    def landed(event_id: uuid.UUID, partition: int, offset: int) -> None:
-        spans[event_id].set_attributes(
-            {"messaging.destination.partition.id": str(partition), "messaging.kafka.offset": offset}
-        )
+        def landed(event_id: uuid.UUID, partition: int, offset: int) -> None:
+            spans[event_id].set_attributes(
+                {"messaging.destination.partition.id": str(partition), "messaging.kafka.offset": offset}
+            )
 
-    try:
         yield landed
+
+
+_EventSpan = tuple[uuid.UUID, str, str | None, dict[str, str | int]]  # event id, span name, its traceparent, attributes
+
+
+@contextmanager
+def _event_spans(
+    events: Sequence[_EventSpan], kind: SpanKind, common: Mapping[str, str | int]
+) -> Iterator[dict[uuid.UUID, Span]]:
+    """A span per event, each a child of the context its event carries, by event id; all marked failed when the
+    work in them raises, and ended when it is done. Only while traces are on."""
+    assert _tracer is not None
+    spans = {
+        event_id: _tracer.start_span(
+            name, context=context_of(traceparent), kind=kind, attributes={**attributes, **common}
+        )
+        for event_id, name, traceparent, attributes in events
+    }
+    try:
+        yield spans
     except BaseException as error:
         _failed(spans.values(), error)
         raise
@@ -238,13 +241,25 @@ def _nowhere(event_id: uuid.UUID, partition: int, offset: int) -> None:
 
 
 def _event_attributes(envelope: Envelope) -> dict[str, str | int]:
-    """The CloudEvents semantic conventions' attributes (the subject is the pseudonymous episode id)."""
+    """The CloudEvents semantic conventions' attributes of an event as received."""
     return {
-        "cloudevents.event_id": str(envelope.id),
+        **_cloudevent_attributes(envelope.id, envelope.type, envelope.subject),
         "cloudevents.event_source": envelope.source,
-        "cloudevents.event_type": envelope.type,
-        "cloudevents.event_subject": envelope.subject,
     }
+
+
+def _cloudevent_attributes(event_id: uuid.UUID, event_type: str, subject: str) -> dict[str, str | int]:
+    """The CloudEvents semantic conventions' attributes every event has (the subject is the pseudonymous episode
+    id)."""
+    return {
+        "cloudevents.event_id": str(event_id),
+        "cloudevents.event_type": event_type,
+        "cloudevents.event_subject": subject,
+    }
+
+
+def _messaging(operation: str) -> dict[str, str | int]:
+    return {"messaging.system": "kafka", "messaging.operation.type": operation}
 
 
 def add_trace_ids(logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

@@ -1,8 +1,9 @@
 """Notifications' handlers: load (store) → decide (domain) → write (store), for each consumed batch, for the
 sweep of held events whose cause is overdue, and for each command on a subscription (from the routes).
 
-Notifications consumes every event type on the topics it reads: referrals teach it an episode's parties,
-and every event is kept and fanned out to the subscriptions that want it (or held until it may be).
+Notifications consumes every event type a subscriber can subscribe to (`EventRegistry.subscribable`) on the
+topics it reads: referrals teach it an episode's parties, and every event is kept and fanned out to the
+subscriptions that want it (or held until it may be).
 
 The events of a consumed batch are received together, in the batch's transaction: one lock statement for
 all their episodes, one query for what is known of them, then (domain/routing.py) runs of events that go
@@ -51,14 +52,8 @@ def batch_handler_for(settings: NotificationsSettings) -> BatchHandler:
     async def handle(events: Sequence[ConsumedEvent], uow: UnitOfWork) -> None:
         await receive(uow.conn, events, uow.clock.now(), causal_hold)
 
-    subscribable = set(REGISTRY.subscribable())
-    types = tuple(
-        model
-        for topic in topics_consumed_by("notifications")
-        for model in REGISTRY.types_on(topic)
-        if model in subscribable
-    )
-    return BatchHandler(types=types, handle=handle)
+    topics = topics_consumed_by("notifications")
+    return BatchHandler(types=tuple(m for m in REGISTRY.subscribable() if m.topic in topics), handle=handle)
 
 
 async def receive(

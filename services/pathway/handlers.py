@@ -38,7 +38,6 @@ from services.pathway.domain.evaluation_schedule import (
     fired_event_id,
 )
 from services.pathway.domain.protocol import (
-    GUIDELINE_PROTOCOL,
     Protocol,
     Refused,
     adoption_event,
@@ -46,6 +45,7 @@ from services.pathway.domain.protocol import (
     check_guideline,
     entry_in_force,
     in_force,
+    overdue_grace_under,
     recorded_protocol_version,
 )
 from services.pathway.domain.what_if import Cell, EpisodeDifference, PracticeCounts, add_counts
@@ -59,7 +59,7 @@ from shared.clock import Clock
 from shared.consumer.idempotent import BatchHandler, ConsumedEvent
 from shared.events import intake
 from shared.events.payload import EventPayload
-from shared.store.event_store import EventStore, PayloadRow, PendingEvent, StoredEvent
+from shared.store.event_store import EventStore, PendingEvent, StoredEvent
 from shared.store.unit_of_work import UnitOfWork
 
 RULES = RulesCache()  # the engine's rules under each protocol, built once
@@ -145,8 +145,7 @@ async def on_timer_due(
     raises anything is decided from the episode's events (`EvaluationPlan.firing`)."""
     episode_id, number = timer.episode_id, timer.sequence
     protocol = in_force(await protocols.adopted(conn, events), timer.due_at.date())
-    if protocol is not GUIDELINE_PROTOCOL:  # the network's grace; the service's setting before it chose one
-        grace = protocol.overdue_grace
+    grace = overdue_grace_under(protocol, grace)
     own = [e.payload(events.registry) for e in await events.read_stream(conn, episode_id)]
     plan = EvaluationPlan.of(episode_id, own)
     plan.closed = await episodes.is_closed(conn, episode_id)
@@ -291,7 +290,7 @@ async def what_if(
     differences: list[EpisodeDifference] = []
     done = 0
 
-    async def rows_of(chunk: list[str]) -> tuple[list[history.HistoryRow], list[PayloadRow]]:
+    async def rows_of(chunk: list[str]) -> tuple[list[history.HistoryRow], list[history.RecordedRow]]:
         async with store.connection() as conn:
             return await history.history_rows(conn, chunk), await history.recorded_rows(conn, store.events, chunk)
 

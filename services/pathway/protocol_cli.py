@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.pathway.domain.protocol import Protocol
-from services.pathway.domain.what_if import FIGURES, figures_by_practice
+from services.pathway.domain.what_if import FIGURES, figures_by_practice, network_total
 from services.pathway.handlers import WhatIf
 
 app = typer.Typer(help="The regional network's protocol.", no_args_is_help=True)
@@ -65,7 +65,8 @@ def figures_table(rows: Iterable[tuple[str, Mapping[str, int]]], total: str, tit
         table.add_column(HEADINGS[name][0], justify="right", no_wrap=True)
     for agb, figures in rows:
         table.add_row(agb, *(str(figures[n]) for n in FIGURES))
-    table.add_row(f"[bold]{total}[/]", *(f"[bold]{sum(f[n] for _, f in rows)}[/]" for n in FIGURES))
+    sums = network_total(dict(rows))
+    table.add_row(f"[bold]{total}[/]", *(f"[bold]{sums[n]}[/]" for n in FIGURES))
     return table
 
 

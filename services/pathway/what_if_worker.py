@@ -11,13 +11,12 @@ from datetime import date, datetime
 from services.pathway.domain.episode_decisions import RulesCache
 from services.pathway.domain.protocol import Protocol
 from services.pathway.domain.what_if import Cell, EpisodeDifference, PracticeCounts, compare, replay, summarise
-from services.pathway.store.history import HistoryRow, decode_histories, decode_recorded
+from services.pathway.store.history import HistoryRow, RecordedRow, decode_histories, decode_recorded
 from shared.events import REGISTRY
-from shared.store.event_store import PayloadRow
 
 
 def redecide(
-    rows: Sequence[HistoryRow], recorded_rows: Sequence[PayloadRow], draft: Protocol, now: datetime, listed: bool
+    rows: Sequence[HistoryRow], recorded_rows: Sequence[RecordedRow], draft: Protocol, now: datetime, listed: bool
 ) -> tuple[dict[Cell, PracticeCounts], list[EpisodeDifference]]:
     """What `draft` changes for the episodes in `rows` (their intake events) against what was recorded for them
     (`recorded_rows`), up to `now`: the counts per practice and month, and — when `listed` — the episodes that

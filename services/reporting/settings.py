@@ -21,3 +21,10 @@ class ReportingSettings(ServiceSettings):
     # to it through `GET /network/protocol`); unset: the pathway's address in PEER_URLS, which is right when the
     # services run on one host (the local runner) and not behind names only they resolve (compose sets it).
     protocol_page_url: str | None = None
+
+    def protocol_page(self) -> str | None:
+        """Where the dashboard's link to the network's protocol page goes (None: nowhere known)."""
+        if self.protocol_page_url is not None:
+            return self.protocol_page_url
+        pathway = self.peer_urls.get("pathway")
+        return None if pathway is None else pathway.rstrip("/") + "/network/protocol"

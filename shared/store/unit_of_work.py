@@ -62,10 +62,7 @@ class UnitOfWork:
         """Append to several streams at once (a batch handler's decisions), each event with its own cause (and,
         while traces are on, the trace context of its cause's handling)."""
         if tracing.enabled():
-            events = [
-                e if e.traceparent else dataclasses.replace(e, traceparent=tracing.traceparent_for(e.causation_id))
-                for e in events
-            ]
+            events = [dataclasses.replace(e, traceparent=tracing.traceparent_for(e.causation_id)) for e in events]
         return self._counted(await self.store.append_many(self.conn, expected_versions, events, time=self.clock.now()))
 
     def count(self, appended: Sequence[StoredEvent | EventPayload]) -> None:

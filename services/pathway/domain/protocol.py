@@ -126,6 +126,12 @@ def in_force(adopted: list[AdoptedProtocol], on: date) -> Protocol:
     return GUIDELINE_PROTOCOL if entry is None else entry.protocol
 
 
+def overdue_grace_under(protocol: Protocol, guideline_grace: timedelta) -> timedelta:
+    """How long an evaluation may run late under `protocol`: the network's choice; before the network chose one
+    (the guideline as written), `guideline_grace` (the service's setting)."""
+    return guideline_grace if protocol is GUIDELINE_PROTOCOL else protocol.overdue_grace
+
+
 class Refused(ValueError):
     """An adoption the rules refuse: `field` and `reason` for the 422."""
 
@@ -158,27 +164,18 @@ def check_adoption(
 
 
 def adoption_event(protocol: Protocol, effective_from: date, adopted_by: str) -> ProtocolAdopted:
-    values = protocol.values
     return ProtocolAdopted(
         protocol_version=protocol.version,
         guideline_version=protocol.guideline_version,
         title=protocol.title,
-        evaluation_interval_days=values.evaluation_interval_days,
-        overdue_grace_days=values.overdue_grace_days,
-        no_effect_escalation_days=values.no_effect_escalation_days,
-        normal_course_max_sessions=values.normal_course_max_sessions,
+        **protocol.values.model_dump(),
         effective_from=effective_from,
         adopted_by=adopted_by,
     )
 
 
 def adopted_from(event: ProtocolAdopted) -> AdoptedProtocol:
-    values = ProtocolValues(
-        evaluation_interval_days=event.evaluation_interval_days,
-        overdue_grace_days=event.overdue_grace_days,
-        no_effect_escalation_days=event.no_effect_escalation_days,
-        normal_course_max_sessions=event.normal_course_max_sessions,
-    )
+    values = ProtocolValues.model_validate(event.model_dump(include=set(ProtocolValues.model_fields)))
     protocol = Protocol(
         version=event.protocol_version, guideline_version=event.guideline_version, title=event.title, values=values
     )

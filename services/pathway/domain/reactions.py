@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from services.pathway.domain.guideline import GuidelineAssessment
 from services.pathway.domain.guideline.decisions import Decision
-from services.pathway.domain.guideline.plan import PlanFinding, TreatmentPlanDecision
+from services.pathway.domain.guideline.plan import PlanFinding
 from services.pathway.domain.guideline.vocabulary import Modality
 from shared.events.intake import MeasurementRecorded
 from shared.events.pathway import (
@@ -71,8 +71,8 @@ class PathwayMemory:
         return memory
 
 
-# What makes a course or a plan another one (not its wording or the day it was decided): the same key from a
-# recorded event and from a new assessment, so an event is built only when it records a change.
+# What makes a course or a plan another one (not its wording or the day it was decided): `react` computes the same
+# key from a new assessment, so an event is built only when it records a change.
 
 
 def _course_key(event: BeloopClassified) -> tuple[object, ...]:
@@ -97,17 +97,6 @@ def _plan_key(event: TreatmentPlanProposed) -> tuple[object, ...]:
         event.not_advised,
         event.max_sessions,
         tuple(f.modality for f in event.flagged_modalities),
-    )
-
-
-def _assessed_plan_key(assessment: GuidelineAssessment, plan: TreatmentPlanDecision) -> tuple[object, ...]:
-    return (
-        assessment.indication.physiotherapy_indicated,
-        assessment.indication.fits_guideline,
-        tuple(c.value for c in plan.components),
-        tuple(c.value for c in plan.not_advised),
-        plan.max_sessions,
-        tuple(modality.value for modality, _ in _flagged(assessment)),
     )
 
 
@@ -166,28 +155,41 @@ def react(
             )
 
     plan = assessment.treatment_plan
-    if plan is not None and _assessed_plan_key(assessment, plan) != memory.plan:
-        out.append(
-            TreatmentPlanProposed(
-                physiotherapy_indicated=assessment.indication.physiotherapy_indicated,
-                fits_guideline=assessment.indication.fits_guideline,
-                components=tuple(c.value for c in plan.components),
-                not_advised=tuple(c.value for c in plan.not_advised),
-                max_sessions=plan.max_sessions,
-                check_up_on=plan.check_up_on,
-                flagged_modalities=tuple(
-                    FlaggedModality(
-                        modality=modality.value,
-                        advice=f.advice.value if f.advice else "",
-                        severity=f.severity.value,
-                        reason=reason_of(f),
-                    )
-                    for modality, f in _flagged(assessment)
-                ),
-                decided_on=decided_on,
-                reason=reason_of(plan),
-            )
+    if plan is not None:
+        indication = assessment.indication
+        components = tuple(c.value for c in plan.components)
+        not_advised = tuple(c.value for c in plan.not_advised)
+        flagged = _flagged(assessment)
+        plan_key = (
+            indication.physiotherapy_indicated,
+            indication.fits_guideline,
+            components,
+            not_advised,
+            plan.max_sessions,
+            tuple(modality.value for modality, _ in flagged),
         )
+        if plan_key != memory.plan:
+            out.append(
+                TreatmentPlanProposed(
+                    physiotherapy_indicated=indication.physiotherapy_indicated,
+                    fits_guideline=indication.fits_guideline,
+                    components=components,
+                    not_advised=not_advised,
+                    max_sessions=plan.max_sessions,
+                    check_up_on=plan.check_up_on,
+                    flagged_modalities=tuple(
+                        FlaggedModality(
+                            modality=modality.value,
+                            advice=f.advice.value if f.advice else "",
+                            severity=f.severity.value,
+                            reason=reason_of(f),
+                        )
+                        for modality, f in flagged
+                    ),
+                    decided_on=decided_on,
+                    reason=reason_of(plan),
+                )
+            )
 
     for consult in assessment.consults:
         if consult.hulpverlener.value not in memory.consults:

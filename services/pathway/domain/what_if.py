@@ -19,7 +19,7 @@ Pure: no I/O, no clock (`until`, the end of the period looked at, comes in).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -316,6 +316,11 @@ def published(cell: Cell, counts: PracticeCounts) -> dict[str, int] | None:
     }
     rounded, _ = round_table(PUBLISHED_SHAPE, values, {}, f"what-if|{cell[0]}|{cell[1].isoformat()}")
     return rounded if rounded["episodes"] else None
+
+
+def network_total(by_practice: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
+    """The network's figures: the sum of its practices' (`figures_by_practice`)."""
+    return {name: sum(figures[name] for figures in by_practice.values()) for name in FIGURES}
 
 
 def figures_by_practice(counts: dict[Cell, PracticeCounts]) -> dict[str, dict[str, int]]:

@@ -13,11 +13,11 @@ from pydantic_core import PydanticCustomError
 
 from services.pathway import access
 from services.pathway.domain.protocol import GUIDELINE_PROTOCOL, Protocol, ProtocolValues, Refused
-from services.pathway.domain.what_if import FIGURES, EpisodeDifference, Escalation, figures_by_practice
+from services.pathway.domain.what_if import EpisodeDifference, Escalation, figures_by_practice, network_total
 from services.pathway.handlers import adopt_protocol, protocol_history, what_if
 from services.pathway.store import PathwayStore
 from services.pathway.store.protocols import Adoption
-from shared.auth import Caller, Role, allow
+from shared.auth import Caller, allow
 from shared.http import DomainRejected
 from shared.pages import static_page_router
 from shared.service import RuntimeDep
@@ -187,18 +187,14 @@ async def try_draft(
         )
     except Refused as refused:
         raise DomainRejected(refused.reason, refused.field) from None
-    practices = [
-        PracticeFigures(practice_agb=agb, **figures) for agb, figures in figures_by_practice(result.counts).items()
-    ]
-    total = Figures(**{n: sum(getattr(p, n) for p in practices) for n in FIGURES})
-    own = caller.role is Role.PRACTICE
+    by_practice = figures_by_practice(result.counts)
     return WhatIfAnswer(
         draft=body.draft.version,
         period_from=body.period_from,
         period_to=body.period_to,
-        total=total,
-        practices=practices,
-        episodes=[_change(d) for d in result.differences if own and d.practice_agb == caller.org],
+        total=Figures(**network_total(by_practice)),
+        practices=[PracticeFigures(practice_agb=agb, **figures) for agb, figures in by_practice.items()],
+        episodes=[_change(d) for d in result.differences],  # a practice's own (the handler lists no other's)
     )
 
 
@@ -206,12 +202,8 @@ def _change(difference: EpisodeDifference) -> EpisodeChange:
     return EpisodeChange(
         episode_id=difference.episode_id,
         referred_on=difference.referred_on,
-        escalations_added=[
-            EscalationChange(reason=e.reason, explanation_nl=e.explanation_nl) for e in difference.escalations_added
-        ],
-        escalations_removed=[
-            EscalationChange(reason=e.reason, explanation_nl=e.explanation_nl) for e in difference.escalations_removed
-        ],
+        escalations_added=[_escalation(e) for e in difference.escalations_added],
+        escalations_removed=[_escalation(e) for e in difference.escalations_removed],
         evaluations_moved=[
             EvaluationMove(evaluation_number=m.number, due_before=m.due_before, due_after=m.due_after)
             for m in difference.evaluations_moved

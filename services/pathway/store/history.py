@@ -16,7 +16,7 @@ from services.pathway.domain.episode_decisions import IntakeFact
 from services.pathway.domain.what_if import COMPARED, Decided, EpisodeHistory
 from shared.events.intake import ReferralReceived
 from shared.events.registry import EventRegistry
-from shared.store.event_store import EventStore, PayloadRow
+from shared.store.event_store import EventStore
 
 
 async def referred_between(
@@ -62,13 +62,21 @@ def decode_histories(rows: Sequence[HistoryRow], registry: EventRegistry) -> lis
     return [EpisodeHistory(e, parties[e][0], parties[e][1], episode_facts) for e, episode_facts in facts.items()]
 
 
-async def recorded_rows(conn: asyncpg.Connection, store: EventStore, episode_ids: Sequence[str]) -> list[PayloadRow]:
+RecordedRow = tuple[str, datetime, str, int, str]  # what `recorded_rows` reads, picklable
+
+
+async def recorded_rows(conn: asyncpg.Connection, store: EventStore, episode_ids: Sequence[str]) -> list[RecordedRow]:
     """The decisions of `COMPARED` types the pathway recorded for these episodes, each episode's in stream order:
     (episode id, occurred at, type, data version, data as JSON text)."""
-    return await store.payload_rows(conn, episode_ids, [t.event_type for t in COMPARED])
+    streams = await store.read_streams(conn, episode_ids, [t.event_type for t in COMPARED])
+    return [
+        (e.stream_id, e.occurred_at, e.event_type, e.data_version, e.data_json)
+        for events in streams.values()
+        for e in events
+    ]
 
 
-def decode_recorded(rows: Sequence[PayloadRow], registry: EventRegistry) -> dict[str, list[Decided]]:
+def decode_recorded(rows: Sequence[RecordedRow], registry: EventRegistry) -> dict[str, list[Decided]]:
     """The recorded decisions in `rows`, decoded, by episode id."""
     recorded: dict[str, list[Decided]] = {}
     for episode_id, occurred_at, event_type, data_version, data in rows:

@@ -157,9 +157,7 @@ async def protocol_page(runtime: RuntimeDep) -> RedirectResponse:
     the protocol (open, like the pages: it holds no data)."""
     settings = runtime.settings
     assert isinstance(settings, ReportingSettings)
-    url = settings.protocol_page_url
-    if url is None and "pathway" in settings.peer_urls:
-        url = settings.peer_urls["pathway"].rstrip("/") + "/network/protocol"
+    url = settings.protocol_page()
     if url is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "the pathway's address is not configured (PROTOCOL_PAGE_URL)")
     return RedirectResponse(url, status.HTTP_307_TEMPORARY_REDIRECT)
