@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.async_api import BrowserContext, async_playwright
 
-from deploy.local import SERVICES, LocalSystem, free_port, stop_process, wait_for_port
+from deploy.local import SERVICES, LocalSystem, dev_headers, free_port, stop_process, wait_for_port
 from tests.conftest import unique
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by the test command when missing
@@ -27,6 +27,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def page_token(role: str, org: str) -> str:
+    """A development token as a user pastes it into a page (or gives it in `?token=`)."""
+    return dev_headers(role, org, user="coordinator")["authorization"].removeprefix("Bearer ")
 
 
 @pytest.fixture

@@ -10,21 +10,25 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from playwright.async_api import BrowserContext, expect
+from playwright.async_api import BrowserContext, Page, expect
 
-from deploy.local import dev_headers
 from shared.clock import ManualClock
 from shared.db import open_service_database
-from tests.e2e.conftest import running_system
-from tests.integration.pathway_flow.test_protocol_adoption import OWN, record_cohort
+from tests.e2e.conftest import page_token, running_system
+from tests.integration.pathway_flow.recording import OWN, record_cohort
 
 pytestmark = pytest.mark.e2e
 
 SHOTS = Path(__file__).resolve().parents[2] / ".run" / "protocol-page"
 
 
-def token_of(role: str, org: str) -> str:
-    return dev_headers(role, org, user="coordinator")["authorization"].removeprefix("Bearer ")
+async def try_draft(page: Page, start: str = "2026-06", end: str = "2026-06") -> None:
+    """Fill the draft form (evaluations every four weeks) for a period, and run it."""
+    await page.fill("#version", "vier-weken")
+    await page.fill("#evaluation_interval_days", "28")
+    await page.fill("#from", start)
+    await page.fill("#to", end)
+    await page.click("#run")
 
 
 async def test_the_network_and_a_practice_try_a_draft_protocol_on_history_in_the_page(
@@ -40,14 +44,10 @@ async def test_the_network_and_a_practice_try_a_draft_protocol_on_history_in_the
         base = system.url("pathway")
 
         page = await chromium.new_page()
-        await page.goto(f"{base}/network/protocol?token={token_of('network', 'regio-west')}")
+        await page.goto(f"{base}/network/protocol?token={page_token('network', 'regio-west')}")
         await expect(page.locator("#in-force")).to_contain_text("geen netwerkprotocol vastgesteld")
         await expect(page.locator("#evaluation_interval_days")).to_have_value("21")
-        await page.fill("#version", "vier-weken")
-        await page.fill("#evaluation_interval_days", "28")
-        await page.fill("#from", "2026-06")
-        await page.fill("#to", "2026-06")
-        await page.click("#run")
+        await try_draft(page)
         await expect(page.locator("#status")).to_contain_text("Doorgerekend")
         rows = page.locator("#practices tbody tr")
         await expect(rows.last).to_contain_text("Netwerk")
@@ -64,13 +64,9 @@ async def test_the_network_and_a_practice_try_a_draft_protocol_on_history_in_the
         await expect(page.locator("#status")).to_contain_text("must lie 1 to 24 months after from")
 
         practice = await chromium.new_page()
-        await practice.goto(f"{base}/network/protocol?token={token_of('practice', OWN)}")
+        await practice.goto(f"{base}/network/protocol?token={page_token('practice', OWN)}")
         await expect(practice.locator("#evaluation_interval_days")).to_have_value("21")
-        await practice.fill("#version", "vier-weken")
-        await practice.fill("#evaluation_interval_days", "28")
-        await practice.fill("#from", "2026-06")
-        await practice.fill("#to", "2026-06")
-        await practice.click("#run")
+        await try_draft(practice)
         await expect(practice.locator("#own")).to_be_visible()
         await expect(practice.locator("#episodes tbody tr")).to_have_count(12)
         await expect(practice.locator("#episodes tbody tr").first).to_contain_text("1: ")

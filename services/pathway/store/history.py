@@ -83,11 +83,3 @@ def decode_recorded(rows: Sequence[RecordedRow], registry: EventRegistry) -> dic
         decided = Decided(occurred_at, registry.decode_json(event_type, data_version, data))
         recorded.setdefault(episode_id, []).append(decided)
     return recorded
-
-
-async def histories(
-    conn: asyncpg.Connection, registry: EventRegistry, episode_ids: Sequence[str]
-) -> list[EpisodeHistory]:
-    """Each episode's kept intake events, decoded, with its practice and referrer (in `episode_ids` order)."""
-    by_id = {h.episode_id: h for h in decode_histories(await history_rows(conn, episode_ids), registry)}
-    return [by_id[episode_id] for episode_id in episode_ids if episode_id in by_id]

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from playwright.async_api import BrowserContext, Page
 
-from deploy.local import dev_headers
+from tests.e2e.conftest import page_token
 from tests.e2e.reporting_network.conftest import PRACTICE_A, PRACTICE_B, Cohort
 
 pytestmark = pytest.mark.e2e
@@ -32,10 +32,6 @@ CHARTS = [
 #: where the run leaves its screenshots for a person to open
 SHOTS = Path(__file__).resolve().parents[3] / ".run" / "network-pages"
 RAW_CODES = re.compile(r"\b[a-z]+_[a-z_]+\b")
-
-
-def token(role: str, org: str) -> str:
-    return dev_headers(role, org, user="coordinator")["authorization"].removeprefix("Bearer ")
 
 
 async def drawn_pixels(page: Page, canvas_id: str) -> int:
@@ -73,7 +69,7 @@ async def test_a_coordinator_reads_the_page_in_dutch_filters_switches_to_english
     assert await page.locator("#figures tr").count() == 0  # no token, no figures
     assert await page.get_attribute("html", "lang") == "nl"
 
-    await page.fill("#token", token("network", "regio-test"))
+    await page.fill("#token", page_token("network", "regio-test"))
     await page.click("#use-token")
     await page.wait_for_selector("body[data-state=drawn]")
     status = await page.inner_text("#status")
@@ -127,7 +123,7 @@ async def test_a_practice_token_shows_its_own_figures_and_not_another_practice(
     cohort: Cohort, chromium: BrowserContext
 ):
     page = await chromium.new_page()
-    await page.goto(f"{cohort.system.url('reporting')}/network?token={token('practice', PRACTICE_B)}")
+    await page.goto(f"{cohort.system.url('reporting')}/network?token={page_token('practice', PRACTICE_B)}")
     await page.wait_for_selector("body[data-state=drawn]")
     assert "token=" not in page.url  # taken into sessionStorage, gone from the address bar
     practices = set(await page.locator("#figures tbody tr:not(.total) td:first-child").all_inner_texts())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
@@ -25,20 +24,12 @@ from shared.events.intake import (
     sample_referral,
 )
 from shared.store.event_store import EventStore
-from shared.store.migrate import migrate, migrations_in
 from tests.unit.pathway_flow.test_reactions import DEVIATING_COURSE, START, WITHIN, history, qbpds
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 STORE = EventStore("pathway", REGISTRY)
-
-
-@pytest.fixture
-async def pool(store_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
-    async with store_pool.acquire() as conn:
-        await migrate(conn, await conn.fetchval("SELECT current_schema()"), migrations_in("services.pathway"))
-    yield store_pool
 
 
 def intake_records(episode: str, onset_days: int) -> list[Record]:

@@ -6,48 +6,33 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from deploy.local import dev_headers
-from services.pathway.domain.protocol import GUIDELINE_PROTOCOL, Protocol, ProtocolValues
-from services.pathway.handlers import INTAKE_EVENTS, what_if
+from services.pathway.domain.protocol import Protocol, ProtocolValues
+from services.pathway.handlers import what_if
 from services.pathway.routes.protocols import router
-from services.pathway.scheduler import SchedulerConfig, TimerScheduler
 from services.pathway.settings import PathwaySettings
 from services.pathway.store import PathwayStore
 from shared.auth import DEVELOPMENT_SECRET, Caller, Role
 from shared.clock import ManualClock
-from shared.consumer.dead_letters import Record
-from shared.consumer.idempotent import IdempotentConsumer, Outcome
-from shared.events import REGISTRY, new_envelope
+from shared.events import REGISTRY
 from shared.events.intake import TreatmentPlanAgreed
 from shared.events.pathway import EvaluationScheduled
 from shared.http import install_problem_handlers
 from shared.service import Runtime
-from shared.store.event_store import EventStore
-from shared.store.migrate import event_store_migrations, migrations_in
-from tests.conftest import schema_pool
-from tests.unit.pathway_flow.cohort import episode_events
+from tests.integration.pathway_flow.recording import OTHER, OWN, STORE, record, record_cohort, timeline_of
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
-STORE = EventStore("pathway", REGISTRY)
 NETWORK = dev_headers("network", "regio-west", user="coordinator")
 PRACTICE = dev_headers("practice", "04123456", user="fysio")
 EVERY_FOUR_WEEKS = {"version": "rug-2027.1", "title": "Regio West 2027", "values": {"evaluation_interval_days": 28}}
-
-
-@pytest.fixture
-async def pool(infrastructure) -> AsyncIterator[asyncpg.Pool]:
-    migrations = event_store_migrations() + migrations_in("services.pathway")
-    async with schema_pool(infrastructure.database_url, migrations, prefix="pp") as pool:
-        yield pool
 
 
 @pytest.fixture
@@ -142,29 +127,18 @@ async def test_the_protocol_in_force_changes_on_its_effective_date_and_the_histo
 
 async def test_decisions_follow_the_protocol_in_force_on_their_day_and_record_both_versions(api, pool, clock):
     await api.post("/v1/network/protocols", json=adoption(EVERY_FOUR_WEEKS, "2027-02-01"), headers=NETWORK)
-    consumer = IdempotentConsumer("pathway", pool, STORE, REGISTRY, [INTAKE_EVENTS], clock)
     spec = {"minute": 0, "onset_days": 120, "deviating": True, "radicular": False, "start_after": 2}
     spec |= {"evaluations": [], "baseline": 4, "closed_after": None}
     for referred, protocol_version, interval in ((10, None, 21), (26, "rug-2027.1", 28)):  # 20 Jan, 5 Feb
-        episode, intake = str(uuid.uuid4()), episode_events({**spec, "referred": referred}, 0, NOW.date())
-        for version, (moment, payload) in enumerate(intake, start=1):
-            clock.set(moment)
-            envelope = new_envelope(
-                payload,
-                service="intake",
-                subject=episode,
-                stream_version=version,
-                time=moment,
-                correlation_id=uuid.uuid4(),
-            )
-            record = Record("intake.events", 0, version, episode.encode(), envelope.to_json())
-            assert await consumer.process(record) is Outcome.HANDLED
+        episode = str(uuid.uuid4())
+        timeline = timeline_of([(episode, {**spec, "referred": referred}, 0, NOW.date())])
+        await record(pool, clock, timeline, timers=False)
         async with pool.acquire() as conn:
             events = await STORE.read_stream(conn, episode)
         assert {e.protocol_version for e in events} == {protocol_version}
         assert {e.guideline_version for e in events} == {"kngf-lrp-2003"}
         assert {e.envelope().protocolversion for e in events} == {protocol_version}
-        [agreed] = [p for _, p in intake if isinstance(p, TreatmentPlanAgreed)]
+        [agreed] = [p for *_, p in timeline if isinstance(p, TreatmentPlanAgreed)]
         first_planned = [
             p
             for p in (e.payload(REGISTRY) for e in events)
@@ -174,40 +148,6 @@ async def test_decisions_follow_the_protocol_in_force_on_their_day_and_record_bo
 
 
 # ---- what if ---------------------------------------------------------------------------------------------------
-
-OWN, OTHER = "04120000", "04120001"
-
-
-async def record_cohort(pool, clock, sizes: dict[int, int], first_day: date = date(2027, 1, 3)) -> dict[str, str]:
-    """Episodes referred from `first_day` on, in its month, through the real consumer and timer scheduler (the
-    timers up to June fired): `sizes` maps a cohort index n (its practice is 0412000n) to how many; returns each
-    episode's practice."""
-    consumer = IdempotentConsumer("pathway", pool, STORE, REGISTRY, [INTAKE_EVENTS], clock)
-    scheduler = TimerScheduler(pool, STORE, clock, SchedulerConfig(0.01, 50, GUIDELINE_PROTOCOL.overdue_grace))
-    base = {"minute": 0, "onset_days": 120, "deviating": True, "radicular": False, "start_after": 2, "baseline": 4}
-    timeline, practices = [], {}
-    for n, size in sizes.items():
-        for i in range(size):
-            episode = str(uuid.uuid4())
-            practices[episode] = f"0412{n:04d}"
-            spec = {**base, "referred": i, "evaluations": [(21, 4 - i % 3)], "closed_after": None}
-            for version, (moment, payload) in enumerate(episode_events(spec, n, first_day), start=1):
-                timeline.append((moment, episode, version, payload))
-    for offset, (moment, episode, version, payload) in enumerate(sorted(timeline, key=lambda t: t[:3])):
-        clock.set(moment)
-        while (await scheduler.run_once()).claimed:  # the timers whose moment came fire first
-            pass
-        envelope = new_envelope(
-            payload, service="intake", subject=episode, stream_version=version, time=moment, correlation_id=uuid.uuid4()
-        )
-        assert (
-            await consumer.process(Record("intake.events", 0, offset, episode.encode(), envelope.to_json()))
-            is Outcome.HANDLED
-        )
-    clock.set(max(clock.now(), datetime(2027, 6, 1, 9, 0, tzinfo=UTC)))
-    while (await scheduler.run_once()).claimed:
-        pass
-    return practices
 
 
 def what_if_body(draft: dict, start: str = "2027-01-01", end: str = "2027-02-01") -> dict:

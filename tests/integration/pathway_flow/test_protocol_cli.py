@@ -14,7 +14,7 @@ from deploy.cli import app
 from shared.clock import ManualClock
 from shared.db import open_service_database
 from shared.store.migrate import event_store_migrations, migrations_in
-from tests.integration.pathway_flow.test_protocol_adoption import OWN, record_cohort
+from tests.integration.pathway_flow.recording import OWN, record_cohort
 
 pytestmark = pytest.mark.integration
 

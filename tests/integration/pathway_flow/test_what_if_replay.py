@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import asyncpg
@@ -14,31 +13,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from deploy.intake_history import FIRST_DAY, at
 from services.pathway.domain.protocol import GUIDELINE_PROTOCOL
 from services.pathway.domain.what_if import RulesCache, compare, replay
-from services.pathway.handlers import INTAKE_EVENTS
-from services.pathway.scheduler import SchedulerConfig, TimerScheduler
 from services.pathway.store import history
 from shared.clock import ManualClock
-from shared.consumer.dead_letters import Record
-from shared.consumer.idempotent import IdempotentConsumer, Outcome
-from shared.events import REGISTRY, new_envelope
+from shared.events import REGISTRY
 from shared.events.payload import EventPayload
-from shared.store.event_store import EventStore
-from shared.store.migrate import migrate, migrations_in
-from tests.unit.pathway_flow.cohort import FIRST_DAY, at, episode_events, episode_spec
+from tests.integration.pathway_flow.recording import STORE, record, timeline_of
+from tests.unit.pathway_flow.cohort import episode_spec
 
 pytestmark = pytest.mark.integration
-
-STORE = EventStore("pathway", REGISTRY)
-GRACE = GUIDELINE_PROTOCOL.overdue_grace
-
-
-@pytest.fixture
-async def pool(store_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
-    async with store_pool.acquire() as conn:
-        await migrate(conn, await conn.fetchval("SELECT current_schema()"), migrations_in("services.pathway"))
-    yield store_pool
 
 
 def comparable(payload: EventPayload) -> tuple[str, dict]:
@@ -51,33 +36,15 @@ def comparable(payload: EventPayload) -> tuple[str, dict]:
 async def recorded_and_replayed(pool: asyncpg.Pool, cohort: list[dict]) -> list[tuple[list, list]]:
     """Run the cohort through the real consumer and scheduler, in time order; then per episode, in the cohort's
     order: (the decisions recorded, the decisions replayed under the protocol in force), as `comparable` tuples."""
-    clock = ManualClock(at(FIRST_DAY))
-    consumer = IdempotentConsumer("pathway", pool, STORE, REGISTRY, [INTAKE_EVENTS], clock)
-    scheduler = TimerScheduler(pool, STORE, clock, SchedulerConfig(0.01, 50, GRACE))
-    timeline, episodes = [], []
-    for n, spec in enumerate(cohort):
-        episode = str(uuid.uuid4())
-        episodes.append(episode)
-        for version, (moment, payload) in enumerate(episode_events(spec, n), start=1):
-            timeline.append((moment, episode, version, payload))
-    timeline.sort(key=lambda item: (item[0], item[1], item[2]))
-    for offset, (moment, episode, version, payload) in enumerate(timeline):
-        clock.set(moment)
-        while (await scheduler.run_once()).claimed:  # the timers whose moment came fire first
-            pass
-        envelope = new_envelope(
-            payload, service="intake", subject=episode, stream_version=version, time=moment, correlation_id=uuid.uuid4()
-        )
-        record = Record("intake.events", 0, offset, episode.encode(), envelope.to_json())
-        assert await consumer.process(record) is Outcome.HANDLED
+    episodes = [str(uuid.uuid4()) for _ in cohort]
+    timeline = timeline_of([(episodes[n], spec, n, FIRST_DAY) for n, spec in enumerate(cohort)])
     until = max(t[0] for t in timeline) + timedelta(days=120)
-    clock.set(until)
-    while (await scheduler.run_once()).claimed:
-        pass
+    await record(pool, ManualClock(at(FIRST_DAY)), timeline, until)
 
     async with pool.acquire() as conn:
-        kept = await history.histories(conn, REGISTRY, episodes)
+        kept = history.decode_histories(await history.history_rows(conn, episodes), REGISTRY)
         recorded = await STORE.read_streams(conn, episodes)
+    kept.sort(key=lambda h: episodes.index(h.episode_id))
     assert [h.episode_id for h in kept] == episodes
     rules = RulesCache()
     pairs = []

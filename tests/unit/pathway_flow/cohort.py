@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from deploy.intake_history import FIRST_DAY, at, episode_events
-
-__all__ = ["FIRST_DAY", "at", "episode_events", "episode_spec"]
-
 episode_spec = st.fixed_dictionaries(
     {
         "referred": st.integers(0, 40),  # day of the referral after FIRST_DAY

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from deploy.intake_history import RADICULAR
+from deploy.intake_history import CARE, DEVIATING_COURSE, NORMAL_COURSE, RADICULAR, WITHIN
 from services.pathway.domain.episode_facts import build_facts
 from services.pathway.domain.guideline import evaluate
 from services.pathway.domain.reactions import PathwayMemory, react
@@ -20,26 +20,6 @@ from shared.events.intake import (
 from shared.events.pathway import EscalationReason, TreatmentPlanProposed
 
 START = date(2026, 11, 20)
-NORMAL_COURSE = clinical.CourseObservations(
-    complaints="decreasing",
-    rest_moments_per_day="decreasing",
-    analgesic_use="stopped",
-    activities_or_participation_resumed=True,
-    asks_for_specialist_care=False,
-    activities_participation_increased=True,
-)
-DEVIATING_COURSE = clinical.CourseObservations(
-    complaints="same",
-    rest_moments_per_day="increasing",
-    analgesic_use="continuing",
-    activities_or_participation_resumed=False,
-    asks_for_specialist_care=False,
-    activities_participation_increased=False,
-)
-CARE = clinical.CareContext(weight_or_nutrition_concern=False, pain_medication_questions=False, work_problems=False)
-WITHIN = clinical.ScopeFindings(
-    general_illness_signs=(), radicular_signs_suspected=False, neurological_exam=None, specific_cause_suspected=False
-)
 
 
 def history(onset: date, course=NORMAL_COURSE, care=CARE, factors=()) -> HistoryTaken:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+from deploy.intake_history import FIRST_DAY, at, episode_events
 from services.pathway.domain.episode_decisions import IntakeFact
 from services.pathway.domain.protocol import GUIDELINE_PROTOCOL, Protocol, ProtocolValues
 from services.pathway.domain.what_if import (
@@ -20,7 +21,6 @@ from services.pathway.domain.what_if import (
     replay,
     summarise,
 )
-from tests.unit.pathway_flow.cohort import FIRST_DAY, at, episode_events
 
 BASE = {"referred": 0, "minute": 0, "onset_days": 120, "deviating": True, "radicular": False, "start_after": 2}
 UNTIL = at(FIRST_DAY + timedelta(days=150))
