@@ -129,7 +129,7 @@ async def _load(uow: UnitOfWork, first_versions: dict[str, int]) -> dict[str, Ep
         state.intake_events.append((row["stream_version"], payload))
         if row["stream_version"] < first_versions[row["episode_id"]]:
             state.plan.see(payload)  # what intake said before this batch (its closing); the batch's, as decided
-    for episode_id, referrer_agb in (await episodes.referrers_of(uow.conn, list(states))).items():
+    for episode_id, (_, referrer_agb) in (await episodes.parties_of_episodes(uow.conn, list(states))).items():
         states[episode_id].referrer_agb = referrer_agb
     return states
 

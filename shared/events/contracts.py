@@ -20,6 +20,13 @@ ASYNCAPI_PATH = CONTRACTS_DIR / "asyncapi.yaml"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
+# What a message's Kafka key is (the relay keys each event by its stream, the CloudEvent subject).
+_KEY = {
+    True: "The pseudonymous episode id (CloudEvent subject).",
+    False: "The stream id (CloudEvent subject) of a network-wide event, about no episode.",
+}
+
+
 def schema_file_name(model: type[EventPayload]) -> str:
     return f"{model.event_type}.v{model.event_version}.json"
 
@@ -73,7 +80,7 @@ def asyncapi_document() -> dict[str, Any]:
                 "payload": {"$ref": f"#/components/schemas/{name}"},
                 "bindings": {
                     "kafka": {
-                        "key": {"type": "string", "description": "The pseudonymous episode id (CloudEvent subject)."},
+                        "key": {"type": "string", "description": _KEY[model.about_episode]},
                         "bindingVersion": "0.5.0",
                     }
                 },

@@ -67,20 +67,41 @@ class Envelope(BaseModel):
         return cls.model_validate_json(raw)
 
     def extensions(self) -> dict[str, Any]:
-        ext: dict[str, Any] = {
-            "streamversion": self.streamversion,
-            "dataversion": self.dataversion,
-            "correlationid": str(self.correlationid),
-        }
-        if self.causationid is not None:
-            ext["causationid"] = str(self.causationid)
-        if self.guidelineversion is not None:
-            ext["guidelineversion"] = self.guidelineversion
-        if self.protocolversion is not None:
-            ext["protocolversion"] = self.protocolversion
-        if self.traceparent is not None:
-            ext["traceparent"] = self.traceparent
-        return ext
+        return extension_attributes(
+            self.streamversion,
+            self.dataversion,
+            self.correlationid,
+            self.causationid,
+            self.guidelineversion,
+            self.protocolversion,
+            self.traceparent,
+        )
+
+
+def extension_attributes(
+    stream_version: int,
+    data_version: int,
+    correlation_id: uuid.UUID,
+    causation_id: uuid.UUID | None,
+    guideline_version: str | None,
+    protocol_version: str | None,
+    traceparent: str | None,
+) -> dict[str, Any]:
+    """The CloudEvent extension attributes of an event, in this order; an optional one only when it has a value."""
+    ext: dict[str, Any] = {
+        "streamversion": stream_version,
+        "dataversion": data_version,
+        "correlationid": str(correlation_id),
+    }
+    if causation_id is not None:
+        ext["causationid"] = str(causation_id)
+    if guideline_version is not None:
+        ext["guidelineversion"] = guideline_version
+    if protocol_version is not None:
+        ext["protocolversion"] = protocol_version
+    if traceparent is not None:
+        ext["traceparent"] = traceparent
+    return ext
 
 
 def source_for(service: str) -> str:

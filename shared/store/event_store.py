@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from shared.events.envelope import Envelope, source_for
+from shared.events.envelope import Envelope, extension_attributes, source_for
 from shared.events.payload import EventPayload, schema_uri
 from shared.events.registry import EventRegistry
 
@@ -106,18 +106,16 @@ class StoredEvent:
             "subject": self.stream_id,
             "datacontenttype": "application/json",
             "dataschema": schema_uri(self.event_type, self.data_version),
-            "streamversion": self.stream_version,
-            "dataversion": self.data_version,
-            "correlationid": str(self.correlation_id),
+            **extension_attributes(
+                self.stream_version,
+                self.data_version,
+                self.correlation_id,
+                self.causation_id,
+                self.guideline_version,
+                self.protocol_version,
+                self.traceparent,
+            ),
         }
-        if self.causation_id is not None:
-            attributes["causationid"] = str(self.causation_id)
-        if self.guideline_version is not None:
-            attributes["guidelineversion"] = self.guideline_version
-        if self.protocol_version is not None:
-            attributes["protocolversion"] = self.protocol_version
-        if self.traceparent is not None:
-            attributes["traceparent"] = self.traceparent
         head = json.dumps(attributes, separators=(",", ":"))
         return f'{head[:-1]},"data":{self.data_json}}}'.encode()
 

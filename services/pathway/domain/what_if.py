@@ -27,9 +27,9 @@ from services.pathway.domain.episode_decisions import EpisodeState, IntakeFact, 
 from services.pathway.domain.evaluation_plan import EvaluationPlan
 from services.pathway.domain.evaluation_schedule import (
     EVALUATION_DUE,
+    EVALUATION_OVERDUE,
     evaluation_due,
     evaluation_overdue,
-    timer_id_for,
 )
 from services.pathway.domain.protocol import Protocol
 from shared.disclosure import Split, TableShape, round_table
@@ -90,19 +90,17 @@ def _fire_timers(
             if number in plan.completed:
                 continue
             if number not in plan.fell_due:
-                pending.append((scheduled.due_at, number, "due"))
+                pending.append((scheduled.due_at, number, EVALUATION_DUE))
             elif number not in overdue:
-                pending.append((plan.fell_due[number].overdue_after, number, "overdue"))
+                pending.append((plan.fell_due[number].overdue_after, number, EVALUATION_OVERDUE))
         ripe = [p for p in pending if p[0] <= now]
         if not ripe:
             return
         moment, number, kind = min(ripe)
         payload: EventPayload
-        if kind == "due":
+        if kind == EVALUATION_DUE:
             grace = protocol_on(moment.date()).overdue_grace
-            payload = evaluation_due(
-                timer_id_for(plan.episode_id, EVALUATION_DUE, number), number, moment, moment, grace
-            )
+            payload = evaluation_due(plan.planned[number].timer_id, number, moment, moment, grace)
         else:
             due = plan.fell_due[number]
             payload = evaluation_overdue(due.timer_id, number, due.due_at, moment)

@@ -41,11 +41,15 @@ async def parties_of(conn: asyncpg.Connection, episode_id: str) -> tuple[str, st
     return (row["practice_agb"], row["referrer_agb"]) if row else None
 
 
-async def referrers_of(conn: asyncpg.Connection, episode_ids: Sequence[str]) -> dict[str, str | None]:
+async def parties_of_episodes(
+    conn: asyncpg.Connection, episode_ids: Sequence[str]
+) -> dict[str, tuple[str, str | None]]:
+    """(practice AGB, referrer AGB) of each of these episodes the pathway knows."""
     rows = await conn.fetch(
-        "SELECT episode_id, referrer_agb FROM episode_parties WHERE episode_id = ANY($1::text[])", list(episode_ids)
+        "SELECT episode_id, practice_agb, referrer_agb FROM episode_parties WHERE episode_id = ANY($1::text[])",
+        list(episode_ids),
     )
-    return {row["episode_id"]: row["referrer_agb"] for row in rows}
+    return {row["episode_id"]: (row["practice_agb"], row["referrer_agb"]) for row in rows}
 
 
 # The pathway's copy of intake's events.
@@ -69,11 +73,11 @@ async def keep_intake_copies(conn: asyncpg.Connection, events: Sequence[Consumed
 
 
 async def intake_events_of(conn: asyncpg.Connection, episode_ids: Sequence[str]) -> list[asyncpg.Record]:
-    """The kept intake events of these episodes (episode id, stream version, type, data version, data as
-    JSON text), each episode's in stream order."""
+    """The kept intake events of these episodes (episode id, stream version, occurred at, type, data version,
+    data as JSON text), each episode's in stream order."""
     return await conn.fetch(
-        "SELECT episode_id, stream_version, event_type, data_version, data::text AS data FROM intake_events"
-        " WHERE episode_id = ANY($1::text[]) ORDER BY episode_id, stream_version",
+        "SELECT episode_id, stream_version, occurred_at, event_type, data_version, data::text AS data"
+        " FROM intake_events WHERE episode_id = ANY($1::text[]) ORDER BY episode_id, stream_version",
         list(episode_ids),
     )
 
