@@ -64,8 +64,8 @@ def evaluate(
     scope = decide_scope(facts, rules)
     referral = decide_referral(facts, rules)
     factors = decide_hindering_factors(facts, rules)
-    evaluation = decide_evaluation(facts, rules)
     scores = tuple(score_measurement(m, rules) for m in sorted(facts.measurements, key=lambda m: m.taken_on))
+    evaluation = decide_evaluation(facts, scores, rules)
     treatment = facts.treatment
     graded = (
         decide_graded_activity(treatment.graded_activity, facts.fear_of_movement, rules)

@@ -7,13 +7,14 @@ effect. Pain (NPRS) is reported beside them but does not decide, because the gui
 limitations and participation, not of pain.
 """
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from pydantic import Field
 
 from .decisions import Decision
-from .facts import EpisodeFacts, Measurement
-from .instruments import ChangeAssessment, assess_change, psk_change, score_qbpds
+from .facts import EpisodeFacts
+from .instruments import ChangeAssessment, MeasurementScores, assess_change, psk_change
 from .reason_codes import ReasonCode
 from .versions import RuleSet
 from .vocabulary import Instrument
@@ -34,14 +35,15 @@ class EvaluationDecision(Decision):
     overdue: bool = Field(description="The next evaluation date lies before the decision date.")
 
 
-def _qbpds_total(measurement: Measurement, rules: RuleSet) -> float | None:
-    if measurement.qbpds is None:
-        return None
-    total = score_qbpds(measurement.qbpds, rules).total
+def _qbpds_total(scores: MeasurementScores) -> float | None:
+    total = scores.qbpds.total if scores.qbpds is not None else None
     return float(total) if total is not None else None
 
 
-def decide_evaluation(facts: EpisodeFacts, rules: RuleSet) -> EvaluationDecision | None:
+def decide_evaluation(
+    facts: EpisodeFacts, scores: Sequence[MeasurementScores], rules: RuleSet
+) -> EvaluationDecision | None:
+    """`scores`: the scores of `facts.measurements` in the order they were taken (`score_measurement`)."""
     treatment = facts.treatment
     if treatment is None:
         return None
@@ -93,8 +95,8 @@ def decide_evaluation(facts: EpisodeFacts, rules: RuleSet) -> EvaluationDecision
     changes = (
         assess_change(
             Instrument.QBPDS,
-            _qbpds_total(first, rules),
-            _qbpds_total(last, rules),
+            _qbpds_total(scores[0]),
+            _qbpds_total(scores[-1]),
             rules.outcome_measures.qbpds_mic_points,
             rules,
             rules.sections.mcic,

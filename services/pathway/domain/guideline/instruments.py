@@ -16,6 +16,7 @@ The numbers, the QBPDS total with its proration, the PSK means and whether a cha
 adds the decisions around them: reason codes, Dutch and English reasons, the guideline section.
 """
 
+import functools
 from datetime import date
 from decimal import Decimal
 
@@ -212,8 +213,34 @@ def assess_change(
     why_not_comparable: tuple[str, str] = ("geen vergelijkbare scores", "no comparable scores"),
 ) -> ChangeAssessment:
     """Compare two scores where higher means worse; important at >= MIC points or >= MIC percent."""
+    return _assess_change(
+        instrument,
+        baseline,
+        follow_up,
+        mic_points,
+        rules.version,
+        rules.outcome_measures,
+        reference,
+        why_not_comparable,
+    )
+
+
+# Every argument is a value and the result is frozen, so a change is worked out once per process and shared: scores
+# are small whole numbers (and PSK means of them), so the same few thousand comparisons recur across episodes and
+# across the decisions of one episode.
+@functools.lru_cache(maxsize=1 << 14)
+def _assess_change(
+    instrument: Instrument,
+    baseline: float | None,
+    follow_up: float | None,
+    mic_points: Decimal,
+    rule_version: str,
+    measures: outcome_measures.OutcomeMeasures,
+    reference: Reference,
+    why_not_comparable: tuple[str, str],
+) -> ChangeAssessment:
     name = instrument.value.upper()
-    common = {"instrument": instrument, "reference": reference, "rule_version": rules.version}
+    common = {"instrument": instrument, "reference": reference, "rule_version": rule_version}
     if baseline is None or follow_up is None:
         return ChangeAssessment(
             code=ReasonCode.CHANGE_NOT_COMPARABLE,
@@ -229,7 +256,7 @@ def assess_change(
         )
     improvement = baseline - follow_up
     percent = improvement / baseline * 100 if baseline > 0 else None
-    important = rules.outcome_measures.important_change(_decimal(baseline), _decimal(follow_up), mic_points)
+    important = measures.important_change(_decimal(baseline), _decimal(follow_up), mic_points)
     direction = (
         ChangeDirection.IMPROVED
         if improvement > 0
@@ -239,7 +266,7 @@ def assess_change(
     )
     shown = f"{baseline:g} -> {follow_up:g}"
     pct = f" ({round_half_up(percent, 1):g}%)" if percent is not None else ""
-    relative = rules.outcome_measures.mic_relative_percent
+    relative = measures.mic_relative_percent
     threshold_nl = f"{mic_points:g} punten of {relative:g}%"
     threshold_en = f"{mic_points:g} points or {relative:g}%"
     if important:
