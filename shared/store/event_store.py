@@ -448,22 +448,31 @@ class EventStore:
         )
         return [self.from_row(r) for r in rows]
 
-    async def read_streams(
-        self, conn: asyncpg.Connection, stream_ids: Sequence[str], types: Collection[str] | None = None
-    ) -> dict[str, list[StoredEvent]]:
-        """Several streams in one query, each in version order (only the events of `types`, when given); a stream
-        with none is absent."""
-        of_types = "" if types is None else " AND event_type = ANY($2::text[])"
+    async def read_streams(self, conn: asyncpg.Connection, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
+        """Several streams in one query, each in version order; a stream with none is absent."""
         rows = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM events WHERE stream_id = ANY($1::text[]){of_types}"
-            " ORDER BY stream_id, stream_version",
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_version",
             list(stream_ids),
-            *([] if types is None else [list(types)]),
         )
         streams: dict[str, list[StoredEvent]] = {}
         for row in rows:
             streams.setdefault(row[2], []).append(self.from_row(row))
         return streams
+
+    async def read_payloads(
+        self, conn: asyncpg.Connection, stream_ids: Sequence[str], types: Collection[str]
+    ) -> list[asyncpg.Record]:
+        """The events of `types` in several streams, each stream's in version order, as only what decoding their
+        payloads needs: (stream id, occurred at, type, data version, data as JSON text). For reading a great many
+        (a what-if over a year of a network), where a whole `StoredEvent` per event would cost several times the
+        reading."""
+        rows: list[asyncpg.Record] = await conn.fetch(
+            "SELECT stream_id, occurred_at, event_type, data_version, data::text AS data FROM events"
+            " WHERE stream_id = ANY($1::text[]) AND event_type = ANY($2::text[]) ORDER BY stream_id, stream_version",
+            list(stream_ids),
+            list(types),
+        )
+        return rows
 
     async def read_all(
         self, conn: asyncpg.Connection, after: GlobalPosition = START, limit: int = 1000

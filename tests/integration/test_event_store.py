@@ -174,6 +174,24 @@ async def test_replay_decodes_every_event_in_commit_order(store_pool: asyncpg.Po
     assert len(later) == 10 and isinstance(later[0].global_position, GlobalPosition)
 
 
+async def test_read_payloads_gives_only_the_asked_types_of_each_stream_in_version_order(store_pool: asyncpg.Pool):
+    first, second, other = (str(uuid.uuid4()) for _ in range(3))
+
+    def scheduled(number: int) -> EvaluationScheduled:
+        return EvaluationScheduled(timer_id=uuid.UUID(int=number), evaluation_number=number, due_at=NOW)
+
+    async with store_pool.acquire() as conn:
+        await append(conn, first, 0, referral(1), scheduled(1), scheduled(2))
+        await append(conn, second, 0, scheduled(3), referral(2))
+        await append(conn, other, 0, scheduled(4))
+        rows = await STORE.read_payloads(conn, [second, first, str(uuid.uuid4())], [EvaluationScheduled.event_type])
+    read = [(r["stream_id"], REGISTRY.decode_json(r["event_type"], r["data_version"], r["data"])) for r in rows]
+    assert sorted(read, key=lambda r: r[0]) == read  # grouped by stream
+    assert [p for s, p in read if s == first] == [scheduled(1), scheduled(2)]  # in version order
+    assert [p for s, p in read if s == second] == [scheduled(3)]  # the referral left out
+    assert all(r["occurred_at"] == NOW for r in rows) and len(rows) == 3  # nothing of a stream not asked for
+
+
 async def test_an_append_to_several_streams_writes_all_or_nothing(store_pool: asyncpg.Pool):
     first, second, fresh = (str(uuid.uuid4()) for _ in range(3))
     cause = uuid.uuid4()

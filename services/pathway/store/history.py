@@ -68,12 +68,8 @@ RecordedRow = tuple[str, datetime, str, int, str]  # what `recorded_rows` reads,
 async def recorded_rows(conn: asyncpg.Connection, store: EventStore, episode_ids: Sequence[str]) -> list[RecordedRow]:
     """The decisions of `COMPARED` types the pathway recorded for these episodes, each episode's in stream order:
     (episode id, occurred at, type, data version, data as JSON text)."""
-    streams = await store.read_streams(conn, episode_ids, [t.event_type for t in COMPARED])
-    return [
-        (e.stream_id, e.occurred_at, e.event_type, e.data_version, e.data_json)
-        for events in streams.values()
-        for e in events
-    ]
+    rows = await store.read_payloads(conn, episode_ids, [t.event_type for t in COMPARED])
+    return [tuple(row) for row in rows]
 
 
 def decode_recorded(rows: Sequence[RecordedRow], registry: EventRegistry) -> dict[str, list[Decided]]:
