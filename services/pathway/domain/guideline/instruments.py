@@ -193,6 +193,9 @@ def score_start_back(answers: StartBackAnswers, rules: RuleSet) -> StartBackScor
     )
 
 
+# Each decision of an episode scores every measurement taken so far: the same measurement under the same rules is
+# scored once (both are frozen values; the cache keeps the rule set alive, so its identity names it).
+@functools.lru_cache(maxsize=1 << 12)
 def score_measurement(measurement: Measurement, rules: RuleSet) -> MeasurementScores:
     return MeasurementScores(
         taken_on=measurement.taken_on,

@@ -66,6 +66,11 @@ class RuleSet(BaseModel):
     modality_advice: Mapping[Modality, ModalityAdvice]
     sections: Sections
 
+    # A rule set hashes by identity (its values hold a read-only mapping, which does not hash), so scoring under
+    # it can be memoised: a cache hit still needs an equal rule set, so an equal copy only misses, never misleads.
+    def __hash__(self) -> int:
+        return id(self)
+
     # The model is frozen, but a plain dict inside it would still let a caller rewrite the shipped rules.
     @field_validator("modality_advice")
     @classmethod
