@@ -6,11 +6,13 @@ the day of the event being handled, so a replay decides exactly as the first run
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from datetime import date
+from types import MappingProxyType
 from typing import Any, TypeVar, overload
 
-from services.pathway.domain.guideline import EpisodeFacts
+from services.pathway.domain.guideline import EpisodeFacts, facts
 from shared.events.clinical import Measurement
 from shared.events.intake import (
     ActivityLogged,
@@ -55,15 +57,50 @@ def referral_facts(referral: ReferralReceived) -> dict[str, Any]:
     }
 
 
-def measurements_by_day(measurements: Sequence[Measurement], decision_date: date) -> list[dict[str, Any]]:
+def measurements_by_day(measurements: Sequence[Measurement], decision_date: date) -> tuple[facts.Measurement, ...]:
     """The measurements as the guideline takes them: one per day, in the order recorded, an instrument recorded
     again that day replacing the earlier score (intake records a second measurement of a day, e.g. a correction
     or the PSK after the QBPDS); a measurement dated after the decision is no fact yet."""
-    by_day: dict[date, dict[str, Any]] = {}
+    by_day: dict[date, list[Measurement]] = {}
     for measurement in measurements:
         if measurement.taken_on <= decision_date:
-            by_day.setdefault(measurement.taken_on, {}).update(measurement.model_dump(exclude_none=True))
-    return list(by_day.values())
+            by_day.setdefault(measurement.taken_on, []).append(measurement)
+    return tuple(_day_measurement(tuple(day)) for day in by_day.values())
+
+
+# The conversions below are pure functions of frozen values, and every decision of an episode makes them again from
+# the same intake events: each is made once (per process, for as many episodes as decide at a time).
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _day_measurement(recorded: tuple[Measurement, ...]) -> facts.Measurement:
+    merged: dict[str, Any] = {}
+    for measurement in recorded:
+        merged.update(measurement.model_dump(exclude_none=True))
+    return facts.Measurement.model_validate(merged)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _intake_facts(
+    referral: ReferralReceived, history: HistoryTaken, assessment: AssessmentCompleted
+) -> Mapping[str, Any]:
+    """What the referral, the history and the assessment make of the facts, whatever the day."""
+    return MappingProxyType(
+        {
+            "onset_date": history.onset_date,
+            "referral": facts.Referral.model_validate(referral_facts(referral)),
+            "previous_episodes": tuple(
+                facts.PastEpisode.model_validate(p.model_dump()) for p in history.previous_episodes
+            ),
+            "scope": facts.ScopeFindings.model_validate(assessment.scope.model_dump()),
+            "course": facts.CourseObservations.model_validate(history.course.model_dump()),
+            "hindering_factors": tuple(
+                facts.HinderingFactor.model_validate(f.model_dump()) for f in history.hindering_factors
+            ),
+            "coping": history.coping,
+            "care_context": facts.CareContext.model_validate(history.care_context.model_dump()),
+        }
+    )
 
 
 def build_facts(events: Sequence[EventPayload], decision_date: date) -> EpisodeFacts | None:
@@ -79,16 +116,9 @@ def build_facts(events: Sequence[EventPayload], decision_date: date) -> EpisodeF
     measurements = measurements_by_day(
         [e.measurement for e in events if isinstance(e, MeasurementRecorded)], decision_date
     )
-    facts: dict[str, Any] = {
+    episode: dict[str, Any] = {
+        **_intake_facts(referral, history, assessment),
         "decision_date": decision_date,
-        "onset_date": history.onset_date,
-        "referral": referral_facts(referral),
-        "previous_episodes": [p.model_dump() for p in history.previous_episodes],
-        "scope": assessment.scope.model_dump(),
-        "course": history.course.model_dump(),
-        "hindering_factors": [f.model_dump() for f in history.hindering_factors],
-        "coping": history.coping,
-        "care_context": history.care_context.model_dump(),
         "measurements": measurements,
     }
     # A plan whose first session lies ahead (agreed today, starting next week) is no treatment fact yet: the
@@ -103,7 +133,7 @@ def build_facts(events: Sequence[EventPayload], decision_date: date) -> EpisodeF
                     e.day.model_dump() for e in events if isinstance(e, ActivityLogged) and e.day.on <= decision_date
                 ],
             }
-        facts["treatment"] = {
+        episode["treatment"] = {
             "start_date": plan.start_date,
             "planned_sessions": plan.planned_sessions,
             "interventions": [
@@ -117,12 +147,12 @@ def build_facts(events: Sequence[EventPayload], decision_date: date) -> EpisodeF
             "graded_activity": graded,
         }
     if closed is not None:
-        facts["closing"] = {
+        episode["closing"] = {
             "reason": closed.reason,
             "closed_on": closed.closed_on,
             "gp_report_consent": "objected" if isinstance(consent, ReportObjectionRecorded) else "given",
         }
-    return EpisodeFacts.model_validate(facts)
+    return EpisodeFacts.model_validate(episode)
 
 
 @overload
