@@ -5,13 +5,19 @@ loop."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 
 from services.pathway.domain.episode_decisions import RulesCache
 from services.pathway.domain.protocol import Protocol
 from services.pathway.domain.what_if import Cell, EpisodeDifference, PracticeCounts, compare, replay, summarise
-from services.pathway.store.history import HistoryRow, RecordedRow, decode_histories, decode_recorded
+from services.pathway.store.history import (
+    HistoryRow,
+    RecordedRow,
+    decode_histories,
+    decode_recorded,
+    recorded_by_episode,
+)
 from shared.events import REGISTRY
 
 
@@ -26,9 +32,15 @@ def redecide(
         return draft
 
     rules = RulesCache()
-    recorded = decode_recorded(recorded_rows, REGISTRY)
-    differences = [
-        compare(episode, recorded.get(episode.episode_id, []), replay(episode, draft_on, now, rules))
-        for episode in decode_histories(rows, REGISTRY)
-    ]
-    return summarise(differences), [d for d in differences if d.differs] if listed else []
+    recorded = recorded_by_episode(recorded_rows)
+    differing: list[EpisodeDifference] = []
+
+    def differences() -> Iterator[EpisodeDifference]:
+        for episode in decode_histories(rows, REGISTRY):
+            as_recorded = decode_recorded(recorded.get(episode.episode_id, []), REGISTRY)
+            difference = compare(episode, as_recorded, replay(episode, draft_on, now, rules))
+            if listed and difference.differs:
+                differing.append(difference)
+            yield difference
+
+    return summarise(differences()), differing

@@ -42,7 +42,7 @@ async def recorded_and_replayed(pool: asyncpg.Pool, cohort: list[dict]) -> list[
     await record(pool, ManualClock(at(FIRST_DAY)), timeline, until)
 
     async with pool.acquire() as conn:
-        kept = history.decode_histories(await history.history_rows(conn, episodes), REGISTRY)
+        kept = list(history.decode_histories(await history.history_rows(conn, episodes), REGISTRY))
         recorded = await STORE.read_streams(conn, episodes)
     kept.sort(key=lambda h: episodes.index(h.episode_id))
     assert [h.episode_id for h in kept] == episodes
