@@ -1,9 +1,11 @@
 """Rules on whether the patient fits the guideline, whether the referral suffices, and hindering factors."""
 
+import functools
+
 from pydantic import Field
 
 from .decisions import Decision
-from .facts import EpisodeFacts
+from .facts import EpisodeFacts, HinderingFactor, Referral, ScopeFindings
 from .reason_codes import ReasonCode
 from .references import Reference
 from .versions import RuleSet
@@ -40,9 +42,17 @@ class HinderingFactorsDecision(Decision):
     contact_verwijzer: bool = Field(description="The physiotherapist must contact the referrer.")
 
 
+# Scope, referral and hindering factors each read one part of the facts, which an episode keeps from its assessment
+# on: each is decided once per part and rule set (frozen values; a RuleSet hashes by identity), not at every decision.
+
+
 def decide_scope(facts: EpisodeFacts, rules: RuleSet) -> ScopeDecision:
+    return _decide_scope(facts.scope, rules)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _decide_scope(scope: ScopeFindings, rules: RuleSet) -> ScopeDecision:
     s = rules.sections
-    scope = facts.scope
     findings: list[Decision] = []
 
     def finding(code: ReasonCode, nl: str, en: str, ref: Reference = s.demarcation) -> None:
@@ -129,7 +139,11 @@ _SUPPLEMENTARY = {
 
 
 def decide_referral(facts: EpisodeFacts, rules: RuleSet) -> ReferralDecision:
-    referral = facts.referral
+    return _decide_referral(facts.referral, rules)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _decide_referral(referral: Referral, rules: RuleSet) -> ReferralDecision:
     missing_essential = [name for name in _ESSENTIAL if not getattr(referral, name)]
     missing_supplementary = [name for name in _SUPPLEMENTARY if not getattr(referral, name)]
     labels = {**_ESSENTIAL, **_SUPPLEMENTARY}
@@ -163,9 +177,14 @@ def decide_referral(facts: EpisodeFacts, rules: RuleSet) -> ReferralDecision:
 
 
 def decide_hindering_factors(facts: EpisodeFacts, rules: RuleSet) -> HinderingFactorsDecision:
-    influenceable = tuple(f.kind for f in facts.hindering_factors if f.influence is PhysiotherapyInfluence.YES)
-    not_only = tuple(f.kind for f in facts.hindering_factors if f.influence is not PhysiotherapyInfluence.YES)
-    if not facts.hindering_factors:
+    return _decide_hindering_factors(facts.hindering_factors, rules)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _decide_hindering_factors(factors: tuple[HinderingFactor, ...], rules: RuleSet) -> HinderingFactorsDecision:
+    influenceable = tuple(f.kind for f in factors if f.influence is PhysiotherapyInfluence.YES)
+    not_only = tuple(f.kind for f in factors if f.influence is not PhysiotherapyInfluence.YES)
+    if not factors:
         code = ReasonCode.NO_HINDERING_FACTORS
         nl, en = "Geen belemmerende factoren vastgelegd.", "No hindering factors recorded."
     elif not_only:
