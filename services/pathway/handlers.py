@@ -51,7 +51,7 @@ from services.pathway.domain.protocol import (
 from services.pathway.domain.what_if import Cell, EpisodeDifference, PracticeCounts, add_counts
 from services.pathway.store import PathwayStore, episodes, history, protocols, timers
 from services.pathway.store.protocols import Adoption
-from services.pathway.what_if_worker import redecide
+from services.pathway.what_if_worker import redecide, worker_started
 from shared import tracing
 from shared.access_log import Access, Action, log_access
 from shared.auth import Caller, Role
@@ -310,7 +310,9 @@ async def what_if(
     else:  # every core re-decides a chunk while the next ones are read
         loop = asyncio.get_running_loop()
         workers = max(1, os.cpu_count() or 1)
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"), initializer=worker_started
+        ) as pool:
             running: list[tuple[asyncio.Future[tuple[dict[Cell, PracticeCounts], list[EpisodeDifference]]], int]]
             running = []
             for chunk in chunks:

@@ -5,6 +5,7 @@ loop."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 
@@ -19,6 +20,13 @@ from services.pathway.store.history import (
     recorded_by_episode,
 )
 from shared.events import REGISTRY
+
+
+def worker_started() -> None:
+    """A worker process's start, with this module (and so all that re-deciding needs) imported: those long-lived
+    objects are moved out of the cyclic collector's way (`gc.freeze`), which otherwise walks them again and again
+    while a replay allocates; measured, a tenth of a worker's time."""
+    gc.freeze()
 
 
 def redecide(
