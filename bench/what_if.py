@@ -173,15 +173,14 @@ async def run(database_url: str, episodes: int, seed: int, runs: int) -> None:
                 datetime.combine(YEAR, datetime.min.time(), tzinfo=UTC),
                 datetime.combine(YEAR.replace(year=YEAR.year + 1), datetime.min.time(), tzinfo=UTC),
                 clock,
-                lambda done, total: progress.append((done, total)),
+                lambda done, total, seen=progress: seen.append((done, total)),
             )
             seconds = time.perf_counter() - started
             rates.append(result.episodes / seconds)
             changed = sum(c.episodes_changed for c in result.counts.values())
             print(f"  run {run_number}: what-if over a year: {rates[-1]:>8,.0f} episodes/s")
-            print(
-                f"    ({result.episodes:,} episodes re-decided and compared in {seconds:.1f} s; {changed:,} would change;"
-            )
+            print(f"    ({result.episodes:,} episodes re-decided and compared in {seconds:.1f} s;", end=" ")
+            print(f"{changed:,} would change;")
             print(f"     progress reported {len(progress)} times)")
         rate = statistics.median(rates)
         print(f"  median of {runs} runs: {rate:,.0f} episodes/s")
