@@ -6,13 +6,13 @@ the day of the event being handled, so a replay decides exactly as the first run
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from datetime import date
 from types import MappingProxyType
 from typing import Any, TypeVar, overload
 
 from services.pathway.domain.guideline import EpisodeFacts, facts
+from services.pathway.domain.guideline.memo import memoised
 from shared.events.clinical import Measurement
 from shared.events.intake import (
     ActivityLogged,
@@ -68,11 +68,10 @@ def measurements_by_day(measurements: Sequence[Measurement], decision_date: date
     return tuple(_day_measurement(tuple(day)) for day in by_day.values())
 
 
-# The conversions below are pure functions of frozen values, and every decision of an episode makes them again from
-# the same intake events: each is made once (per process, for as many episodes as decide at a time).
+# Every decision of an episode makes these again from the same intake events: each is made once (`memoised`).
 
 
-@functools.lru_cache(maxsize=1 << 12)
+@memoised
 def _day_measurement(recorded: tuple[Measurement, ...]) -> facts.Measurement:
     merged: dict[str, Any] = {}
     for measurement in recorded:
@@ -80,7 +79,7 @@ def _day_measurement(recorded: tuple[Measurement, ...]) -> facts.Measurement:
     return facts.Measurement.model_validate(merged)
 
 
-@functools.lru_cache(maxsize=1 << 12)
+@memoised
 def _intake_facts(
     referral: ReferralReceived, history: HistoryTaken, assessment: AssessmentCompleted
 ) -> Mapping[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 import asyncpg
 
@@ -55,10 +56,7 @@ def decode_histories(rows: Sequence[HistoryRow], registry: EventRegistry) -> Ite
     """The episodes in `rows`, in the order their first rows come, each decoded only when it is taken: one
     episode's objects at a time, so re-deciding a chunk keeps its working set small (a tenth faster than
     decoding the chunk first)."""
-    by_episode: dict[str, list[HistoryRow]] = {}
-    for row in rows:
-        by_episode.setdefault(row[0], []).append(row)
-    for episode_id, episode_rows in by_episode.items():
+    for episode_id, episode_rows in _by_episode(rows).items():
         _, practice_agb, referrer_agb, *_ = episode_rows[0]
         facts = [
             IntakeFact(version, occurred_at, registry.decode_json(event_type, data_version, data))
@@ -79,10 +77,7 @@ async def recorded_rows(conn: asyncpg.Connection, store: EventStore, episode_ids
 
 def recorded_by_episode(rows: Sequence[RecordedRow]) -> dict[str, list[RecordedRow]]:
     """The rows of `recorded_rows` by episode id, not yet decoded (`decode_recorded`, one episode at a time)."""
-    by_episode: dict[str, list[RecordedRow]] = {}
-    for row in rows:
-        by_episode.setdefault(row[0], []).append(row)
-    return by_episode
+    return _by_episode(rows)
 
 
 def decode_recorded(rows: Sequence[RecordedRow], registry: EventRegistry) -> list[Decided]:
@@ -91,3 +86,14 @@ def decode_recorded(rows: Sequence[RecordedRow], registry: EventRegistry) -> lis
         Decided(occurred_at, registry.decode_json(event_type, data_version, data))
         for _, occurred_at, event_type, data_version, data in rows
     ]
+
+
+Row = TypeVar("Row", HistoryRow, RecordedRow)
+
+
+def _by_episode(rows: Sequence[Row]) -> dict[str, list[Row]]:
+    """Rows that start with an episode id, by episode, in the order their first rows come."""
+    by_episode: dict[str, list[Row]] = {}
+    for row in rows:
+        by_episode.setdefault(row[0], []).append(row)
+    return by_episode

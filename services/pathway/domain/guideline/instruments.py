@@ -16,7 +16,6 @@ The numbers, the QBPDS total with its proration, the PSK means and whether a cha
 adds the decisions around them: reason codes, Dutch and English reasons, the guideline section.
 """
 
-import functools
 from datetime import date
 from decimal import Decimal
 
@@ -26,6 +25,7 @@ from shared import outcome_measures
 
 from .decisions import Decision, FrozenModel
 from .facts import PSK_SCALE_MAX, Measurement, PskAnswers, QbpdsAnswers, StartBackAnswers
+from .memo import memoised
 from .reason_codes import ReasonCode
 from .references import Reference
 from .versions import RuleSet
@@ -193,9 +193,7 @@ def score_start_back(answers: StartBackAnswers, rules: RuleSet) -> StartBackScor
     )
 
 
-# Each decision of an episode scores every measurement taken so far: the same measurement under the same rules is
-# scored once (both are frozen values; the cache keeps the rule set alive, so its identity names it).
-@functools.lru_cache(maxsize=1 << 12)
+@memoised  # every decision of an episode scores each measurement taken so far
 def score_measurement(measurement: Measurement, rules: RuleSet) -> MeasurementScores:
     return MeasurementScores(
         taken_on=measurement.taken_on,
@@ -206,6 +204,7 @@ def score_measurement(measurement: Measurement, rules: RuleSet) -> MeasurementSc
     )
 
 
+@memoised  # scores are small whole numbers: the same comparisons recur
 def assess_change(
     instrument: Instrument,
     baseline: float | None,
@@ -216,34 +215,8 @@ def assess_change(
     why_not_comparable: tuple[str, str] = ("geen vergelijkbare scores", "no comparable scores"),
 ) -> ChangeAssessment:
     """Compare two scores where higher means worse; important at >= MIC points or >= MIC percent."""
-    return _assess_change(
-        instrument,
-        baseline,
-        follow_up,
-        mic_points,
-        rules.version,
-        rules.outcome_measures,
-        reference,
-        why_not_comparable,
-    )
-
-
-# Every argument is a value and the result is frozen, so a change is worked out once per process and shared: scores
-# are small whole numbers (and PSK means of them), so the same few thousand comparisons recur across episodes and
-# across the decisions of one episode.
-@functools.lru_cache(maxsize=1 << 14)
-def _assess_change(
-    instrument: Instrument,
-    baseline: float | None,
-    follow_up: float | None,
-    mic_points: Decimal,
-    rule_version: str,
-    measures: outcome_measures.OutcomeMeasures,
-    reference: Reference,
-    why_not_comparable: tuple[str, str],
-) -> ChangeAssessment:
     name = instrument.value.upper()
-    common = {"instrument": instrument, "reference": reference, "rule_version": rule_version}
+    common = {"instrument": instrument, "reference": reference, "rule_version": rules.version}
     if baseline is None or follow_up is None:
         return ChangeAssessment(
             code=ReasonCode.CHANGE_NOT_COMPARABLE,
@@ -259,7 +232,7 @@ def _assess_change(
         )
     improvement = baseline - follow_up
     percent = improvement / baseline * 100 if baseline > 0 else None
-    important = measures.important_change(_decimal(baseline), _decimal(follow_up), mic_points)
+    important = rules.outcome_measures.important_change(_decimal(baseline), _decimal(follow_up), mic_points)
     direction = (
         ChangeDirection.IMPROVED
         if improvement > 0
@@ -269,7 +242,7 @@ def _assess_change(
     )
     shown = f"{baseline:g} -> {follow_up:g}"
     pct = f" ({round_half_up(percent, 1):g}%)" if percent is not None else ""
-    relative = measures.mic_relative_percent
+    relative = rules.outcome_measures.mic_relative_percent
     threshold_nl = f"{mic_points:g} punten of {relative:g}%"
     threshold_en = f"{mic_points:g} points or {relative:g}%"
     if important:

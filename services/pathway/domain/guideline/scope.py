@@ -1,11 +1,10 @@
 """Rules on whether the patient fits the guideline, whether the referral suffices, and hindering factors."""
 
-import functools
-
 from pydantic import Field
 
 from .decisions import Decision
 from .facts import EpisodeFacts, HinderingFactor, Referral, ScopeFindings
+from .memo import memoised
 from .reason_codes import ReasonCode
 from .references import Reference
 from .versions import RuleSet
@@ -42,15 +41,15 @@ class HinderingFactorsDecision(Decision):
     contact_verwijzer: bool = Field(description="The physiotherapist must contact the referrer.")
 
 
-# Scope, referral and hindering factors each read one part of the facts, which an episode keeps from its assessment
-# on: each is decided once per part and rule set (frozen values; a RuleSet hashes by identity), not at every decision.
+# Scope, referral and hindering factors each read one part of the facts, fixed from the assessment on: each is
+# decided once per part and rule set (`memo`), not at every decision of an episode.
 
 
 def decide_scope(facts: EpisodeFacts, rules: RuleSet) -> ScopeDecision:
     return _decide_scope(facts.scope, rules)
 
 
-@functools.lru_cache(maxsize=1 << 12)
+@memoised
 def _decide_scope(scope: ScopeFindings, rules: RuleSet) -> ScopeDecision:
     s = rules.sections
     findings: list[Decision] = []
@@ -142,7 +141,7 @@ def decide_referral(facts: EpisodeFacts, rules: RuleSet) -> ReferralDecision:
     return _decide_referral(facts.referral, rules)
 
 
-@functools.lru_cache(maxsize=1 << 12)
+@memoised
 def _decide_referral(referral: Referral, rules: RuleSet) -> ReferralDecision:
     missing_essential = [name for name in _ESSENTIAL if not getattr(referral, name)]
     missing_supplementary = [name for name in _SUPPLEMENTARY if not getattr(referral, name)]
@@ -180,7 +179,7 @@ def decide_hindering_factors(facts: EpisodeFacts, rules: RuleSet) -> HinderingFa
     return _decide_hindering_factors(facts.hindering_factors, rules)
 
 
-@functools.lru_cache(maxsize=1 << 12)
+@memoised
 def _decide_hindering_factors(factors: tuple[HinderingFactor, ...], rules: RuleSet) -> HinderingFactorsDecision:
     influenceable = tuple(f.kind for f in factors if f.influence is PhysiotherapyInfluence.YES)
     not_only = tuple(f.kind for f in factors if f.influence is not PhysiotherapyInfluence.YES)

@@ -66,8 +66,7 @@ class RuleSet(BaseModel):
     modality_advice: Mapping[Modality, ModalityAdvice]
     sections: Sections
 
-    # A rule set hashes by identity (its values hold a read-only mapping, which does not hash), so scoring under
-    # it can be memoised: a cache hit still needs an equal rule set, so an equal copy only misses, never misleads.
+    # By identity, so that decisions under it can be memoised (`memo`): its read-only mapping does not hash.
     def __hash__(self) -> int:
         return id(self)
 
