@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar, overload
 
 from services.pathway.domain.guideline import EpisodeFacts, facts
-from services.pathway.domain.guideline.memo import memoised
+from services.pathway.domain.guideline.memo import memoised_on_identity
 from shared.events.clinical import Measurement
 from shared.events.intake import (
     ActivityLogged,
@@ -65,21 +65,22 @@ def measurements_by_day(measurements: Sequence[Measurement], decision_date: date
     for measurement in measurements:
         if measurement.taken_on <= decision_date:
             by_day.setdefault(measurement.taken_on, []).append(measurement)
-    return tuple(_day_measurement(tuple(day)) for day in by_day.values())
+    return tuple(_day_measurement(*day) for day in by_day.values())
 
 
-# Every decision of an episode makes these again from the same intake events: each is made once (`memoised`).
+# Every decision of an episode makes these again from the same intake events: each is made once per event
+# (`memoised_on_identity`).
 
 
-@memoised
-def _day_measurement(recorded: tuple[Measurement, ...]) -> facts.Measurement:
+@memoised_on_identity
+def _day_measurement(*recorded: Measurement) -> facts.Measurement:
     merged: dict[str, Any] = {}
     for measurement in recorded:
         merged.update(measurement.model_dump(exclude_none=True))
     return facts.Measurement.model_validate(merged)
 
 
-@memoised
+@memoised_on_identity
 def _intake_facts(
     referral: ReferralReceived, history: HistoryTaken, assessment: AssessmentCompleted
 ) -> Mapping[str, Any]:
