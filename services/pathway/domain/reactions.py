@@ -56,19 +56,23 @@ class PathwayMemory:
     @classmethod
     def rebuild(cls, events: Iterable[EventPayload]) -> PathwayMemory:
         memory = cls()
+        memory.see_all(events)
+        return memory
+
+    def see_all(self, events: Iterable[EventPayload]) -> None:
+        """Take in the pathway's events that came after those already seen, in their order."""
         for event in events:
             match event:
                 case BeloopClassified():
-                    memory.course = _course_key(event)
+                    self.course = _course_key(event)
                 case TreatmentPlanProposed():
-                    memory.plan = _plan_key(event)
+                    self.plan = _plan_key(event)
                 case EscalatedToReferrer():
-                    memory.escalations.add(event.reason)
+                    self.escalations.add(event.reason)
                 case ConsultRequested():
-                    memory.consults.add(event.discipline)
+                    self.consults.add(event.discipline)
                 case EvaluationCompleted():
-                    memory.evaluations.add(event.evaluation_number)
-        return memory
+                    self.evaluations.add(event.evaluation_number)
 
 
 # What makes a course or a plan another one (not its wording or the day it was decided): `react` computes the same
