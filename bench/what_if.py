@@ -33,6 +33,7 @@ from services.pathway.handlers import what_if
 from services.pathway.store import PathwayStore
 from shared.auth import Caller, Role
 from shared.clock import ManualClock
+from shared.db import DatabaseAddress
 from shared.events import REGISTRY
 from shared.store.event_store import EventStore
 
@@ -160,6 +161,7 @@ async def run(database_url: str, episodes: int, seed: int, runs: int) -> None:
                 ],
             )
             await conn.execute("ANALYZE")
+            address = DatabaseAddress(database_url, await conn.fetchval("SELECT current_schema()"))
         store = PathwayStore(pool, EventStore("pathway", REGISTRY))
         clock = ManualClock(NOW)
         rates: list[float] = []
@@ -168,6 +170,7 @@ async def run(database_url: str, episodes: int, seed: int, runs: int) -> None:
             started = time.perf_counter()
             result = await what_if(
                 store,
+                address,
                 Caller(user="bench", role=Role.NETWORK, org="regio"),
                 DRAFT,
                 datetime.combine(YEAR, datetime.min.time(), tzinfo=UTC),

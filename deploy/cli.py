@@ -374,7 +374,7 @@ def what_if(
     from services.pathway.store import PathwayStore
     from shared.auth import Caller, Role
     from shared.clock import SystemClock
-    from shared.db import create_pool
+    from shared.db import DatabaseAddress, create_pool
     from shared.events import REGISTRY
     from shared.store.event_store import EventStore
 
@@ -393,6 +393,7 @@ def what_if(
                 task = progress.add_task("episodes", total=None)
                 return await try_draft(
                     PathwayStore(pool, EventStore("pathway", REGISTRY)),
+                    DatabaseAddress(url, "pathway"),
                     caller,
                     draft,
                     datetime.combine(start, time(), tzinfo=UTC),

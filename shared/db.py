@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -62,17 +63,35 @@ async def create_pool(
     max_size: int = 10,
     command_timeout: float = COMMAND_TIMEOUT_SECONDS,
 ) -> asyncpg.Pool:
-    check_schema_name(schema)
     pool = await asyncpg.create_pool(
         database_url,
         min_size=min_size,
         max_size=max_size,
         command_timeout=command_timeout,
-        server_settings={"search_path": schema, "application_name": f"ruggengraat-{schema}"},
+        server_settings=_in_schema(schema),
         connection_class=PooledConnection,
     )
     assert pool is not None
     return pool
+
+
+def _in_schema(schema: str) -> dict[str, str]:
+    """A connection's settings for working in one service's schema."""
+    return {"search_path": check_schema_name(schema), "application_name": f"ruggengraat-{schema}"}
+
+
+@dataclass(frozen=True)
+class DatabaseAddress:
+    """Where a service's schema lives: what a process beside the service needs to open a connection of its own
+    there, as the service's pool would (a worker of a process pool reading what it works on)."""
+
+    url: str
+    schema: str
+
+    async def connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(
+            self.url, command_timeout=COMMAND_TIMEOUT_SECONDS, server_settings=_in_schema(self.schema)
+        )
 
 
 async def open_service_database(

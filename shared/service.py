@@ -21,7 +21,7 @@ from shared.clock import Clock
 from shared.consumer import dead_letter_operations
 from shared.consumer.faust_worker import attach_consumer, create_faust_app
 from shared.consumer.idempotent import BatchHandler, IdempotentConsumer
-from shared.db import DATABASE_UNAVAILABLE, create_pool, open_service_database
+from shared.db import DATABASE_UNAVAILABLE, DatabaseAddress, create_pool, open_service_database
 from shared.events import REGISTRY
 from shared.events.topics import TOPICS, dead_letter_topic, topic_produced_by, topics_consumed_by
 from shared.http import (
@@ -70,6 +70,11 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.supervisor = Supervisor(self.stop, stall_seconds=self.settings.loop_stall_seconds)
+
+    def database_address(self) -> DatabaseAddress:
+        """Where the service's pool works (its own schema, named after the service): for a process beside the
+        service that opens a connection of its own there."""
+        return DatabaseAddress(self.settings.require_database_url(), self.settings.service_name)
 
     async def readiness(self) -> dict[str, bool]:
         """What must hold for the service to do its work: the database and the broker answer, the consumer

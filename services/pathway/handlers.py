@@ -51,12 +51,13 @@ from services.pathway.domain.protocol import (
 from services.pathway.domain.what_if import Cell, EpisodeDifference, PracticeCounts, add_counts
 from services.pathway.store import PathwayStore, episodes, history, protocols, timers
 from services.pathway.store.protocols import Adoption
-from services.pathway.what_if_worker import redecide, worker_started
+from services.pathway.what_if_worker import Found, redecide, redecide_episodes, worker_started
 from shared import tracing
 from shared.access_log import Access, Action, log_access
 from shared.auth import Caller, Role
 from shared.clock import Clock
 from shared.consumer.idempotent import BatchHandler, ConsumedEvent
+from shared.db import DatabaseAddress
 from shared.events import intake
 from shared.events.payload import EventPayload
 from shared.store.event_store import EventStore, PendingEvent, StoredEvent
@@ -265,6 +266,7 @@ class WhatIf:
 
 async def what_if(
     store: PathwayStore,
+    address: DatabaseAddress,
     caller: Caller,
     draft: Protocol,
     start: datetime,
@@ -275,9 +277,10 @@ async def what_if(
 ) -> WhatIf:
     """Re-decide every episode referred in [start, end) — a practice's own only, when a practice asks — from the
     facts as recorded under `draft`, and say what differs from the decisions recorded (`domain.what_if`): counts
-    for everyone, the differing episodes for a practice only. Reads in chunks of `chunk_size` episodes and
-    re-decides them beside the event loop (a thread for one chunk, a process per core for more); `progress(done,
-    total)` after each. Raises `Refused` for a draft on a guideline version the engine does not hold."""
+    for everyone, the differing episodes for a practice only. Works in chunks of `chunk_size` episodes, beside the
+    event loop: one chunk is read here and re-decided in a thread; more go to a process per core, each reading its
+    chunks itself from `address` (the store's schema). `progress(done, total)` after each chunk. Raises `Refused`
+    for a draft on a guideline version the engine does not hold."""
     reason = check_guideline(draft)
     if reason is not None:
         raise Refused("draft.guideline_version", reason)
@@ -290,11 +293,7 @@ async def what_if(
     differences: list[EpisodeDifference] = []
     done = 0
 
-    async def rows_of(chunk: list[str]) -> tuple[list[history.HistoryRow], list[history.RecordedRow]]:
-        async with store.connection() as conn:
-            return await history.history_rows(conn, chunk), await history.recorded_rows(conn, store.events, chunk)
-
-    def finished(found: tuple[dict[Cell, PracticeCounts], list[EpisodeDifference]], size: int) -> None:
+    def finished(found: Found, size: int) -> None:
         nonlocal done
         add_counts(counts, found[0])
         differences.extend(found[1])
@@ -305,23 +304,31 @@ async def what_if(
     listed = practice is not None
     if len(chunks) <= 1:  # a practice's months, a small network: a thread, so the event loop stays free
         for chunk in chunks:
-            rows, recorded = await rows_of(chunk)
+            async with store.connection() as conn:
+                rows = await history.history_rows(conn, chunk)
+                recorded = await history.recorded_rows(conn, store.events, chunk)
             finished(await asyncio.to_thread(redecide, rows, recorded, draft, now, listed), len(chunk))
-    else:  # every core re-decides a chunk while the next ones are read
+    else:  # every core reads and re-decides its chunks
         loop = asyncio.get_running_loop()
         workers = max(1, os.cpu_count() or 1)
         with ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"), initializer=worker_started
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=worker_started,
+            initargs=(address, store.events.service),
         ) as pool:
-            running: list[tuple[asyncio.Future[tuple[dict[Cell, PracticeCounts], list[EpisodeDifference]]], int]]
-            running = []
-            for chunk in chunks:
-                rows, recorded = await rows_of(chunk)
-                running.append((loop.run_in_executor(pool, redecide, rows, recorded, draft, now, listed), len(chunk)))
-                while len(running) > 2 * workers:
-                    future, size = running.pop(0)
+            running = [
+                (loop.run_in_executor(pool, redecide_episodes, chunk, draft, now, listed), len(chunk))
+                for chunk in chunks
+            ]
+            try:
+                for future, size in running:
                     finished(await future, size)
-            for future, size in running:
-                finished(await future, size)
+            except BaseException:  # the database went away, say: the chunks not yet done are dropped
+                pool.shutdown(wait=False, cancel_futures=True)
+                for future, _ in running:
+                    future.cancel()
+                await asyncio.gather(*(future for future, _ in running), return_exceptions=True)
+                raise
     differences.sort(key=lambda d: (d.referred_on, d.episode_id))
     return WhatIf(done, counts, differences)

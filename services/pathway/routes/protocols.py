@@ -179,6 +179,7 @@ async def try_draft(
     try:
         result = await what_if(
             PathwayStore(runtime.pool, runtime.store),
+            runtime.database_address(),
             caller,
             body.draft,
             datetime.combine(body.period_from, time(), tzinfo=UTC),

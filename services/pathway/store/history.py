@@ -15,7 +15,6 @@ import asyncpg
 
 from services.pathway.domain.episode_decisions import IntakeFact
 from services.pathway.domain.what_if import COMPARED, Decided, EpisodeHistory
-from services.pathway.store import episodes
 from shared.events.intake import ReferralReceived
 from shared.events.registry import EventRegistry
 from shared.store.event_store import EventStore
@@ -43,13 +42,15 @@ HistoryRow = tuple[str, str, str | None, int, datetime, str, int, str]  # what `
 
 async def history_rows(conn: asyncpg.Connection, episode_ids: Sequence[str]) -> list[HistoryRow]:
     """The kept intake events of these episodes with their practice and referrer, each episode's in stream order:
-    (episode id, practice, referrer, stream version, occurred at, type, data version, data as JSON text)."""
-    parties = await episodes.parties_of_episodes(conn, episode_ids)
-    return [
-        (e, *parties[e], r["stream_version"], r["occurred_at"], r["event_type"], r["data_version"], r["data"])
-        for r in await episodes.intake_events_of(conn, episode_ids)
-        if (e := r["episode_id"]) in parties
-    ]
+    (episode id, practice, referrer, stream version, occurred at, type, data version, data as JSON text). An
+    episode whose parties the pathway does not know is left out."""
+    rows = await conn.fetch(
+        "SELECT i.episode_id, p.practice_agb, p.referrer_agb, i.stream_version, i.occurred_at, i.event_type,"
+        " i.data_version, i.data::text FROM intake_events i JOIN episode_parties p USING (episode_id)"
+        " WHERE i.episode_id = ANY($1::text[]) ORDER BY i.episode_id, i.stream_version",
+        list(episode_ids),
+    )
+    return list(map(tuple, rows))
 
 
 def decode_histories(rows: Sequence[HistoryRow], registry: EventRegistry) -> Iterator[EpisodeHistory]:
@@ -72,7 +73,7 @@ async def recorded_rows(conn: asyncpg.Connection, store: EventStore, episode_ids
     """The decisions of `COMPARED` types the pathway recorded for these episodes, each episode's in stream order:
     (episode id, occurred at, type, data version, data as JSON text)."""
     rows = await store.read_payloads(conn, episode_ids, [t.event_type for t in COMPARED])
-    return [tuple(row) for row in rows]
+    return list(map(tuple, rows))
 
 
 def recorded_by_episode(rows: Sequence[RecordedRow]) -> dict[str, list[RecordedRow]]:

@@ -20,6 +20,7 @@ from services.pathway.settings import PathwaySettings
 from services.pathway.store import PathwayStore
 from shared.auth import DEVELOPMENT_SECRET, Caller, Role
 from shared.clock import ManualClock
+from shared.db import DatabaseAddress
 from shared.events import REGISTRY
 from shared.events.intake import TreatmentPlanAgreed
 from shared.events.pathway import EvaluationScheduled
@@ -41,10 +42,12 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def api(pool, clock) -> AsyncIterator[httpx.AsyncClient]:
+async def api(pool, clock, infrastructure) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     app.state.jwt_secret = DEVELOPMENT_SECRET
-    app.state.runtime = Runtime(PathwaySettings(), pool, STORE, clock)
+    schema = await pool.fetchval("SELECT current_schema()")
+    settings = PathwaySettings(database_url=infrastructure.database_url, service_name=schema)
+    app.state.runtime = Runtime(settings, pool, STORE, clock)
     install_problem_handlers(app)
     app.include_router(router)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pathway") as client:
@@ -204,17 +207,22 @@ async def test_four_weekly_evaluations_the_network_sees_rounded_counts_a_practic
         assert due_after - due_before == timedelta(days=7)
 
 
-async def test_a_large_what_if_re_decides_in_processes_beside_the_event_loop_with_the_same_answer(pool, clock):
-    """More than one chunk goes to a process per core (spawned); the answer is the one a single thread gives: the
-    network's counts (and no episode), a practice's counts and its own episodes."""
+async def test_a_large_what_if_re_decides_in_processes_beside_the_event_loop_with_the_same_answer(
+    pool, clock, infrastructure
+):
+    """More than one chunk goes to a process per core (spawned), each reading its chunks itself; the answer is the
+    one a single thread gives: the network's counts (and no episode), a practice's counts and its own episodes."""
     practices = await record_cohort(pool, clock, {0: 12, 1: 3})
     store = PathwayStore(pool, STORE)
+    address = DatabaseAddress(infrastructure.database_url, await pool.fetchval("SELECT current_schema()"))
     draft = Protocol(version="vier-weken", values=ProtocolValues(evaluation_interval_days=28))
     network = Caller(user="coordinator", role=Role.NETWORK, org="regio-west")
     period = (datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC))
     seen: list[tuple[int, int]] = []
-    in_processes = await what_if(store, network, draft, *period, clock, lambda *p: seen.append(p), chunk_size=4)
-    in_a_thread = await what_if(store, network, draft, *period, clock)
+    in_processes = await what_if(
+        store, address, network, draft, *period, clock, lambda *p: seen.append(p), chunk_size=4
+    )
+    in_a_thread = await what_if(store, address, network, draft, *period, clock)
     assert seen == [(4, 15), (8, 15), (12, 15), (15, 15)]
     assert in_processes.episodes == in_a_thread.episodes == 15
     assert in_processes.counts == in_a_thread.counts
@@ -222,8 +230,8 @@ async def test_a_large_what_if_re_decides_in_processes_beside_the_event_loop_wit
     assert in_processes.differences == in_a_thread.differences == []  # the network sees counts only
 
     practice = Caller(user="fysio", role=Role.PRACTICE, org=OWN)
-    own_in_processes = await what_if(store, practice, draft, *period, clock, chunk_size=5)
-    own_in_a_thread = await what_if(store, practice, draft, *period, clock)
+    own_in_processes = await what_if(store, address, practice, draft, *period, clock, chunk_size=5)
+    own_in_a_thread = await what_if(store, address, practice, draft, *period, clock)
     assert (
         own_in_processes.counts
         == own_in_a_thread.counts
@@ -232,3 +240,15 @@ async def test_a_large_what_if_re_decides_in_processes_beside_the_event_loop_wit
     own = [d.episode_id for d in own_in_a_thread.differences]
     assert [d.episode_id for d in own_in_processes.differences] == own
     assert sorted(own) == sorted(e for e, agb in practices.items() if agb == OWN) and len(own) == 12
+
+
+async def test_a_worker_that_cannot_reach_the_database_fails_the_what_if_as_the_database_being_away(pool, clock):
+    """The workers read their own chunks: one that finds no database raises what the service answers 503 to (an
+    OSError), not a broken pool, and the chunks not yet begun are dropped."""
+    await record_cohort(pool, clock, {0: 6})
+    nowhere = DatabaseAddress("postgresql://postgres@127.0.0.1:1/nowhere", "pathway")
+    network = Caller(user="coordinator", role=Role.NETWORK, org="regio-west")
+    draft = Protocol(version="vier-weken", values=ProtocolValues(evaluation_interval_days=28))
+    period = (datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC))
+    with pytest.raises(ConnectionError, match="database"):
+        await what_if(PathwayStore(pool, STORE), nowhere, network, draft, *period, clock, chunk_size=2)
