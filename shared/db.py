@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -85,7 +85,7 @@ class DatabaseAddress:
     """Where a service's schema lives: what a process beside the service needs to open a connection of its own
     there, as the service's pool would (a worker of a process pool reading what it works on)."""
 
-    url: str
+    url: str = field(repr=False)  # it may hold a password: never in a log line
     schema: str
 
     async def connect(self) -> asyncpg.Connection:

@@ -2,8 +2,9 @@
 one's intake events (the pathway's own copies, in stream order) with its practice and referrer, and the decisions
 it recorded that a what-if compares (`what_if.COMPARED`).
 
-Rows come as plain tuples, so a process beside the service can decode them, an episode at a time
-(`decode_histories`, `recorded_by_episode` and `decode_recorded`)."""
+Rows come as plain tuples: read by the service for a thread of its own, or by a worker process on a connection of
+its own (`what_if_worker`), and decoded an episode at a time (`decode_histories`, `recorded_by_episode` and
+`decode_recorded`)."""
 
 from __future__ import annotations
 
