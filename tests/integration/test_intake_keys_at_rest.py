@@ -180,12 +180,15 @@ async def test_a_key_is_stored_once_and_only_wrapped_and_after_erasure_no_table_
         async with pool.acquire() as conn:
             wrapped = await wrapped_of(conn, patient_id)
             data_key = await config.key_encryption().unwrap(wrapped, patient_id)
+            secrets = {"key": data_key, "wrapped": wrapped.blob, **markers(person)}
+            # The WAL read before a checkpoint: after one, the server may remove the segments before it (it does
+            # under the whole test run's load), the insert's among them.
+            await conn.fetchval("SELECT pg_switch_wal()")
+            in_wal = occurrences(files.wal_segments(since), secrets)
             await checkpoint(conn)
             key_files = await files.relation_files(conn, "patient_keys")
             patient_files = await files.relation_files(conn, "patients")
-        secrets = {"key": data_key, "wrapped": wrapped.blob, **markers(person)}
         in_tables = occurrences(files.database_files(), secrets)
-        in_wal = occurrences(files.wal_segments(since), secrets)
         before = (in_tables, in_wal, occurrences(key_files, secrets), occurrences(patient_files, secrets))
         print(f"\nbefore erasure: database files {dict(in_tables)}, WAL {dict(in_wal)}")
 
@@ -208,9 +211,9 @@ async def test_a_key_is_stored_once_and_only_wrapped_and_after_erasure_no_table_
         assert total(in_wal, "key") == 0
         for marker in markers(person):
             assert total(in_tables, marker) == 0 and total(in_wal, marker) == 0, marker
-        # The WAL still holds the wrapped key until its segments are recycled (and archives and backups for as
-        # long as they are kept): of no use without KEK "a", which is what the rotation below retires.
-        assert in_wal["wrapped/clear"] >= 1
+        # What is left of the WAL may still hold the wrapped key (seen above, before erasure) until its segments
+        # are recycled, and archives and backups for as long as they are kept: of no use without KEK "a", which is
+        # what the rotation below retires.
         retired = parse_keyring(keyring_document({"b": KEK_B}, "b"))
         with pytest.raises(KeyUnavailable):
             await retired.unwrap(wrapped, patient_id)
